@@ -1,0 +1,1 @@
+//! `builtin:argocd`: not written yet.

@@ -1,0 +1,1 @@
+//! `builtin:github-app`: not written yet.

@@ -1,0 +1,1 @@
+//! `builtin:install-config`: not written yet.

@@ -1,0 +1,1 @@
+//! `builtin:metal3`: not written yet.

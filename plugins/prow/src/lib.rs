@@ -1,0 +1,1 @@
+//! `builtin:prow`: not written yet.

@@ -1,0 +1,77 @@
+//! The WIT bindings and the glue `export_plugin!` expands to. Not public API.
+
+wit_bindgen::generate!({
+    world: "renderer",
+    path: "../wit",
+    pub_export_macro: true,
+    export_macro_name: "__export_renderer",
+    default_bindings_module: "opsmith_plugin_sdk::guest",
+});
+
+use self::opsmith::plugin::types::{
+    AllowedKind, Diagnostic as WitDiagnostic, File as WitFile, FileFormat as WitFileFormat,
+};
+use crate::{Error, FileFormat, Plugin, Severity as SdkSeverity};
+
+/// `describe`, for plugin `P`.
+pub fn describe<P: Plugin>() -> PluginInfo {
+    let info = P::describe();
+    PluginInfo {
+        name: info.name,
+        version: info.version,
+        description: info.description,
+        config_schema: info.config_schema.to_string(),
+        emits: info
+            .emits
+            .into_iter()
+            .map(|e| AllowedKind { api_version: e.api_version, kind: e.kind, namespaces: e.namespaces })
+            .collect(),
+    }
+}
+
+/// `render`, for plugin `P`: parse, call, serialise.
+pub fn render<P: Plugin>(input: RenderInput) -> Result<RenderOutput, RenderError> {
+    let parsed = crate::Input::from_json(&input.component, &input.site, &input.catalog, &input.config)
+        .map_err(into_wit_error)?;
+    drop(input);
+    let out = P::render(&parsed).map_err(into_wit_error)?;
+    let objects = serde_json::to_string(&out.objects).map_err(|e| into_wit_error(Error::new(e.to_string())))?;
+    Ok(RenderOutput {
+        objects,
+        files: out
+            .files
+            .into_iter()
+            .map(|f| WitFile {
+                name: f.name,
+                format: match f.format {
+                    FileFormat::Yaml => WitFileFormat::Yaml,
+                    FileFormat::Json => WitFileFormat::Json,
+                },
+                content: f.content.to_string(),
+                schema: f.schema,
+            })
+            .collect(),
+        diagnostics: out
+            .diagnostics
+            .into_iter()
+            .map(|d| WitDiagnostic { severity: wit_severity(d.severity), message: d.message, pointer: d.pointer })
+            .collect(),
+    })
+}
+
+fn wit_severity(severity: SdkSeverity) -> Severity {
+    match severity {
+        SdkSeverity::Info => Severity::Info,
+        SdkSeverity::Warning => Severity::Warning,
+        SdkSeverity::Error => Severity::Error,
+    }
+}
+
+fn into_wit_error(e: Error) -> RenderError {
+    RenderError { message: e.message, pointer: e.pointer }
+}
+
+/// Writes `message` to opsmith's log (`--verbose`).
+pub fn log_info(message: &str) {
+    log(Severity::Info, message);
+}

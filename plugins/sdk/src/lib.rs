@@ -1,0 +1,349 @@
+//! # opsmith-plugin-sdk
+//!
+//! Write an [opsmith](https://github.com/opsmith-dev/opsmith) renderer plugin
+//! in Rust: implement [`Plugin`] and call [`export_plugin!`]. The SDK hides the
+//! WIT bindings (`plugins/wit/plugin.wit`, world `renderer`), parses the input
+//! into the typed [`site`] model and serialises what you return.
+//!
+//! ```
+//! use opsmith_plugin_sdk::{json, Error, Info, Input, Output, Plugin};
+//!
+//! struct Namespaces;
+//!
+//! impl Plugin for Namespaces {
+//!     fn describe() -> Info {
+//!         Info::new("namespaces", env!("CARGO_PKG_VERSION"))
+//!             .description("One Namespace per component")
+//!             .emits("v1", "Namespace", &[])
+//!     }
+//!
+//!     fn render(input: &Input) -> Result<Output, Error> {
+//!         let mut out = Output::new();
+//!         out.object(json!({
+//!             "apiVersion": "v1",
+//!             "kind": "Namespace",
+//!             "metadata": { "name": input.site.metadata.name },
+//!         }));
+//!         Ok(out)
+//!     }
+//! }
+//!
+//! opsmith_plugin_sdk::export_plugin!(Namespaces);
+//! ```
+//!
+//! Build it with `cargo build --release --target wasm32-wasip2` and point a
+//! catalog component at the `.wasm` file. See the README for the whole guide.
+#![deny(missing_docs)]
+
+pub mod github_app;
+pub mod site;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+pub use serde_json::{Value, json};
+
+pub use site::{AppCatalog, Component, Host, Role, SiteInventory};
+
+/// A renderer plugin. Implement it on a unit struct and export it with
+/// [`export_plugin!`].
+pub trait Plugin {
+    /// Names the plugin, declares its config schema and the kinds it emits.
+    fn describe() -> Info;
+    /// Renders the component described by `input`.
+    fn render(input: &Input) -> Result<Output, Error>;
+}
+
+/// What [`Plugin::describe`] returns.
+#[derive(Debug, Clone)]
+pub struct Info {
+    /// Plugin name.
+    pub name: String,
+    /// Plugin version (use `env!("CARGO_PKG_VERSION")`).
+    pub version: String,
+    /// One line on what it renders.
+    pub description: String,
+    /// JSON Schema of the component's `config`.
+    pub config_schema: Value,
+    /// Kinds the plugin renders; opsmith refuses anything else.
+    pub emits: Vec<Emit>,
+}
+
+/// One kind a plugin may emit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Emit {
+    /// `apiVersion`, such as `metal3.io/v1alpha1`.
+    pub api_version: String,
+    /// `kind`, such as `BareMetalHost`.
+    pub kind: String,
+    /// Namespaces allowed; empty for cluster-scoped kinds, `*` for any.
+    pub namespaces: Vec<String>,
+}
+
+impl Info {
+    /// A plugin with no config (the schema accepts only `{}`) that emits nothing yet.
+    pub fn new(name: &str, version: &str) -> Self {
+        Info {
+            name: name.to_owned(),
+            version: version.to_owned(),
+            description: String::new(),
+            config_schema: json!({
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                "type": "object",
+                "additionalProperties": false,
+            }),
+            emits: Vec::new(),
+        }
+    }
+
+    /// Sets the one-line description.
+    pub fn description(mut self, text: &str) -> Self {
+        self.description = text.to_owned();
+        self
+    }
+
+    /// Sets the JSON Schema of the component's `config`.
+    pub fn config_schema(mut self, schema: Value) -> Self {
+        self.config_schema = schema;
+        self
+    }
+
+    /// Declares a kind the plugin emits, and the namespaces it may use
+    /// (`&[]` for cluster-scoped kinds, `&["*"]` for any namespace).
+    pub fn emits(mut self, api_version: &str, kind: &str, namespaces: &[&str]) -> Self {
+        self.emits.push(Emit {
+            api_version: api_version.to_owned(),
+            kind: kind.to_owned(),
+            namespaces: namespaces.iter().map(|n| (*n).to_owned()).collect(),
+        });
+        self
+    }
+}
+
+/// The input of a render call: the validated site and catalog, and this
+/// component's name and config.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// This component's name in the catalog.
+    pub component: String,
+    /// site/inventory.yaml.
+    pub site: SiteInventory,
+    /// site/catalog.yaml; each component carries its `path` in the GitOps repo.
+    pub catalog: AppCatalog,
+    /// This component's raw `config` (`{}` when the catalog gives none).
+    pub config: Value,
+}
+
+impl Input {
+    /// Parses the three JSON documents opsmith passes to `render`.
+    pub fn from_json(component: &str, site: &str, catalog: &str, config: &str) -> Result<Self, Error> {
+        Ok(Input {
+            component: component.to_owned(),
+            site: serde_json::from_str(site)
+                .map_err(|e| Error::at("/site", format!("site does not match the SDK's model: {e}")))?,
+            catalog: serde_json::from_str(catalog)
+                .map_err(|e| Error::at("/catalog", format!("catalog does not match the SDK's model: {e}")))?,
+            config: serde_json::from_str(config)
+                .map_err(|e| Error::at("/config", format!("config is not JSON: {e}")))?,
+        })
+    }
+
+    /// This component's config as `T`; `serde(default)` on `T` fills in what
+    /// the catalog leaves out.
+    pub fn config<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        T::deserialize(&self.config).map_err(|e| Error::at("/config", e.to_string()))
+    }
+
+    /// This component's catalog entry.
+    pub fn this_component(&self) -> Option<&Component> {
+        self.catalog.spec.components.iter().find(|c| c.name == self.component)
+    }
+}
+
+/// How serious a [`Diagnostic`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// For the log.
+    Info,
+    /// Shown, does not fail the render.
+    Warning,
+    /// Fails the render.
+    Error,
+}
+
+/// A message about the input, pointing at the node it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// How serious.
+    pub severity: Severity,
+    /// What is wrong, lowercase, no trailing period.
+    pub message: String,
+    /// JSON pointer into the input: `/site/spec/hosts/0/bmc`, `/config/replicas`.
+    pub pointer: String,
+}
+
+/// How opsmith writes a [`File`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// YAML, canonical like every object.
+    Yaml,
+    /// JSON, pretty-printed.
+    Json,
+}
+
+/// A file that is not a Kubernetes object and that no cluster reconciles
+/// (install-config.yaml, a GitHub App manifest).
+#[derive(Debug, Clone)]
+pub struct File {
+    /// Plain file name.
+    pub name: String,
+    /// How opsmith writes it.
+    pub format: FileFormat,
+    /// The content.
+    pub content: Value,
+    /// A schema opsmith checks the content against, such as
+    /// `install.openshift.io/v1/InstallConfig`.
+    pub schema: Option<String>,
+}
+
+/// What a render returns.
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    /// Kubernetes objects.
+    pub objects: Vec<Value>,
+    /// Day-0 files.
+    pub files: Vec<File>,
+    /// Warnings and notes.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Output {
+    /// An empty output.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a Kubernetes object.
+    pub fn object(&mut self, object: Value) -> &mut Self {
+        self.objects.push(object);
+        self
+    }
+
+    /// Adds a Kubernetes object from any serialisable type.
+    pub fn serialize<T: Serialize>(&mut self, object: &T) -> Result<&mut Self, Error> {
+        let value = serde_json::to_value(object).map_err(|e| Error::new(e.to_string()))?;
+        Ok(self.object(value))
+    }
+
+    /// Adds a day-0 file.
+    pub fn file(&mut self, file: File) -> &mut Self {
+        self.files.push(file);
+        self
+    }
+
+    /// Adds a warning about the node at `pointer`.
+    pub fn warn(&mut self, pointer: &str, message: impl Into<String>) -> &mut Self {
+        self.diagnostics.push(Diagnostic {
+            severity: Severity::Warning,
+            message: message.into(),
+            pointer: pointer.to_owned(),
+        });
+        self
+    }
+}
+
+/// Why a render failed; opsmith shows it with the file and line `pointer` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    /// What is wrong.
+    pub message: String,
+    /// JSON pointer into the input, empty for the whole input.
+    pub pointer: String,
+}
+
+impl Error {
+    /// An error about the input as a whole.
+    pub fn new(message: impl Into<String>) -> Self {
+        Error { message: message.into(), pointer: String::new() }
+    }
+
+    /// An error about the node at `pointer`, such as `/config/orgs/0`.
+    pub fn at(pointer: &str, message: impl Into<String>) -> Self {
+        Error { message: message.into(), pointer: pointer.to_owned() }
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.pointer.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.pointer, self.message)
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Runs a plugin's `render` on JSON input, natively: what plugin tests use.
+///
+/// ```
+/// # use opsmith_plugin_sdk::{testing, Info, Input, Output, Plugin, Error};
+/// # struct P;
+/// # impl Plugin for P {
+/// #     fn describe() -> Info { Info::new("p", "0.1.0") }
+/// #     fn render(_: &Input) -> Result<Output, Error> { Ok(Output::new()) }
+/// # }
+/// let out = testing::render::<P>("p", testing::EXAMPLE_SITE, testing::EXAMPLE_CATALOG, "{}").unwrap();
+/// assert!(out.objects.is_empty());
+/// ```
+pub mod testing {
+    use super::{Error, Input, Output, Plugin};
+
+    /// A small site (one control-plane host, one worker) as JSON.
+    pub const EXAMPLE_SITE: &str = include_str!("example-site.json");
+    /// A catalog with one component, `example`, as JSON.
+    pub const EXAMPLE_CATALOG: &str = include_str!("example-catalog.json");
+
+    /// Parses the input as opsmith would and calls `P::render`.
+    pub fn render<P: Plugin>(component: &str, site: &str, catalog: &str, config: &str) -> Result<Output, Error> {
+        P::render(&Input::from_json(component, site, catalog, config)?)
+    }
+}
+
+#[cfg(feature = "guest")]
+#[doc(hidden)]
+pub mod guest;
+
+/// Writes a line to opsmith's log, shown with `opsmith --verbose`. A no-op
+/// outside WebAssembly (in native tests).
+pub fn log(message: &str) {
+    #[cfg(all(feature = "guest", target_arch = "wasm32"))]
+    guest::log_info(message);
+    #[cfg(not(all(feature = "guest", target_arch = "wasm32")))]
+    let _ = message;
+}
+
+/// Exports a [`Plugin`] as the component's `describe` and `render`.
+///
+/// Use it once, at the crate root, with the type that implements [`Plugin`].
+/// Outside `wasm32` it expands to nothing, so the plugin's unit tests run natively.
+#[macro_export]
+macro_rules! export_plugin {
+    ($plugin:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            struct OpsmithExport;
+            impl $crate::guest::Guest for OpsmithExport {
+                fn describe() -> $crate::guest::PluginInfo {
+                    $crate::guest::describe::<$plugin>()
+                }
+                fn render(
+                    input: $crate::guest::RenderInput,
+                ) -> ::core::result::Result<$crate::guest::RenderOutput, $crate::guest::RenderError> {
+                    $crate::guest::render::<$plugin>(input)
+                }
+            }
+            $crate::guest::__export_renderer!(OpsmithExport with_types_in $crate::guest);
+        };
+    };
+}

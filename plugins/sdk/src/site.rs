@@ -1,0 +1,350 @@
+//! The typed site model: `SiteInventory` (site/inventory.yaml) and
+//! `AppCatalog` (site/catalog.yaml), as opsmith hands them to plugins.
+//!
+//! opsmith has already checked both documents against their JSON Schemas
+//! (`opsmith schema site`, `opsmith schema catalog`) and its semantic checks,
+//! so a plugin can rely on every required field being present and well
+//! formed. Unknown fields are ignored here on purpose: a plugin built against
+//! this SDK keeps working when a newer opsmith adds optional fields.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// `apiVersion` of both input documents.
+pub const API_VERSION: &str = "opsmith.dev/v1alpha1";
+
+/// `metadata` of an input document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// For a `SiteInventory`: the cluster name.
+    pub name: String,
+}
+
+/// site/inventory.yaml: the servers and their network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SiteInventory {
+    /// Always [`API_VERSION`].
+    pub api_version: String,
+    /// Always `SiteInventory`.
+    pub kind: String,
+    /// The cluster name is `metadata.name`.
+    pub metadata: Metadata,
+    /// What the site is made of.
+    pub spec: SiteSpec,
+}
+
+/// The body of a [`SiteInventory`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SiteSpec {
+    /// DNS base domain; the cluster answers at `<name>.<baseDomain>`.
+    pub base_domain: String,
+    /// The OpenShift release to install.
+    pub openshift: OpenShift,
+    /// Machine, cluster and service networks, and the virtual IPs.
+    pub network: Network,
+    /// The external-secrets store that holds every credential.
+    pub secret_store: SecretStoreRef,
+    /// NTP servers the hosts should use.
+    #[serde(default)]
+    pub ntp_servers: Vec<String>,
+    /// Cluster-wide HTTP(S) proxy, if the site needs one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<Proxy>,
+    /// The servers.
+    pub hosts: Vec<Host>,
+}
+
+/// The OpenShift release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenShift {
+    /// `major.minor`, such as `4.16`.
+    pub version: String,
+}
+
+/// The site's networks, named as in OpenShift's install-config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Network {
+    /// CIDR the hosts and the VIPs live in.
+    pub machine_network: String,
+    /// CIDR pods get their addresses from.
+    pub cluster_network: String,
+    /// Prefix length of each node's slice of `clusterNetwork` (default 23).
+    #[serde(default = "default_host_prefix")]
+    pub cluster_network_host_prefix: u8,
+    /// CIDR of cluster services.
+    pub service_network: String,
+    /// Virtual IP of the Kubernetes API.
+    #[serde(rename = "apiVIP")]
+    pub api_vip: String,
+    /// Virtual IP of the default ingress controller.
+    #[serde(rename = "ingressVIP")]
+    pub ingress_vip: String,
+    /// metal3's provisioning network mode: `Managed`, `Unmanaged` or `Disabled`.
+    #[serde(default = "default_provisioning_network")]
+    pub provisioning_network: String,
+}
+
+fn default_host_prefix() -> u8 {
+    23
+}
+
+fn default_provisioning_network() -> String {
+    "Disabled".to_owned()
+}
+
+/// Where credentials live: an external-secrets.io `SecretStore` or `ClusterSecretStore`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretStoreRef {
+    /// `SecretStore` or `ClusterSecretStore`.
+    pub kind: String,
+    /// The store's name.
+    pub name: String,
+}
+
+/// Cluster-wide proxy settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Proxy {
+    /// Proxy for HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_proxy: Option<String>,
+    /// Proxy for HTTPS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub https_proxy: Option<String>,
+    /// Comma-separated destinations that bypass the proxy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_proxy: Option<String>,
+}
+
+/// A server's role in the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Runs the control plane (etcd, API server).
+    ControlPlane,
+    /// Runs workloads.
+    Worker,
+}
+
+impl Role {
+    /// The spelling used in the inventory: `control-plane` or `worker`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::ControlPlane => "control-plane",
+            Role::Worker => "worker",
+        }
+    }
+    /// The spelling OpenShift's install-config uses: `master` or `worker`.
+    pub fn install_config_role(self) -> &'static str {
+        match self {
+            Role::ControlPlane => "master",
+            Role::Worker => "worker",
+        }
+    }
+}
+
+/// One server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Host {
+    /// RFC 1123 host name, unique in the site.
+    pub name: String,
+    /// `control-plane` or `worker`.
+    pub role: Role,
+    /// What the server is.
+    pub hardware: Hardware,
+    /// Its baseboard management controller.
+    pub bmc: Bmc,
+    /// MAC address of the NIC the host PXE/virtual-media boots from.
+    #[serde(rename = "bootMACAddress")]
+    pub boot_mac_address: String,
+    /// `UEFI` (default), `UEFISecureBoot` or `legacy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_mode: Option<String>,
+    /// The host's address in the machine network, if it is fixed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// Network interfaces.
+    #[serde(default)]
+    pub nics: Vec<Nic>,
+    /// How to find the disk to install to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_device_hints: Option<RootDeviceHints>,
+    /// Extra labels for the host's objects.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Hardware facts about a server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hardware {
+    /// Vendor model, such as `PowerEdge R620`.
+    pub model: String,
+    /// Memory as a Kubernetes quantity, such as `128Gi`.
+    pub memory: String,
+    /// Disk size as a Kubernetes quantity, such as `300Gi`.
+    pub storage: String,
+    /// CPU cores, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<u32>,
+}
+
+/// A baseboard management controller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bmc {
+    /// metal3 BMC address, such as `idrac-virtualmedia://10.10.0.104/redfish/v1/Systems/System.Embedded.1`.
+    pub address: String,
+    /// Key of the BMC's username and password in the secret store.
+    pub credentials_ref: String,
+    /// Skip TLS verification of the BMC (self-signed iDRAC certificates).
+    #[serde(default)]
+    pub disable_certificate_verification: bool,
+}
+
+/// A network interface.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Nic {
+    /// Interface name, such as `eno1`.
+    pub name: String,
+    /// MAC address.
+    pub mac: String,
+}
+
+/// metal3 root device hints; every field narrows the choice.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RootDeviceHints {
+    /// Such as `/dev/sda`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_name: Option<String>,
+    /// SCSI address, such as `0:0:0:0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hctl: Option<String>,
+    /// Disk model (substring).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Disk vendor (substring).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    /// Disk serial number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial_number: Option<String>,
+    /// Smallest acceptable size in GB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_size_gigabytes: Option<u64>,
+    /// World wide name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wwn: Option<String>,
+    /// Spinning disk (`true`) or solid state (`false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotational: Option<bool>,
+}
+
+/// site/catalog.yaml: the components to deploy and their settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppCatalog {
+    /// Always [`API_VERSION`].
+    pub api_version: String,
+    /// Always `AppCatalog`.
+    pub kind: String,
+    /// The catalog's name.
+    pub metadata: Metadata,
+    /// What to deploy.
+    pub spec: CatalogSpec,
+}
+
+/// The body of an [`AppCatalog`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogSpec {
+    /// The repository Argo CD reconciles.
+    pub gitops: GitOps,
+    /// The components, in catalog order.
+    pub components: Vec<Component>,
+}
+
+/// The GitOps repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GitOps {
+    /// Clone URL.
+    #[serde(rename = "repoURL")]
+    pub repo_url: String,
+    /// Branch, tag or commit Argo CD follows.
+    pub target_revision: String,
+    /// Folder of this site's rendered tree in the repository.
+    pub path: String,
+}
+
+/// One component of the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Component {
+    /// Unique name; also the component's folder in the rendered tree.
+    pub name: String,
+    /// `builtin:<name>`, or a `.wasm` file pinned by sha256.
+    pub plugin: PluginRef,
+    /// `false` renders nothing for this component.
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    /// Settings, checked against the plugin's config schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<serde_json::Value>,
+    /// The component's folder in the GitOps repository (`<gitops.path>/<name>`),
+    /// filled in by opsmith.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+/// Where a component's plugin comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PluginRef {
+    /// `builtin:metal3` and the like.
+    Builtin(String),
+    /// A WebAssembly component on disk, relative to the site folder.
+    File {
+        /// Path of the `.wasm` file.
+        path: String,
+        /// Its expected sha256, in hex.
+        sha256: String,
+    },
+}
+
+impl PluginRef {
+    /// The built-in plugin's name, for `builtin:<name>`.
+    pub fn builtin_name(&self) -> Option<&str> {
+        match self {
+            PluginRef::Builtin(s) => s.strip_prefix("builtin:"),
+            PluginRef::File { .. } => None,
+        }
+    }
+}
+
+impl AppCatalog {
+    /// The enabled components, in catalog order.
+    pub fn enabled_components(&self) -> impl Iterator<Item = &Component> {
+        self.spec.components.iter().filter(|c| c.enabled)
+    }
+
+    /// The enabled component whose plugin is `builtin:<name>`, if any.
+    pub fn builtin_component(&self, name: &str) -> Option<&Component> {
+        self.enabled_components()
+            .find(|c| c.plugin.builtin_name() == Some(name))
+    }
+}
+
+impl SiteInventory {
+    /// Hosts of one role, in inventory order.
+    pub fn hosts_with_role(&self, role: Role) -> impl Iterator<Item = &Host> {
+        self.spec.hosts.iter().filter(move |h| h.role == role)
+    }
+}

@@ -1,0 +1,1 @@
+//! `builtin:tekton`: not written yet.
