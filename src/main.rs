@@ -1,1 +1,14 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    let cli = opsmith::cli::Cli::parse();
+    match opsmith::run(cli) {
+        Ok(status) => status.into(),
+        Err(err) => {
+            opsmith::diagnostics::report(&err);
+            ExitCode::from(2)
+        }
+    }
+}

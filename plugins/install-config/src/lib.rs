@@ -1,1 +1,598 @@
-//! `builtin:install-config`: not written yet.
+//! `builtin:install-config`: the day-0 `install-config.yaml` that
+//! `openshift-install` reads to install the site on bare metal (IPI), as a
+//! file rather than a Kubernetes object.
+//!
+//! An install-config cannot reference a secret store, so every credential in
+//! it is a placeholder in `${NAME}` form:
+//!
+//! - `pullSecret` and `sshKey`: the `pullSecretPlaceholder` and
+//!   `sshKeyPlaceholder` config values, `${PULL_SECRET}` and
+//!   `${SSH_PUBLIC_KEY}` by default;
+//! - each host's BMC `username` and `password`: `${BMC_USERNAME_<HOST>}` and
+//!   `${BMC_PASSWORD_<HOST>}`, where `<HOST>` is the host name in upper case
+//!   with every other character than a letter or digit turned into `_`
+//!   (`oct-03-04-compute` gives `BMC_USERNAME_OCT_03_04_COMPUTE`). The values
+//!   are the `username` and `password` properties of the host's
+//!   `bmc.credentialsRef` key in the site's secret store.
+//!
+//! The install step exports those variables from the secret store and
+//! replaces the placeholders inside string values, for example with
+//! `yq '(.. | select(tag == "!!str")) |= envsubst(nu, ne)' install-config.yaml`
+//! (which also fails on a variable left unset or empty), so that a password
+//! or the pull secret's JSON stays one YAML string; a plain text `envsubst`
+//! would let the pull secret's JSON turn into a YAML mapping.
+
+use std::collections::BTreeMap;
+
+use opsmith_plugin_sdk::site::{Host, Role, RootDeviceHints, SiteInventory};
+use opsmith_plugin_sdk::{
+    Error, File, FileFormat, Info, Input, Output, Plugin, Value, export_plugin, json,
+};
+use serde::{Deserialize, Serialize};
+
+/// Boot modes the installer accepts for `platform.baremetal.hosts[].bootMode`.
+const BOOT_MODES: [&str; 3] = ["UEFI", "UEFISecureBoot", "legacy"];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+struct Config {
+    network_type: String,
+    pull_secret_placeholder: String,
+    ssh_key_placeholder: String,
+    fips: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            network_type: "OVNKubernetes".to_owned(),
+            pull_secret_placeholder: "${PULL_SECRET}".to_owned(),
+            ssh_key_placeholder: "${SSH_PUBLIC_KEY}".to_owned(),
+            fips: false,
+        }
+    }
+}
+
+fn config_schema() -> Value {
+    let d = Config::default();
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "builtin:install-config config",
+        "description": "Renders day0/<component>/install-config.yaml. Credentials are placeholders that the install step replaces, as whole YAML string values (for example with yq's envsubst), before running openshift-install: the pull secret and SSH key from the values below, and each host's BMC username and password from ${BMC_USERNAME_<HOST>} and ${BMC_PASSWORD_<HOST>} (<HOST>: the host name in upper case, '-' and other characters as '_'), which hold the username and password properties of the host's bmc.credentialsRef key in the secret store.",
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "networkType": {
+                "description": "networking.networkType: the cluster network plugin. OVNKubernetes is OpenShift's; a certified third-party plugin uses its own name.",
+                "type": "string",
+                "minLength": 1,
+                "default": d.network_type
+            },
+            "pullSecretPlaceholder": {
+                "description": "Value of pullSecret: a placeholder the install step replaces with the pull secret from the secret store. Never the pull secret itself.",
+                "type": "string",
+                "minLength": 1,
+                "default": d.pull_secret_placeholder
+            },
+            "sshKeyPlaceholder": {
+                "description": "Value of sshKey: a placeholder the install step replaces with the SSH public key for the core user (a public key is not a secret and may also be written here directly).",
+                "type": "string",
+                "minLength": 1,
+                "default": d.ssh_key_placeholder
+            },
+            "fips": {
+                "description": "fips: install the cluster in FIPS mode. It cannot be changed after installation.",
+                "type": "boolean",
+                "default": d.fips
+            }
+        }
+    })
+}
+
+/// The plugin; public so that native code (tests, benchmarks) can render with it.
+pub struct InstallConfig;
+
+impl Plugin for InstallConfig {
+    fn describe() -> Info {
+        Info::new("install-config", env!("CARGO_PKG_VERSION"))
+            .description("The day-0 install-config.yaml for a bare-metal (IPI) OpenShift install, with credential placeholders")
+            .config_schema(config_schema())
+    }
+
+    fn render(input: &Input) -> Result<Output, Error> {
+        let config: Config = input.config()?;
+        check_placeholders(&config)?;
+        let site = &input.site;
+        let mut out = Output::new();
+
+        let control_plane = site.hosts_with_role(Role::ControlPlane).count();
+        let workers = site.hosts_with_role(Role::Worker).count();
+        check_counts(control_plane, workers, &mut out)?;
+
+        let network = &site.spec.network;
+        let mut install_config = json!({
+            "apiVersion": "v1",
+            "baseDomain": site.spec.base_domain,
+            "metadata": { "name": site.metadata.name },
+            "networking": {
+                "networkType": config.network_type,
+                "machineNetwork": [{ "cidr": network.machine_network }],
+                "clusterNetwork": [{ "cidr": network.cluster_network, "hostPrefix": network.cluster_network_host_prefix }],
+                "serviceNetwork": [network.service_network],
+            },
+            // The InstallConfig CRD requires `platform` on both machine pools,
+            // although openshift-install does not.
+            "controlPlane": {
+                "name": "master",
+                "replicas": control_plane,
+                "architecture": "amd64",
+                "platform": { "baremetal": {} },
+            },
+            "compute": [{
+                "name": "worker",
+                "replicas": workers,
+                "architecture": "amd64",
+                "platform": { "baremetal": {} },
+            }],
+            "platform": { "baremetal": baremetal_platform(site)? },
+            "fips": config.fips,
+            "pullSecret": config.pull_secret_placeholder,
+            "sshKey": config.ssh_key_placeholder,
+        });
+        if let Some(proxy) = &site.spec.proxy {
+            let mut fields = serde_json::Map::new();
+            for (key, value) in [
+                ("httpProxy", &proxy.http_proxy),
+                ("httpsProxy", &proxy.https_proxy),
+                ("noProxy", &proxy.no_proxy),
+            ] {
+                if let Some(value) = value {
+                    fields.insert(key.to_owned(), json!(value));
+                }
+            }
+            if !fields.is_empty() {
+                install_config["proxy"] = Value::Object(fields);
+            }
+        }
+
+        out.file(File {
+            name: "install-config.yaml".to_owned(),
+            format: FileFormat::Yaml,
+            content: install_config,
+            schema: Some("install.openshift.io/v1/InstallConfig".to_owned()),
+        });
+        Ok(out)
+    }
+}
+
+export_plugin!(InstallConfig);
+
+/// `platform.baremetal`: the VIPs, the provisioning network and every host.
+fn baremetal_platform(site: &SiteInventory) -> Result<Value, Error> {
+    let network = &site.spec.network;
+    let mut variables: BTreeMap<String, &str> = BTreeMap::new();
+    let mut hosts = Vec::with_capacity(site.spec.hosts.len());
+    for (i, host) in site.spec.hosts.iter().enumerate() {
+        let pointer = format!("/site/spec/hosts/{i}");
+        let suffix = variable_suffix(&host.name);
+        if let Some(other) = variables.insert(suffix.clone(), &host.name) {
+            return Err(Error::at(
+                &format!("{pointer}/name"),
+                format!(
+                    "hosts {other:?} and {:?} both give the placeholder suffix {suffix}; rename one",
+                    host.name
+                ),
+            ));
+        }
+        hosts.push(host_entry(host, &pointer, &suffix)?);
+    }
+
+    let mut platform = json!({
+        // The list forms; the singular apiVIP/ingressVIP are deprecated.
+        "apiVIPs": [network.api_vip],
+        "ingressVIPs": [network.ingress_vip],
+        "provisioningNetwork": network.provisioning_network,
+        "hosts": hosts,
+    });
+    if !site.spec.ntp_servers.is_empty() {
+        platform["additionalNTPServers"] = json!(site.spec.ntp_servers);
+    }
+    Ok(platform)
+}
+
+/// One entry of `platform.baremetal.hosts`; the installer turns it into a
+/// BareMetalHost and a `<host>-bmc-secret` Secret.
+fn host_entry(host: &Host, pointer: &str, suffix: &str) -> Result<Value, Error> {
+    let boot_mode = host.boot_mode.as_deref().unwrap_or("UEFI");
+    if !BOOT_MODES.contains(&boot_mode) {
+        return Err(Error::at(
+            &format!("{pointer}/bootMode"),
+            format!(
+                "boot mode {boot_mode:?} is not one of {}",
+                BOOT_MODES.join(", ")
+            ),
+        ));
+    }
+    let mut entry = json!({
+        "name": host.name,
+        "role": host.role.install_config_role(),
+        "bmc": {
+            "address": host.bmc.address,
+            // Filled in by the install step from the secret store key
+            // `bmc.credentialsRef`; see the module documentation.
+            "username": format!("${{BMC_USERNAME_{suffix}}}"),
+            "password": format!("${{BMC_PASSWORD_{suffix}}}"),
+            "disableCertificateVerification": host.bmc.disable_certificate_verification,
+        },
+        "bootMACAddress": host.boot_mac_address,
+        "bootMode": boot_mode,
+        // Deprecated, but the InstallConfig CRD requires it; `default` is
+        // what openshift-install fills in when it is empty.
+        "hardwareProfile": "default",
+    });
+    if let Some(hints) = &host.root_device_hints {
+        entry["rootDeviceHints"] = root_device_hints(hints, &format!("{pointer}/rootDeviceHints"))?;
+    }
+    Ok(entry)
+}
+
+/// The inventory's root device hints under the installer's (metal3's) names.
+fn root_device_hints(hints: &RootDeviceHints, pointer: &str) -> Result<Value, Error> {
+    if let Some(name) = &hints.device_name
+        && !name.starts_with("/dev/")
+    {
+        // The installer rejects other device names.
+        return Err(Error::at(
+            &format!("{pointer}/deviceName"),
+            format!(
+                "device name {name:?} must start with /dev/, such as /dev/sda or /dev/disk/by-path/..."
+            ),
+        ));
+    }
+    let mut out = serde_json::Map::new();
+    let mut put = |key: &str, value: Option<Value>| {
+        if let Some(v) = value {
+            out.insert(key.to_owned(), v);
+        }
+    };
+    put("deviceName", hints.device_name.as_ref().map(|v| json!(v)));
+    put("hctl", hints.hctl.as_ref().map(|v| json!(v)));
+    put("model", hints.model.as_ref().map(|v| json!(v)));
+    put("vendor", hints.vendor.as_ref().map(|v| json!(v)));
+    put(
+        "serialNumber",
+        hints.serial_number.as_ref().map(|v| json!(v)),
+    );
+    put(
+        "minSizeGigabytes",
+        hints.min_size_gigabytes.map(|v| json!(v)),
+    );
+    put("wwn", hints.wwn.as_ref().map(|v| json!(v)));
+    put("rotational", hints.rotational.map(|v| json!(v)));
+    Ok(Value::Object(out))
+}
+
+/// A host name as the tail of an environment variable name:
+/// `oct-03-04-compute` becomes `OCT_03_04_COMPUTE`.
+fn variable_suffix(host: &str) -> String {
+    host.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Refuses config values that look like real credentials.
+fn check_placeholders(config: &Config) -> Result<(), Error> {
+    if config.pull_secret_placeholder.contains("auths") {
+        return Err(Error::at(
+            "/config/pullSecretPlaceholder",
+            "this looks like a real pull secret; write a placeholder such as ${PULL_SECRET} and let the install step fill it in",
+        ));
+    }
+    if config.ssh_key_placeholder.contains("PRIVATE KEY") {
+        return Err(Error::at(
+            "/config/sshKeyPlaceholder",
+            "this is a private key; sshKey takes a public key or a placeholder such as ${SSH_PUBLIC_KEY}",
+        ));
+    }
+    Ok(())
+}
+
+/// Fails on a cluster the installer cannot build and warns on unusual shapes.
+fn check_counts(control_plane: usize, workers: usize, out: &mut Output) -> Result<(), Error> {
+    const HOSTS: &str = "/site/spec/hosts";
+    match control_plane {
+        0 => {
+            return Err(Error::at(
+                HOSTS,
+                "no control-plane host: an OpenShift cluster needs at least one",
+            ));
+        }
+        1 => {
+            out.warn(
+                HOSTS,
+                "1 control-plane host: single-node OpenShift is installed with the agent-based installer, not with a bare-metal install-config",
+            );
+        }
+        2 => {
+            out.warn(
+                HOSTS,
+                "2 control-plane hosts: a two-node cluster needs an arbiter or fencing configuration, which this install-config does not have; use 3",
+            );
+        }
+        3 => {}
+        n => {
+            out.warn(
+                HOSTS,
+                format!("{n} control-plane hosts: OpenShift's control plane normally has 3; check that this release supports {n} on bare metal"),
+            );
+        }
+    }
+    if workers == 1 {
+        // With workers, the control plane is not schedulable, and the
+        // default ingress controller wants two routers on two workers.
+        out.warn(
+            HOSTS,
+            "1 worker: the default ingress controller runs 2 routers on separate workers; use 0 workers (a compact cluster) or at least 2",
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opsmith_plugin_sdk::Severity;
+    use opsmith_plugin_sdk::testing::{EXAMPLE_CATALOG, EXAMPLE_SITE, render};
+
+    fn site_with(edit: impl FnOnce(&mut Value)) -> String {
+        let mut site: Value = serde_json::from_str(EXAMPLE_SITE).expect("example site is JSON");
+        edit(&mut site);
+        site.to_string()
+    }
+
+    /// The example site with three control-plane hosts and two workers.
+    fn three_plus_two() -> String {
+        site_with(|s| {
+            let hosts = s["spec"]["hosts"].as_array_mut().expect("hosts");
+            let (cp, worker) = (hosts[0].clone(), hosts[1].clone());
+            hosts.clear();
+            for (i, (template, name)) in [
+                (&cp, "cp-0"),
+                (&cp, "cp-1"),
+                (&cp, "cp-2"),
+                (&worker, "worker-0"),
+                (&worker, "worker-1"),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let mut host = template.clone();
+                host["name"] = json!(name);
+                host["bootMACAddress"] = json!(format!("52:54:00:00:01:{i:02x}"));
+                host["bmc"]["address"] = json!(format!(
+                    "redfish-virtualmedia://192.0.2.{}/redfish/v1/Systems/1",
+                    110 + i
+                ));
+                hosts.push(host);
+            }
+        })
+    }
+
+    fn install_config(site: &str, config: &str) -> (Value, Output) {
+        let out = render::<InstallConfig>("install-config", site, EXAMPLE_CATALOG, config)
+            .expect("renders");
+        assert!(out.objects.is_empty());
+        assert_eq!(out.files.len(), 1);
+        (out.files[0].content.clone(), out)
+    }
+
+    #[test]
+    fn renders_one_day0_file() {
+        let out = render::<InstallConfig>("install-config", EXAMPLE_SITE, EXAMPLE_CATALOG, "{}")
+            .expect("renders");
+        assert!(out.objects.is_empty());
+        let file = &out.files[0];
+        assert_eq!(file.name, "install-config.yaml");
+        assert_eq!(file.format, FileFormat::Yaml);
+        assert_eq!(
+            file.schema.as_deref(),
+            Some("install.openshift.io/v1/InstallConfig")
+        );
+    }
+
+    #[test]
+    fn example_site_install_config() {
+        let (ic, _) = install_config(EXAMPLE_SITE, "{}");
+        assert_eq!(ic["apiVersion"], "v1");
+        assert!(ic.get("kind").is_none());
+        assert_eq!(ic["baseDomain"], "example.org");
+        assert_eq!(ic["metadata"], json!({ "name": "example" }));
+        assert_eq!(
+            ic["networking"],
+            json!({
+                "networkType": "OVNKubernetes",
+                "machineNetwork": [{ "cidr": "192.0.2.0/24" }],
+                "clusterNetwork": [{ "cidr": "10.128.0.0/14", "hostPrefix": 23 }],
+                "serviceNetwork": ["172.30.0.0/16"],
+            })
+        );
+        assert_eq!(ic["controlPlane"]["name"], "master");
+        assert_eq!(ic["controlPlane"]["replicas"], 1);
+        assert_eq!(ic["controlPlane"]["platform"], json!({ "baremetal": {} }));
+        assert_eq!(ic["compute"][0]["name"], "worker");
+        assert_eq!(ic["compute"][0]["replicas"], 1);
+        assert_eq!(ic["compute"][0]["platform"], json!({ "baremetal": {} }));
+        assert_eq!(ic["fips"], false);
+        assert_eq!(ic["pullSecret"], "${PULL_SECRET}");
+        assert_eq!(ic["sshKey"], "${SSH_PUBLIC_KEY}");
+        assert!(ic.get("proxy").is_none());
+
+        let bm = &ic["platform"]["baremetal"];
+        assert_eq!(bm["apiVIPs"], json!(["192.0.2.5"]));
+        assert_eq!(bm["ingressVIPs"], json!(["192.0.2.6"]));
+        assert_eq!(bm["provisioningNetwork"], "Disabled");
+        assert_eq!(bm["additionalNTPServers"], json!(["192.0.2.1"]));
+        assert_eq!(
+            bm["hosts"][0],
+            json!({
+                "name": "example-cp-0",
+                "role": "master",
+                "bmc": {
+                    "address": "idrac-virtualmedia://192.0.2.100/redfish/v1/Systems/System.Embedded.1",
+                    "username": "${BMC_USERNAME_EXAMPLE_CP_0}",
+                    "password": "${BMC_PASSWORD_EXAMPLE_CP_0}",
+                    "disableCertificateVerification": true,
+                },
+                "bootMACAddress": "52:54:00:00:00:01",
+                "bootMode": "UEFI",
+                "hardwareProfile": "default",
+                "rootDeviceHints": { "deviceName": "/dev/sda" },
+            })
+        );
+        let worker = &bm["hosts"][1];
+        assert_eq!(worker["role"], "worker");
+        assert_eq!(worker["bmc"]["disableCertificateVerification"], false);
+        assert_eq!(
+            worker["bmc"]["password"],
+            "${BMC_PASSWORD_EXAMPLE_WORKER_0}"
+        );
+        assert!(worker.get("rootDeviceHints").is_none());
+    }
+
+    #[test]
+    fn example_site_warns_about_its_small_shape() {
+        let (_, out) = install_config(EXAMPLE_SITE, "{}");
+        assert_eq!(out.diagnostics.len(), 2);
+        for d in &out.diagnostics {
+            assert_eq!(d.severity, Severity::Warning);
+            assert_eq!(d.pointer, "/site/spec/hosts");
+        }
+        assert!(
+            out.diagnostics[0]
+                .message
+                .starts_with("1 control-plane host")
+        );
+        assert!(out.diagnostics[1].message.starts_with("1 worker"));
+    }
+
+    #[test]
+    fn three_control_plane_hosts_and_two_workers_are_quiet() {
+        let (ic, out) = install_config(&three_plus_two(), "{}");
+        assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+        assert_eq!(ic["controlPlane"]["replicas"], 3);
+        assert_eq!(ic["compute"][0]["replicas"], 2);
+        let roles: Vec<_> = ic["platform"]["baremetal"]["hosts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|h| h["role"].as_str().unwrap_or_default())
+            .collect();
+        assert_eq!(roles, ["master", "master", "master", "worker", "worker"]);
+    }
+
+    #[test]
+    fn no_control_plane_is_an_error() {
+        let site = site_with(|s| s["spec"]["hosts"][0]["role"] = json!("worker"));
+        let err = render::<InstallConfig>("install-config", &site, EXAMPLE_CATALOG, "{}")
+            .expect_err("no masters");
+        assert_eq!(err.pointer, "/site/spec/hosts");
+    }
+
+    #[test]
+    fn proxy_is_rendered_when_the_site_has_one() {
+        let site = site_with(|s| {
+            s["spec"]["proxy"] =
+                json!({ "httpsProxy": "http://proxy.example.org:3128", "noProxy": ".example.org" })
+        });
+        let (ic, _) = install_config(&site, "{}");
+        assert_eq!(
+            ic["proxy"],
+            json!({ "httpsProxy": "http://proxy.example.org:3128", "noProxy": ".example.org" })
+        );
+    }
+
+    #[test]
+    fn config_is_applied() {
+        let config = r#"{"networkType":"Cilium","pullSecretPlaceholder":"<pull-secret>",
+            "sshKeyPlaceholder":"ssh-ed25519 AAAAexample core@example.org","fips":true}"#;
+        let (ic, _) = install_config(EXAMPLE_SITE, config);
+        assert_eq!(ic["networking"]["networkType"], "Cilium");
+        assert_eq!(ic["pullSecret"], "<pull-secret>");
+        assert_eq!(ic["sshKey"], "ssh-ed25519 AAAAexample core@example.org");
+        assert_eq!(ic["fips"], true);
+    }
+
+    #[test]
+    fn real_looking_credentials_are_refused() {
+        let pull = r#"{"pullSecretPlaceholder":"{\"auths\":{}}"}"#;
+        let err = render::<InstallConfig>("install-config", EXAMPLE_SITE, EXAMPLE_CATALOG, pull)
+            .expect_err("pull");
+        assert_eq!(err.pointer, "/config/pullSecretPlaceholder");
+        let ssh = r#"{"sshKeyPlaceholder":"-----BEGIN OPENSSH PRIVATE KEY-----"}"#;
+        let err = render::<InstallConfig>("install-config", EXAMPLE_SITE, EXAMPLE_CATALOG, ssh)
+            .expect_err("ssh");
+        assert_eq!(err.pointer, "/config/sshKeyPlaceholder");
+    }
+
+    #[test]
+    fn colliding_placeholder_names_are_refused() {
+        let site = site_with(|s| s["spec"]["hosts"][1]["name"] = json!("example.cp.0"));
+        let err = render::<InstallConfig>("install-config", &site, EXAMPLE_CATALOG, "{}")
+            .expect_err("collision");
+        assert_eq!(err.pointer, "/site/spec/hosts/1/name");
+    }
+
+    #[test]
+    fn bad_boot_mode_and_device_name_point_at_the_host() {
+        let site = site_with(|s| s["spec"]["hosts"][0]["bootMode"] = json!("BIOS"));
+        let err = render::<InstallConfig>("install-config", &site, EXAMPLE_CATALOG, "{}")
+            .expect_err("boot mode");
+        assert_eq!(err.pointer, "/site/spec/hosts/0/bootMode");
+        let site = site_with(|s| {
+            s["spec"]["hosts"][0]["rootDeviceHints"] = json!({ "deviceName": "sda" })
+        });
+        let err = render::<InstallConfig>("install-config", &site, EXAMPLE_CATALOG, "{}")
+            .expect_err("device");
+        assert_eq!(err.pointer, "/site/spec/hosts/0/rootDeviceHints/deviceName");
+    }
+
+    #[test]
+    fn unknown_config_is_refused() {
+        let err = render::<InstallConfig>(
+            "install-config",
+            EXAMPLE_SITE,
+            EXAMPLE_CATALOG,
+            r#"{"pullSecret":"x"}"#,
+        )
+        .expect_err("unknown field");
+        assert_eq!(err.pointer, "/config");
+    }
+
+    #[test]
+    fn schema_defaults_match_config_defaults() {
+        let schema = config_schema();
+        assert_eq!(schema["additionalProperties"], false);
+        let defaults = serde_json::to_value(Config::default()).expect("config serialises");
+        let properties = schema["properties"].as_object().expect("properties");
+        assert_eq!(
+            properties.len(),
+            defaults.as_object().map_or(0, |d| d.len())
+        );
+        for (name, property) in properties {
+            assert!(
+                property["description"].is_string(),
+                "{name} has no description"
+            );
+            assert_eq!(property["default"], defaults[name], "{name}");
+        }
+        let parsed: Config = serde_json::from_value(json!({})).expect("empty config");
+        assert_eq!(parsed, Config::default());
+        assert!(InstallConfig::describe().emits.is_empty());
+    }
+}

@@ -1,1 +1,523 @@
-//! `builtin:metal3`: not written yet.
+//! `builtin:metal3`: one metal3 BareMetalHost per server in the inventory, and
+//! the ExternalSecret that delivers its BMC credentials from the site's secret
+//! store.
+//!
+//! The credentials Secret is named `<host>-bmc-secret`, as `openshift-install`
+//! names the one it creates for each install-config host, so after installation
+//! the ExternalSecret takes that Secret over instead of creating a second one.
+//! No Secret is ever rendered: the username and password stay in the store.
+
+use std::collections::BTreeMap;
+
+use opsmith_plugin_sdk::site::{Host, RootDeviceHints, SiteInventory};
+use opsmith_plugin_sdk::{Error, Info, Input, Output, Plugin, Value, export_plugin, json};
+use serde::{Deserialize, Serialize};
+
+/// Where OpenShift's baremetal operator watches for BareMetalHosts.
+const DEFAULT_NAMESPACE: &str = "openshift-machine-api";
+
+/// Label keys this plugin sets on every object it renders for a host.
+const ROLE_LABEL: &str = "opsmith.dev/role";
+const HARDWARE_MODEL_LABEL: &str = "opsmith.dev/hardware-model";
+
+/// Boot modes metal3 accepts (`spec.bootMode`).
+const BOOT_MODES: [&str; 3] = ["UEFI", "UEFISecureBoot", "legacy"];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+struct Config {
+    namespace: String,
+    online: bool,
+    automated_cleaning_mode: String,
+    externally_provisioned: bool,
+    prune_protection: bool,
+    refresh_interval: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            namespace: DEFAULT_NAMESPACE.to_owned(),
+            online: true,
+            automated_cleaning_mode: "metadata".to_owned(),
+            externally_provisioned: false,
+            prune_protection: true,
+            refresh_interval: "1h".to_owned(),
+        }
+    }
+}
+
+fn config_schema() -> Value {
+    let d = Config::default();
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "builtin:metal3 config",
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "namespace": {
+                "description": "Namespace of the BareMetalHosts and their credential ExternalSecrets. OpenShift's baremetal operator watches openshift-machine-api.",
+                "type": "string",
+                "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+                "maxLength": 63,
+                "default": d.namespace
+            },
+            "online": {
+                "description": "spec.online of every host: whether metal3 keeps the server powered on.",
+                "type": "boolean",
+                "default": d.online
+            },
+            "automatedCleaningMode": {
+                "description": "spec.automatedCleaningMode: 'metadata' wipes disk metadata when a host is provisioned or deprovisioned, 'disabled' skips cleaning.",
+                "enum": ["metadata", "disabled"],
+                "default": d.automated_cleaning_mode
+            },
+            "externallyProvisioned": {
+                "description": "Set spec.externallyProvisioned: true on every host, so metal3 manages power but never provisions or deprovisions them (servers installed by other means).",
+                "type": "boolean",
+                "default": d.externally_provisioned
+            },
+            "pruneProtection": {
+                "description": "Annotate BareMetalHosts with argocd.argoproj.io/sync-options: Prune=false,Delete=false, so that removing a host from the inventory or deleting the Argo CD Application never deprovisions and cleans a server; such hosts are deleted by hand.",
+                "type": "boolean",
+                "default": d.prune_protection
+            },
+            "refreshInterval": {
+                "description": "How often external-secrets re-reads the BMC credentials from the secret store (a Go duration such as 1h or 15m; 0 reads them once).",
+                "type": "string",
+                "pattern": "^(0|([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$",
+                "default": d.refresh_interval
+            }
+        }
+    })
+}
+
+/// The plugin; public so that native code (tests, benchmarks) can render with it.
+pub struct Metal3;
+
+impl Plugin for Metal3 {
+    fn describe() -> Info {
+        Info::new("metal3", env!("CARGO_PKG_VERSION"))
+            .description(
+                "A metal3 BareMetalHost per server, with an ExternalSecret for its BMC credentials",
+            )
+            .config_schema(config_schema())
+            .emits("metal3.io/v1alpha1", "BareMetalHost", &[DEFAULT_NAMESPACE])
+            .emits(
+                "external-secrets.io/v1",
+                "ExternalSecret",
+                &[DEFAULT_NAMESPACE],
+            )
+    }
+
+    fn render(input: &Input) -> Result<Output, Error> {
+        let config: Config = input.config()?;
+        let mut out = Output::new();
+        for (i, host) in input.site.spec.hosts.iter().enumerate() {
+            let pointer = format!("/site/spec/hosts/{i}");
+            let labels = host_labels(host);
+            out.object(bare_metal_host(host, &pointer, &labels, &config)?);
+            out.object(credentials(host, &labels, &input.site, &config));
+        }
+        Ok(out)
+    }
+}
+
+export_plugin!(Metal3);
+
+/// The name of the Secret holding a host's BMC username and password.
+fn credentials_name(host: &Host) -> String {
+    format!("{}-bmc-secret", host.name)
+}
+
+fn bare_metal_host(
+    host: &Host,
+    pointer: &str,
+    labels: &BTreeMap<String, String>,
+    config: &Config,
+) -> Result<Value, Error> {
+    let boot_mode = host.boot_mode.as_deref().unwrap_or("UEFI");
+    if !BOOT_MODES.contains(&boot_mode) {
+        return Err(Error::at(
+            &format!("{pointer}/bootMode"),
+            format!(
+                "boot mode {boot_mode:?} is not one of {}",
+                BOOT_MODES.join(", ")
+            ),
+        ));
+    }
+
+    let mut bmh = json!({
+        "apiVersion": "metal3.io/v1alpha1",
+        "kind": "BareMetalHost",
+        "metadata": {
+            "name": host.name,
+            "namespace": config.namespace,
+            "labels": labels,
+        },
+        "spec": {
+            "online": config.online,
+            "bootMACAddress": host.boot_mac_address,
+            "bootMode": boot_mode,
+            "bmc": {
+                "address": host.bmc.address,
+                "credentialsName": credentials_name(host),
+                "disableCertificateVerification": host.bmc.disable_certificate_verification,
+            },
+            "automatedCleaningMode": config.automated_cleaning_mode,
+        },
+    });
+    if let Some(hints) = &host.root_device_hints {
+        bmh["spec"]["rootDeviceHints"] =
+            root_device_hints(hints, &format!("{pointer}/rootDeviceHints"))?;
+    }
+    // false is metal3's default; leave it out so the common case stays short.
+    if config.externally_provisioned {
+        bmh["spec"]["externallyProvisioned"] = json!(true);
+    }
+    if config.prune_protection {
+        // Deleting a BareMetalHost deprovisions the server and, with
+        // automated cleaning, wipes its disks: never let a sync do that.
+        bmh["metadata"]["annotations"] =
+            json!({ "argocd.argoproj.io/sync-options": "Prune=false,Delete=false" });
+    }
+    Ok(bmh)
+}
+
+/// The inventory's root device hints, under metal3's field names (the
+/// inventory uses the same names; listing them keeps anything else out).
+fn root_device_hints(hints: &RootDeviceHints, pointer: &str) -> Result<Value, Error> {
+    if let Some(name) = &hints.device_name
+        && !name.starts_with("/dev/")
+    {
+        // metal3 and the installer both reject other device names.
+        return Err(Error::at(
+            &format!("{pointer}/deviceName"),
+            format!(
+                "device name {name:?} must start with /dev/, such as /dev/sda or /dev/disk/by-path/..."
+            ),
+        ));
+    }
+    let mut out = serde_json::Map::new();
+    let mut put = |key: &str, value: Option<Value>| {
+        if let Some(v) = value {
+            out.insert(key.to_owned(), v);
+        }
+    };
+    put("deviceName", hints.device_name.as_ref().map(|v| json!(v)));
+    put("hctl", hints.hctl.as_ref().map(|v| json!(v)));
+    put("model", hints.model.as_ref().map(|v| json!(v)));
+    put("vendor", hints.vendor.as_ref().map(|v| json!(v)));
+    put(
+        "serialNumber",
+        hints.serial_number.as_ref().map(|v| json!(v)),
+    );
+    put(
+        "minSizeGigabytes",
+        hints.min_size_gigabytes.map(|v| json!(v)),
+    );
+    put("wwn", hints.wwn.as_ref().map(|v| json!(v)));
+    put("rotational", hints.rotational.map(|v| json!(v)));
+    Ok(Value::Object(out))
+}
+
+/// The ExternalSecret that fills `<host>-bmc-secret` with the `username` and
+/// `password` properties of the host's key in the secret store.
+fn credentials(
+    host: &Host,
+    labels: &BTreeMap<String, String>,
+    site: &SiteInventory,
+    config: &Config,
+) -> Value {
+    let key = &host.bmc.credentials_ref;
+    json!({
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": {
+            "name": credentials_name(host),
+            "namespace": config.namespace,
+            "labels": labels,
+        },
+        "spec": {
+            "refreshInterval": config.refresh_interval,
+            "secretStoreRef": {
+                "name": site.spec.secret_store.name,
+                "kind": site.spec.secret_store.kind,
+            },
+            "target": {
+                "name": credentials_name(host),
+                "creationPolicy": "Owner",
+            },
+            "data": [
+                { "secretKey": "username", "remoteRef": { "key": key, "property": "username" } },
+                { "secretKey": "password", "remoteRef": { "key": key, "property": "password" } },
+            ],
+        },
+    })
+}
+
+/// The host's own labels, then its role and hardware model (which win, so
+/// `-l opsmith.dev/role=worker` always means what it says).
+fn host_labels(host: &Host) -> BTreeMap<String, String> {
+    let mut labels = host.labels.clone();
+    labels.insert(ROLE_LABEL.to_owned(), host.role.as_str().to_owned());
+    let model = label_value(&host.hardware.model);
+    if !model.is_empty() {
+        labels.insert(HARDWARE_MODEL_LABEL.to_owned(), model);
+    }
+    labels
+}
+
+/// A hardware model as a label value: lowercase, every run of characters a
+/// label value cannot hold becomes one `-`, at most 63 characters, starting
+/// and ending with a letter or digit. `PowerEdge R620` becomes `poweredge-r620`.
+fn label_value(text: &str) -> String {
+    let mut value = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '.' | '_') {
+            value.push(c.to_ascii_lowercase());
+        } else if !value.ends_with('-') {
+            value.push('-');
+        }
+    }
+    value.truncate(63);
+    value
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opsmith_plugin_sdk::testing::{EXAMPLE_CATALOG, EXAMPLE_SITE, render};
+
+    fn example(config: &str) -> Output {
+        render::<Metal3>("baremetal-hosts", EXAMPLE_SITE, EXAMPLE_CATALOG, config)
+            .expect("example site renders")
+    }
+
+    fn site_with(edit: impl FnOnce(&mut Value)) -> String {
+        let mut site: Value = serde_json::from_str(EXAMPLE_SITE).expect("example site is JSON");
+        edit(&mut site);
+        site.to_string()
+    }
+
+    #[test]
+    fn renders_a_host_and_its_credentials_per_server() {
+        let out = example("{}");
+        let kinds: Vec<_> = out
+            .objects
+            .iter()
+            .map(|o| o["kind"].as_str().unwrap_or_default())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "BareMetalHost",
+                "ExternalSecret",
+                "BareMetalHost",
+                "ExternalSecret"
+            ]
+        );
+        assert!(out.diagnostics.is_empty());
+        assert!(out.files.is_empty());
+    }
+
+    #[test]
+    fn bare_metal_host_carries_the_inventory() {
+        let out = example("{}");
+        let bmh = &out.objects[0];
+        assert_eq!(bmh["apiVersion"], "metal3.io/v1alpha1");
+        assert_eq!(bmh["metadata"]["name"], "example-cp-0");
+        assert_eq!(bmh["metadata"]["namespace"], "openshift-machine-api");
+        assert_eq!(
+            bmh["metadata"]["labels"]["opsmith.dev/role"],
+            "control-plane"
+        );
+        assert_eq!(
+            bmh["metadata"]["labels"]["opsmith.dev/hardware-model"],
+            "poweredge-r620"
+        );
+        assert_eq!(
+            bmh["metadata"]["annotations"]["argocd.argoproj.io/sync-options"],
+            "Prune=false,Delete=false"
+        );
+        let spec = &bmh["spec"];
+        assert_eq!(spec["online"], true);
+        assert_eq!(spec["bootMACAddress"], "52:54:00:00:00:01");
+        assert_eq!(spec["bootMode"], "UEFI");
+        assert_eq!(spec["automatedCleaningMode"], "metadata");
+        assert_eq!(
+            spec["bmc"],
+            json!({
+                "address": "idrac-virtualmedia://192.0.2.100/redfish/v1/Systems/System.Embedded.1",
+                "credentialsName": "example-cp-0-bmc-secret",
+                "disableCertificateVerification": true,
+            })
+        );
+        assert_eq!(spec["rootDeviceHints"], json!({ "deviceName": "/dev/sda" }));
+        assert!(spec.get("externallyProvisioned").is_none());
+        assert!(spec.get("hardwareProfile").is_none());
+
+        let worker = &out.objects[2]["spec"];
+        assert_eq!(worker["bmc"]["disableCertificateVerification"], false);
+        assert!(worker.get("rootDeviceHints").is_none());
+    }
+
+    #[test]
+    fn external_secret_maps_the_store_key() {
+        let out = example("{}");
+        let es = &out.objects[1];
+        assert_eq!(es["apiVersion"], "external-secrets.io/v1");
+        assert_eq!(es["metadata"]["name"], "example-cp-0-bmc-secret");
+        assert_eq!(es["metadata"]["namespace"], "openshift-machine-api");
+        assert_eq!(
+            es["metadata"]["labels"]["opsmith.dev/role"],
+            "control-plane"
+        );
+        assert_eq!(
+            es["spec"],
+            json!({
+                "refreshInterval": "1h",
+                "secretStoreRef": { "name": "vault", "kind": "ClusterSecretStore" },
+                "target": { "name": "example-cp-0-bmc-secret", "creationPolicy": "Owner" },
+                "data": [
+                    { "secretKey": "username", "remoteRef": { "key": "bmc/example-cp-0", "property": "username" } },
+                    { "secretKey": "password", "remoteRef": { "key": "bmc/example-cp-0", "property": "password" } },
+                ],
+            })
+        );
+        // The BareMetalHost points at exactly the Secret this fills.
+        assert_eq!(
+            out.objects[0]["spec"]["bmc"]["credentialsName"],
+            es["spec"]["target"]["name"]
+        );
+    }
+
+    #[test]
+    fn never_renders_a_secret() {
+        let out = example("{}");
+        assert!(out.objects.iter().all(|o| o["kind"] != "Secret"));
+    }
+
+    #[test]
+    fn config_changes_namespace_power_cleaning_and_refresh() {
+        let config = r#"{"namespace":"metal3","online":false,"automatedCleaningMode":"disabled",
+            "externallyProvisioned":true,"pruneProtection":false,"refreshInterval":"15m"}"#;
+        let out = example(config);
+        for o in &out.objects {
+            assert_eq!(o["metadata"]["namespace"], "metal3");
+        }
+        let bmh = &out.objects[0];
+        assert_eq!(bmh["spec"]["online"], false);
+        assert_eq!(bmh["spec"]["automatedCleaningMode"], "disabled");
+        assert_eq!(bmh["spec"]["externallyProvisioned"], true);
+        assert!(bmh["metadata"].get("annotations").is_none());
+        assert_eq!(out.objects[1]["spec"]["refreshInterval"], "15m");
+    }
+
+    #[test]
+    fn unknown_config_is_refused() {
+        let err = render::<Metal3>(
+            "baremetal-hosts",
+            EXAMPLE_SITE,
+            EXAMPLE_CATALOG,
+            r#"{"hardwareProfile":"x"}"#,
+        )
+        .expect_err("unknown field");
+        assert_eq!(err.pointer, "/config");
+    }
+
+    #[test]
+    fn host_fields_and_labels_flow_through() {
+        let site = site_with(|s| {
+            let host = &mut s["spec"]["hosts"][1];
+            host["bootMode"] = json!("legacy");
+            host["labels"] = json!({ "rack": "r3", "opsmith.dev/role": "ignored" });
+            host["rootDeviceHints"] = json!({
+                "deviceName": "/dev/disk/by-path/pci-0000:03:00.0-scsi-0:2:0:0",
+                "hctl": "0:2:0:0", "model": "PERC", "vendor": "DELL", "serialNumber": "0123",
+                "minSizeGigabytes": 200, "wwn": "0x0123456789abcdef", "rotational": false
+            });
+        });
+        let out =
+            render::<Metal3>("baremetal-hosts", &site, EXAMPLE_CATALOG, "{}").expect("renders");
+        let bmh = &out.objects[2];
+        assert_eq!(bmh["spec"]["bootMode"], "legacy");
+        assert_eq!(bmh["metadata"]["labels"]["rack"], "r3");
+        assert_eq!(bmh["metadata"]["labels"]["opsmith.dev/role"], "worker");
+        assert_eq!(out.objects[3]["metadata"]["labels"]["rack"], "r3");
+        let hints = &bmh["spec"]["rootDeviceHints"];
+        assert_eq!(hints["serialNumber"], "0123");
+        assert_eq!(hints["minSizeGigabytes"], 200);
+        assert_eq!(hints["rotational"], false);
+        assert_eq!(hints.as_object().map(|m| m.len()), Some(8));
+    }
+
+    #[test]
+    fn bad_boot_mode_and_device_name_point_at_the_host() {
+        let site = site_with(|s| s["spec"]["hosts"][1]["bootMode"] = json!("uefi"));
+        let err = render::<Metal3>("baremetal-hosts", &site, EXAMPLE_CATALOG, "{}")
+            .expect_err("bad boot mode");
+        assert_eq!(err.pointer, "/site/spec/hosts/1/bootMode");
+
+        let site =
+            site_with(|s| s["spec"]["hosts"][0]["rootDeviceHints"]["deviceName"] = json!("sda"));
+        let err = render::<Metal3>("baremetal-hosts", &site, EXAMPLE_CATALOG, "{}")
+            .expect_err("bad device");
+        assert_eq!(err.pointer, "/site/spec/hosts/0/rootDeviceHints/deviceName");
+    }
+
+    #[test]
+    fn hardware_models_become_label_values() {
+        assert_eq!(label_value("PowerEdge R620"), "poweredge-r620");
+        assert_eq!(
+            label_value("  ProLiant DL380 Gen10+ "),
+            "proliant-dl380-gen10"
+        );
+        assert_eq!(
+            label_value("SYS-1029U/TRT (rev. 2)"),
+            "sys-1029u-trt-rev.-2"
+        );
+        assert_eq!(label_value("???"), "");
+        let long = label_value(&"x".repeat(100));
+        assert_eq!(long.len(), 63);
+    }
+
+    #[test]
+    fn schema_defaults_match_config_defaults() {
+        let schema = config_schema();
+        assert_eq!(schema["additionalProperties"], false);
+        let defaults = serde_json::to_value(Config::default()).expect("config serialises");
+        let properties = schema["properties"].as_object().expect("properties");
+        assert_eq!(
+            properties.len(),
+            defaults.as_object().map_or(0, |d| d.len())
+        );
+        for (name, property) in properties {
+            assert!(
+                property["description"].is_string(),
+                "{name} has no description"
+            );
+            assert_eq!(property["default"], defaults[name], "{name}");
+        }
+        let parsed: Config = serde_json::from_value(json!({})).expect("empty config");
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn describe_declares_what_render_emits() {
+        let info = Metal3::describe();
+        let out = example("{}");
+        for o in &out.objects {
+            let declared = info.emits.iter().any(|e| {
+                e.api_version == o["apiVersion"]
+                    && e.kind == o["kind"]
+                    && e.namespaces
+                        .iter()
+                        .any(|n| *n == o["metadata"]["namespace"])
+            });
+            assert!(declared, "{} not declared", o["kind"]);
+        }
+    }
+}

@@ -82,7 +82,8 @@ mod tests {
 
     #[test]
     fn renders_one_namespace_per_entry() {
-        let config = r#"{"namespaces":[{"name":"monitoring","labels":{"team":"sre"}},{"name":"tools"}]}"#;
+        let config =
+            r#"{"namespaces":[{"name":"monitoring","labels":{"team":"sre"}},{"name":"tools"}]}"#;
         let out = render::<Namespaces>("example", EXAMPLE_SITE, EXAMPLE_CATALOG, config).unwrap();
         assert_eq!(out.objects.len(), 2);
         assert_eq!(out.objects[0]["metadata"]["labels"]["team"], "sre");

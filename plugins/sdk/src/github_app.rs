@@ -42,7 +42,9 @@ pub fn app_secret(catalog: &AppCatalog) -> Option<AppSecret> {
         .and_then(|c| SecretConfig::deserialize(c).ok())
         .unwrap_or_default();
     Some(AppSecret {
-        name: config.secret_name.unwrap_or_else(|| DEFAULT_SECRET_NAME.to_owned()),
+        name: config
+            .secret_name
+            .unwrap_or_else(|| DEFAULT_SECRET_NAME.to_owned()),
         app_id_key: "app-id".to_owned(),
         private_key_key: "private-key".to_owned(),
         webhook_secret_key: "webhook-secret".to_owned(),

@@ -24,18 +24,24 @@ pub fn describe<P: Plugin>() -> PluginInfo {
         emits: info
             .emits
             .into_iter()
-            .map(|e| AllowedKind { api_version: e.api_version, kind: e.kind, namespaces: e.namespaces })
+            .map(|e| AllowedKind {
+                api_version: e.api_version,
+                kind: e.kind,
+                namespaces: e.namespaces,
+            })
             .collect(),
     }
 }
 
 /// `render`, for plugin `P`: parse, call, serialise.
 pub fn render<P: Plugin>(input: RenderInput) -> Result<RenderOutput, RenderError> {
-    let parsed = crate::Input::from_json(&input.component, &input.site, &input.catalog, &input.config)
-        .map_err(into_wit_error)?;
+    let parsed =
+        crate::Input::from_json(&input.component, &input.site, &input.catalog, &input.config)
+            .map_err(into_wit_error)?;
     drop(input);
     let out = P::render(&parsed).map_err(into_wit_error)?;
-    let objects = serde_json::to_string(&out.objects).map_err(|e| into_wit_error(Error::new(e.to_string())))?;
+    let objects = serde_json::to_string(&out.objects)
+        .map_err(|e| into_wit_error(Error::new(e.to_string())))?;
     Ok(RenderOutput {
         objects,
         files: out
@@ -54,7 +60,11 @@ pub fn render<P: Plugin>(input: RenderInput) -> Result<RenderOutput, RenderError
         diagnostics: out
             .diagnostics
             .into_iter()
-            .map(|d| WitDiagnostic { severity: wit_severity(d.severity), message: d.message, pointer: d.pointer })
+            .map(|d| WitDiagnostic {
+                severity: wit_severity(d.severity),
+                message: d.message,
+                pointer: d.pointer,
+            })
             .collect(),
     })
 }
@@ -68,7 +78,10 @@ fn wit_severity(severity: SdkSeverity) -> Severity {
 }
 
 fn into_wit_error(e: Error) -> RenderError {
-    RenderError { message: e.message, pointer: e.pointer }
+    RenderError {
+        message: e.message,
+        pointer: e.pointer,
+    }
 }
 
 /// Writes `message` to opsmith's log (`--verbose`).

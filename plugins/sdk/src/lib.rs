@@ -135,13 +135,23 @@ pub struct Input {
 
 impl Input {
     /// Parses the three JSON documents opsmith passes to `render`.
-    pub fn from_json(component: &str, site: &str, catalog: &str, config: &str) -> Result<Self, Error> {
+    pub fn from_json(
+        component: &str,
+        site: &str,
+        catalog: &str,
+        config: &str,
+    ) -> Result<Self, Error> {
         Ok(Input {
             component: component.to_owned(),
-            site: serde_json::from_str(site)
-                .map_err(|e| Error::at("/site", format!("site does not match the SDK's model: {e}")))?,
-            catalog: serde_json::from_str(catalog)
-                .map_err(|e| Error::at("/catalog", format!("catalog does not match the SDK's model: {e}")))?,
+            site: serde_json::from_str(site).map_err(|e| {
+                Error::at("/site", format!("site does not match the SDK's model: {e}"))
+            })?,
+            catalog: serde_json::from_str(catalog).map_err(|e| {
+                Error::at(
+                    "/catalog",
+                    format!("catalog does not match the SDK's model: {e}"),
+                )
+            })?,
             config: serde_json::from_str(config)
                 .map_err(|e| Error::at("/config", format!("config is not JSON: {e}")))?,
         })
@@ -155,7 +165,11 @@ impl Input {
 
     /// This component's catalog entry.
     pub fn this_component(&self) -> Option<&Component> {
-        self.catalog.spec.components.iter().find(|c| c.name == self.component)
+        self.catalog
+            .spec
+            .components
+            .iter()
+            .find(|c| c.name == self.component)
     }
 }
 
@@ -263,12 +277,18 @@ pub struct Error {
 impl Error {
     /// An error about the input as a whole.
     pub fn new(message: impl Into<String>) -> Self {
-        Error { message: message.into(), pointer: String::new() }
+        Error {
+            message: message.into(),
+            pointer: String::new(),
+        }
     }
 
     /// An error about the node at `pointer`, such as `/config/orgs/0`.
     pub fn at(pointer: &str, message: impl Into<String>) -> Self {
-        Error { message: message.into(), pointer: pointer.to_owned() }
+        Error {
+            message: message.into(),
+            pointer: pointer.to_owned(),
+        }
     }
 }
 
@@ -305,7 +325,12 @@ pub mod testing {
     pub const EXAMPLE_CATALOG: &str = include_str!("example-catalog.json");
 
     /// Parses the input as opsmith would and calls `P::render`.
-    pub fn render<P: Plugin>(component: &str, site: &str, catalog: &str, config: &str) -> Result<Output, Error> {
+    pub fn render<P: Plugin>(
+        component: &str,
+        site: &str,
+        catalog: &str,
+        config: &str,
+    ) -> Result<Output, Error> {
         P::render(&Input::from_json(component, site, catalog, config)?)
     }
 }
@@ -339,10 +364,11 @@ macro_rules! export_plugin {
                 }
                 fn render(
                     input: $crate::guest::RenderInput,
-                ) -> ::core::result::Result<$crate::guest::RenderOutput, $crate::guest::RenderError> {
+                ) -> ::core::result::Result<$crate::guest::RenderOutput, $crate::guest::RenderError>
+                {
                     $crate::guest::render::<$plugin>(input)
                 }
-            }
+    }
             $crate::guest::__export_renderer!(OpsmithExport with_types_in $crate::guest);
         };
     };

@@ -1,0 +1,635 @@
+//! Renders the SDK's example site with a catalog that has a GitHub App and a
+//! Prow component, and checks what comes out.
+
+use std::collections::BTreeSet;
+
+use opsmith_plugin_sdk::testing::{EXAMPLE_SITE, render};
+use opsmith_plugin_sdk::{Output, Plugin, Severity, Value, json};
+
+use super::ProwPlugin;
+use crate::settings::DEFAULT_IMAGE_TAG;
+
+/// A prow config with storage, two jobs, an org and a repo outside it.
+fn full_config() -> Value {
+    json!({
+        "orgs": ["example-org"],
+        "repos": ["example-org/infra", "other-org/tools"],
+        "inRepoConfig": true,
+        "tide": { "mergeMethod": "squash" },
+        "storage": { "bucket": "s3://prow-logs", "credentialsRef": "prow/storage" },
+        "presubmits": [{
+            "name": "unit",
+            "repo": "example-org/infra",
+            "alwaysRun": true,
+            "spec": { "containers": [{ "image": "golang:1.22", "command": ["make"], "args": ["test"] }] },
+        }],
+        "postsubmits": [{
+            "name": "publish",
+            "repo": "other-org/tools",
+            "branches": ["^main$"],
+            "spec": { "containers": [{ "image": "alpine:3.20", "command": ["./publish.sh"] }] },
+        }],
+    })
+}
+
+/// The example catalog with a github-app component (optionally with its own
+/// config) and a prow component carrying `prow_config`.
+fn catalog(github_app: Option<Value>, prow_config: &Value) -> String {
+    let mut components = Vec::new();
+    if let Some(app_config) = github_app {
+        components.push(json!({
+            "name": "github-app",
+            "plugin": "builtin:github-app",
+            "config": app_config,
+            "path": "clusters/example/github-app",
+        }));
+    }
+    components.push(json!({
+        "name": "prow",
+        "plugin": "builtin:prow",
+        "config": prow_config,
+        "path": "clusters/example/prow",
+    }));
+    json!({
+        "apiVersion": "opsmith.dev/v1alpha1",
+        "kind": "AppCatalog",
+        "metadata": { "name": "example" },
+        "spec": {
+            "gitops": {
+                "repoURL": "https://git.example.org/example/manifests.git",
+                "targetRevision": "main",
+                "path": "clusters/example",
+            },
+            "components": components,
+        },
+    })
+    .to_string()
+}
+
+fn render_with(prow_config: Value) -> Result<Output, opsmith_plugin_sdk::Error> {
+    render::<ProwPlugin>(
+        "prow",
+        EXAMPLE_SITE,
+        &catalog(Some(json!({})), &prow_config),
+        &prow_config.to_string(),
+    )
+}
+
+fn find<'a>(out: &'a Output, kind: &str, namespace: &str, name: &str) -> &'a Value {
+    out.objects
+        .iter()
+        .find(|o| {
+            o["kind"] == kind
+                && o["metadata"]["name"] == name
+                && o["metadata"]["namespace"].as_str().unwrap_or("") == namespace
+        })
+        .unwrap_or_else(|| panic!("no {kind} {namespace}/{name}"))
+}
+
+fn container<'a>(out: &'a Output, deployment: &str) -> &'a Value {
+    &find(out, "Deployment", "prow", deployment)["spec"]["template"]["spec"]["containers"][0]
+}
+
+fn args(out: &Output, deployment: &str) -> Vec<String> {
+    container(out, deployment)["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn config_map_yaml(out: &Output, name: &str, key: &str) -> Value {
+    let text = find(out, "ConfigMap", "prow", name)["data"][key]
+        .as_str()
+        .unwrap();
+    serde_saphyr::from_str(text).unwrap()
+}
+
+#[test]
+fn renders_every_core_component() {
+    let out = render_with(full_config()).unwrap();
+    let deployments: BTreeSet<&str> = out
+        .objects
+        .iter()
+        .filter(|o| o["kind"] == "Deployment")
+        .map(|o| o["metadata"]["name"].as_str().unwrap())
+        .collect();
+    let expected = [
+        "crier",
+        "deck",
+        "ghproxy",
+        "hook",
+        "horologium",
+        "prow-controller-manager",
+        "sinker",
+        "statusreconciler",
+        "tide",
+    ];
+    assert_eq!(deployments, expected.into_iter().collect());
+    for service in ["hook", "deck", "tide", "ghproxy"] {
+        find(&out, "Service", "prow", service);
+    }
+    find(&out, "Namespace", "", "prow");
+    find(&out, "Namespace", "", "test-pods");
+    find(&out, "PersistentVolumeClaim", "prow", "ghproxy");
+    assert_eq!(
+        container(&out, "hook")["image"],
+        format!("us-docker.pkg.dev/k8s-infra-prow/images/hook:{DEFAULT_IMAGE_TAG}")
+    );
+    assert_eq!(
+        container(&out, "statusreconciler")["image"],
+        format!("us-docker.pkg.dev/k8s-infra-prow/images/status-reconciler:{DEFAULT_IMAGE_TAG}")
+    );
+}
+
+#[test]
+fn components_authenticate_as_the_github_app() {
+    let out = render_with(full_config()).unwrap();
+    for name in [
+        "hook",
+        "deck",
+        "tide",
+        "crier",
+        "prow-controller-manager",
+        "statusreconciler",
+    ] {
+        let args = args(&out, name);
+        assert!(
+            args.contains(&"--github-app-id=$(GITHUB_APP_ID)".to_owned()),
+            "{name}: {args:?}"
+        );
+        assert!(
+            args.contains(&"--github-app-private-key-path=/etc/github/private-key".to_owned()),
+            "{name}"
+        );
+        assert!(
+            args.contains(&"--github-endpoint=http://ghproxy".to_owned()),
+            "{name}"
+        );
+        let env = &container(&out, name)["env"][0];
+        assert_eq!(env["name"], "GITHUB_APP_ID");
+        assert_eq!(
+            env["valueFrom"]["secretKeyRef"],
+            json!({ "name": "github-app", "key": "app-id" })
+        );
+    }
+
+    let hook = find(&out, "Deployment", "prow", "hook");
+    assert!(args(&out, "hook").contains(&"--hmac-secret-file=/etc/webhook/hmac".to_owned()));
+    let volumes = &hook["spec"]["template"]["spec"]["volumes"];
+    let secret_items = |volume: &str| {
+        volumes
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == volume)
+            .unwrap()["secret"]
+            .clone()
+    };
+    assert_eq!(
+        secret_items("hmac"),
+        json!({ "secretName": "github-app", "items": [{ "key": "webhook-secret", "path": "hmac" }] })
+    );
+    assert_eq!(
+        secret_items("github-app"),
+        json!({ "secretName": "github-app", "items": [{ "key": "private-key", "path": "private-key" }] })
+    );
+    // Only hook gets the webhook secret.
+    let deck_volumes =
+        &find(&out, "Deployment", "prow", "deck")["spec"]["template"]["spec"]["volumes"];
+    assert!(
+        deck_volumes
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["name"] != "hmac")
+    );
+}
+
+#[test]
+fn follows_the_github_app_secret_name() {
+    let config = full_config();
+    let catalog = catalog(Some(json!({ "secretName": "ci-bot" })), &config);
+    let out = render::<ProwPlugin>("prow", EXAMPLE_SITE, &catalog, &config.to_string()).unwrap();
+    assert_eq!(
+        container(&out, "tide")["env"][0]["valueFrom"]["secretKeyRef"]["name"],
+        "ci-bot"
+    );
+}
+
+#[test]
+fn needs_a_github_app_component() {
+    let config = full_config();
+    let err = render::<ProwPlugin>(
+        "prow",
+        EXAMPLE_SITE,
+        &catalog(None, &config),
+        &config.to_string(),
+    )
+    .unwrap_err();
+    assert_eq!(err.pointer, "/catalog");
+    assert!(
+        err.message.contains("builtin:github-app"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn config_yaml_has_namespaces_tide_and_jobs() {
+    let out = render_with(full_config()).unwrap();
+    let config = config_map_yaml(&out, "config", "config.yaml");
+    assert_eq!(config["prowjob_namespace"], "prow");
+    assert_eq!(config["pod_namespace"], "test-pods");
+
+    let queries = config["tide"]["queries"].as_array().unwrap();
+    assert_eq!(queries.len(), 2);
+    assert_eq!(queries[0]["orgs"], json!(["example-org"]));
+    // example-org/infra is covered by its org; only the other repo gets a query.
+    assert_eq!(queries[1]["repos"], json!(["other-org/tools"]));
+    for query in queries {
+        assert_eq!(query["labels"], json!(["lgtm", "approved"]));
+        assert!(
+            query["missingLabels"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("do-not-merge/hold"))
+        );
+    }
+    assert_eq!(config["tide"]["merge_method"]["example-org"], "squash");
+    assert_eq!(
+        config["tide"]["target_url"],
+        "https://prow.apps.example.example.org/tide"
+    );
+
+    assert_eq!(
+        config["in_repo_config"]["enabled"],
+        json!({ "example-org": true, "other-org/tools": true })
+    );
+
+    let unit = &config["presubmits"]["example-org/infra"][0];
+    assert_eq!(unit["name"], "unit");
+    assert_eq!(unit["always_run"], true);
+    assert_eq!(unit["decorate"], true);
+    assert_eq!(unit["spec"]["containers"][0]["command"], json!(["make"]));
+    assert_eq!(
+        config["postsubmits"]["other-org/tools"][0]["branches"],
+        json!(["^main$"])
+    );
+
+    let decoration = &config["plank"]["default_decoration_config_entries"][0]["config"];
+    assert_eq!(decoration["gcs_configuration"]["bucket"], "s3://prow-logs");
+    assert_eq!(decoration["s3_credentials_secret"], "storage-credentials");
+    assert_eq!(
+        decoration["utility_images"]["clonerefs"],
+        format!("us-docker.pkg.dev/k8s-infra-prow/images/clonerefs:{DEFAULT_IMAGE_TAG}")
+    );
+}
+
+#[test]
+fn plugins_yaml_enables_the_plugins_per_org_and_repo() {
+    let out = render_with(full_config()).unwrap();
+    let plugins = config_map_yaml(&out, "plugins", "plugins.yaml");
+    let expected = json!([
+        "approve",
+        "assign",
+        "help",
+        "hold",
+        "label",
+        "lgtm",
+        "size",
+        "trigger",
+        "verify-owners",
+        "wip"
+    ]);
+    assert_eq!(plugins["plugins"]["example-org"]["plugins"], expected);
+    assert_eq!(plugins["plugins"]["other-org/tools"]["plugins"], expected);
+    // Enabling them again for a repo of a listed org would be rejected by Prow.
+    assert!(plugins["plugins"].get("example-org/infra").is_none());
+
+    let out =
+        render_with(json!({ "orgs": ["example-org"], "plugins": ["trigger", "lgtm"] })).unwrap();
+    let plugins = config_map_yaml(&out, "plugins", "plugins.yaml");
+    assert_eq!(
+        plugins["plugins"]["example-org"]["plugins"],
+        json!(["trigger", "lgtm"])
+    );
+}
+
+#[test]
+fn storage_flags_follow_the_bucket() {
+    let out = render_with(full_config()).unwrap();
+    let file = "--s3-credentials-file=/etc/storage-credentials/service-account.json".to_owned();
+    for name in ["deck", "tide", "crier", "statusreconciler"] {
+        assert!(args(&out, name).contains(&file), "{name}");
+    }
+    assert!(args(&out, "tide").contains(&"--status-path=s3://prow-logs/tide-status".to_owned()));
+    assert!(args(&out, "deck").contains(&"--spyglass=true".to_owned()));
+    for namespace in ["prow", "test-pods"] {
+        let secret = find(&out, "ExternalSecret", namespace, "storage-credentials");
+        assert_eq!(
+            secret["spec"]["data"][0]["remoteRef"]["key"],
+            "prow/storage"
+        );
+        assert_eq!(
+            secret["spec"]["secretStoreRef"],
+            json!({ "kind": "ClusterSecretStore", "name": "vault" })
+        );
+    }
+
+    let mut gcs = full_config();
+    gcs["storage"]["bucket"] = json!("gs://prow-artifacts");
+    let out = render_with(gcs).unwrap();
+    assert!(args(&out, "crier").contains(
+        &"--gcs-credentials-file=/etc/storage-credentials/service-account.json".to_owned()
+    ));
+    let config = config_map_yaml(&out, "config", "config.yaml");
+    assert_eq!(
+        config["plank"]["default_decoration_config_entries"][0]["config"]["gcs_credentials_secret"],
+        "storage-credentials"
+    );
+}
+
+#[test]
+fn without_storage_prow_runs_undecorated_and_says_so() {
+    let out = render_with(json!({
+        "orgs": ["example-org"],
+        "presubmits": [{ "name": "lint", "repo": "example-org/infra", "spec": { "containers": [{ "image": "alpine" }] } }],
+    }))
+    .unwrap();
+    assert!(
+        out.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Warning && d.pointer == "/config/storage")
+    );
+    for name in ["deck", "tide", "crier", "statusreconciler"] {
+        assert!(
+            args(&out, name)
+                .iter()
+                .all(|a| !a.contains("credentials-file") && !a.contains("s3://")),
+            "{name}"
+        );
+    }
+    assert!(!out.objects.iter().any(|o| o["kind"] == "ExternalSecret"));
+    let config = config_map_yaml(&out, "config", "config.yaml");
+    assert!(config.get("plank").is_none());
+    assert_eq!(
+        config["presubmits"]["example-org/infra"][0]["decorate"],
+        false
+    );
+
+    let err = render_with(json!({
+        "orgs": ["example-org"],
+        "presubmits": [{ "name": "lint", "repo": "example-org/infra", "decorate": true, "spec": { "containers": [{ "image": "alpine", "command": ["true"] }] } }],
+    }))
+    .unwrap_err();
+    assert_eq!(err.pointer, "/config/presubmits/0/decorate");
+}
+
+#[test]
+fn exposes_deck_and_hook_by_route_or_ingress() {
+    let out = render_with(full_config()).unwrap();
+    let hook = find(&out, "Route", "prow", "hook");
+    assert_eq!(hook["spec"]["host"], "prow.apps.example.example.org");
+    assert_eq!(hook["spec"]["path"], "/hook");
+    assert_eq!(find(&out, "Route", "prow", "deck")["spec"]["path"], "/");
+    assert!(!out.objects.iter().any(|o| o["kind"] == "Ingress"));
+
+    let mut config = full_config();
+    config["exposure"] = json!("ingress");
+    config["host"] = json!("prow.example.org");
+    let out = render_with(config).unwrap();
+    assert!(!out.objects.iter().any(|o| o["kind"] == "Route"));
+    let rule = &find(&out, "Ingress", "prow", "prow")["spec"]["rules"][0];
+    assert_eq!(rule["host"], "prow.example.org");
+    assert_eq!(rule["http"]["paths"][1]["path"], "/hook");
+    assert_eq!(
+        rule["http"]["paths"][1]["backend"]["service"]["name"],
+        "hook"
+    );
+}
+
+#[test]
+fn namespaces_and_images_are_configurable() {
+    let mut config = full_config();
+    config["namespace"] = json!("ci");
+    config["testPodNamespace"] = json!("ci-jobs");
+    config["images"] = json!({
+        "registry": "registry.example.org/prow",
+        "tag": "v2",
+        "overrides": { "ghproxy": "registry.example.org/ghproxy@sha256:0123" },
+    });
+    let out = render_with(config).unwrap();
+    let sinker = out
+        .objects
+        .iter()
+        .find(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == "sinker")
+        .unwrap();
+    assert_eq!(sinker["metadata"]["namespace"], "ci");
+    assert_eq!(
+        sinker["spec"]["template"]["spec"]["containers"][0]["image"],
+        "registry.example.org/prow/sinker:v2"
+    );
+    let ghproxy = out
+        .objects
+        .iter()
+        .find(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == "ghproxy")
+        .unwrap();
+    assert_eq!(
+        ghproxy["spec"]["template"]["spec"]["containers"][0]["image"],
+        "registry.example.org/ghproxy@sha256:0123"
+    );
+    let binding = out
+        .objects
+        .iter()
+        .find(|o| {
+            o["kind"] == "RoleBinding"
+                && o["metadata"]["namespace"] == "ci-jobs"
+                && o["metadata"]["name"] == "sinker"
+        })
+        .unwrap();
+    assert_eq!(binding["subjects"][0]["namespace"], "ci");
+    let text = out
+        .objects
+        .iter()
+        .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == "config")
+        .unwrap()["data"]["config.yaml"]
+        .as_str()
+        .unwrap();
+    let parsed: Value = serde_saphyr::from_str(text).unwrap();
+    assert_eq!(parsed["pod_namespace"], "ci-jobs");
+}
+
+#[test]
+fn rejects_what_prow_would_reject() {
+    let cases = [
+        (json!({}), "/config/orgs"),
+        (
+            json!({ "orgs": ["o"], "testPodNamespace": "prow" }),
+            "/config/testPodNamespace",
+        ),
+        (
+            json!({ "orgs": ["o"], "storage": { "bucket": "prow-logs", "credentialsRef": "k" } }),
+            "/config/storage/bucket",
+        ),
+        (
+            json!({ "orgs": ["o"], "images": { "overrides": { "hooks": "x" } } }),
+            "/config/images/overrides/hooks",
+        ),
+        (
+            json!({ "orgs": ["o"], "presubmits": [{ "name": "a", "repo": "o/r", "alwaysRun": true, "runIfChanged": "x", "spec": { "containers": [{ "image": "i" }] } }] }),
+            "/config/presubmits/0/runIfChanged",
+        ),
+        (
+            json!({ "orgs": ["o"], "presubmits": [
+                { "name": "a", "repo": "o/r", "spec": { "containers": [{ "image": "i" }] } },
+                { "name": "a", "repo": "o/r", "spec": { "containers": [{ "image": "i" }] } },
+            ] }),
+            "/config/presubmits/1/name",
+        ),
+        (
+            json!({ "orgs": ["o"], "storage": { "bucket": "s3://b", "credentialsRef": "k" }, "presubmits": [{ "name": "a", "repo": "o/r", "spec": { "containers": [{ "image": "i" }] } }] }),
+            "/config/presubmits/0/spec/containers/0",
+        ),
+        (
+            json!({ "orgs": ["o"], "postsubmits": [{ "name": "a", "repo": "o/r", "spec": { "containers": [{ "image": "i" }, { "image": "j" }] } }] }),
+            "/config/postsubmits/0/spec/containers/1",
+        ),
+    ];
+    for (config, pointer) in cases {
+        let err = render_with(config.clone()).unwrap_err();
+        assert_eq!(err.pointer, pointer, "{config}: {}", err.message);
+    }
+}
+
+#[test]
+fn warns_about_jobs_outside_the_served_repos_and_config_updater() {
+    let out = render_with(json!({
+        "orgs": ["o"],
+        "plugins": ["trigger", "config-updater"],
+        "presubmits": [{ "name": "a", "repo": "elsewhere/r", "spec": { "containers": [{ "image": "i" }] } }],
+    }))
+    .unwrap();
+    let pointers: Vec<&str> = out.diagnostics.iter().map(|d| d.pointer.as_str()).collect();
+    assert!(
+        pointers.contains(&"/config/presubmits/0/repo"),
+        "{pointers:?}"
+    );
+    assert!(pointers.contains(&"/config/plugins/1"), "{pointers:?}");
+}
+
+#[test]
+fn installs_the_crd_only_when_asked() {
+    let out = render_with(full_config()).unwrap();
+    assert!(
+        !out.objects
+            .iter()
+            .any(|o| o["kind"] == "CustomResourceDefinition")
+    );
+    assert!(
+        out.diagnostics
+            .iter()
+            .any(|d| d.pointer == "/config/installCRD")
+    );
+
+    let mut config = full_config();
+    config["installCRD"] = json!(true);
+    let out = render_with(config).unwrap();
+    let crd = find(&out, "CustomResourceDefinition", "", "prowjobs.prow.k8s.io");
+    assert_eq!(crd["spec"]["names"]["kind"], "ProwJob");
+}
+
+#[test]
+fn ghproxy_cache_can_be_ephemeral() {
+    let mut config = full_config();
+    config["ghproxy"] = json!({ "persistentCache": false, "cacheSizeGB": 5 });
+    let out = render_with(config).unwrap();
+    assert!(
+        !out.objects
+            .iter()
+            .any(|o| o["kind"] == "PersistentVolumeClaim")
+    );
+    let pod = &find(&out, "Deployment", "prow", "ghproxy")["spec"]["template"]["spec"];
+    assert_eq!(pod["volumes"][0]["emptyDir"]["sizeLimit"], "6Gi");
+    assert!(args(&out, "ghproxy").contains(&"--cache-sizeGB=5".to_owned()));
+}
+
+#[test]
+fn emits_declares_every_rendered_kind_and_namespace() {
+    let info = ProwPlugin::describe();
+    let mut config = full_config();
+    config["installCRD"] = json!(true);
+    let mut ingress = full_config();
+    ingress["exposure"] = json!("ingress");
+    for out in [render_with(config).unwrap(), render_with(ingress).unwrap()] {
+        for object in &out.objects {
+            let namespace = object["metadata"]["namespace"].as_str();
+            let allowed = info.emits.iter().any(|e| {
+                e.api_version == object["apiVersion"]
+                    && e.kind == object["kind"]
+                    && match namespace {
+                        None => e.namespaces.is_empty(),
+                        Some(ns) => e.namespaces.iter().any(|n| n == ns),
+                    }
+            });
+            assert!(
+                allowed,
+                "{} {} in {namespace:?} is not declared",
+                object["apiVersion"], object["kind"]
+            );
+        }
+    }
+}
+
+#[test]
+fn schema_documents_every_property_and_its_defaults_hold() {
+    fn walk(schema: &Value, path: &str) {
+        if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+            assert_eq!(schema["additionalProperties"], false, "{path}");
+            for (name, property) in properties {
+                assert!(
+                    property.get("description").is_some(),
+                    "{path}/{name} has no description"
+                );
+                walk(property, &format!("{path}/{name}"));
+            }
+        }
+        if let Some(items) = schema.get("items") {
+            walk(items, &format!("{path}/items"));
+        }
+    }
+    let schema = ProwPlugin::describe().config_schema;
+    walk(&schema, "");
+
+    // The schema's defaults are what the plugin does when the catalog says nothing.
+    let defaults = crate::settings::Config::default();
+    let properties = &schema["properties"];
+    assert_eq!(
+        properties["namespace"]["default"],
+        json!(defaults.namespace)
+    );
+    assert_eq!(
+        properties["testPodNamespace"]["default"],
+        json!(defaults.test_pod_namespace)
+    );
+    assert_eq!(properties["plugins"]["default"], json!(defaults.plugins));
+    assert_eq!(
+        properties["tide"]["properties"]["labels"]["default"],
+        json!(defaults.tide.labels)
+    );
+    assert_eq!(
+        properties["images"]["properties"]["tag"]["default"],
+        json!(defaults.images.tag)
+    );
+    assert_eq!(
+        properties["ghproxy"]["properties"]["cacheSizeGB"]["default"],
+        json!(defaults.ghproxy.cache_size_gb)
+    );
+}
+pub fn full_config_pub() -> Value {
+    full_config()
+}
+pub fn render_with_pub(c: Value) -> Result<Output, opsmith_plugin_sdk::Error> {
+    render_with(c)
+}

@@ -1,0 +1,225 @@
+//! `opsmith plugin new | inspect | list`.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Subcommand};
+use opsmith_plugin_sdk::site::PluginRef;
+
+use super::{RunArgs, SiteArgs};
+use crate::ExitStatus;
+use crate::plugins::{Description, Host, PluginSource, builtin};
+
+mod scaffold;
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Scaffold a Rust plugin crate that builds with `cargo build --target wasm32-wasip2`.
+    New(NewArgs),
+    /// Show what a plugin component is: its world, imports, config schema, kinds.
+    Inspect(InspectArgs),
+    /// List the built-in plugins and those the site's catalog uses.
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// Name of the plugin (and of its folder): lowercase letters, digits, `-`.
+    pub name: String,
+    /// Parent folder of the new plugin's folder.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The plugin's `.wasm` file, or `builtin:<name>`.
+    pub file: String,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub site: SiteArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+pub fn run(command: &PluginCommand) -> anyhow::Result<ExitStatus> {
+    match command {
+        PluginCommand::New(args) => new(args),
+        PluginCommand::Inspect(args) => inspect(args),
+        PluginCommand::List(args) => list(args),
+    }
+}
+
+fn print(text: &str) -> anyhow::Result<ExitStatus> {
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(ExitStatus::Success)
+}
+
+fn new(args: &NewArgs) -> anyhow::Result<ExitStatus> {
+    let dir = scaffold::create(&args.dir, &args.name)?;
+    let wasm = format!(
+        "target/wasm32-wasip2/release/{}.wasm",
+        args.name.replace('-', "_")
+    );
+    print(&format!(
+        "created plugin `{name}` in {dir}\n\nbuild it:\n  cd {dir} && cargo build --release --target wasm32-wasip2\n\nthen check it and get its sha256 for the catalog:\n  opsmith plugin inspect {dir}/{wasm}\n",
+        name = args.name,
+        dir = dir.display(),
+    ))
+}
+
+fn source_of(arg: &str) -> PluginSource {
+    match arg.strip_prefix("builtin:") {
+        Some(name) => PluginSource::Builtin(name.to_owned()),
+        None => PluginSource::File {
+            path: PathBuf::from(arg),
+            shown: arg.to_owned(),
+            sha256: None,
+        },
+    }
+}
+
+fn describe(
+    host: &Host,
+    source: &PluginSource,
+) -> anyhow::Result<(crate::plugins::Plugin, Description)> {
+    let plugin = host.load(source)?;
+    let description = plugin
+        .describe(host, &host.limits)
+        .map_err(|e| anyhow::anyhow!("plugin {} {e}", source.label()))?;
+    Ok((plugin, description))
+}
+
+/// What a WASI import gives a plugin under opsmith's sandbox.
+fn import_note(name: &str) -> &'static str {
+    let interface = name.split('@').next().unwrap_or(name);
+    match interface {
+        "wasi:filesystem/types" | "wasi:filesystem/preopens" => {
+            "linked deny-all: no directories are preopened"
+        }
+        i if i.starts_with("wasi:sockets/") => {
+            "linked deny-all: every connection and lookup is refused"
+        }
+        "wasi:cli/environment" => "empty: no variables, no arguments",
+        i if i.starts_with("wasi:random/") => "fixed bytes: the same on every run",
+        i if i.starts_with("wasi:clocks/") => "fixed: 2000-01-01T00:00:00Z, monotonic 0",
+        i if i.starts_with("wasi:cli/std") || i.starts_with("wasi:cli/terminal") => {
+            "stdin closed; stdout and stderr go to opsmith's log"
+        }
+        i if i.starts_with("wasi:io/") || i == "wasi:cli/exit" => "plumbing for the above",
+        "log" => "opsmith's log (`--verbose`)",
+        _ => "not provided by opsmith: the plugin will not link",
+    }
+}
+
+fn inspect(args: &InspectArgs) -> anyhow::Result<ExitStatus> {
+    let host = args.run.host()?;
+    let source = source_of(&args.file);
+    let (plugin, d) = describe(&host, &source)?;
+    let mut out = String::new();
+    writeln!(out, "plugin:      {} {}", d.name, d.version)?;
+    writeln!(out, "description: {}", d.description)?;
+    writeln!(
+        out,
+        "file:        {} ({} bytes)",
+        source.label(),
+        plugin.size
+    )?;
+    writeln!(out, "sha256:      {}", plugin.sha256)?;
+    writeln!(
+        out,
+        "world:       opsmith:plugin/renderer@0.1.0 (exports {})",
+        plugin.exports(&host).join(", ")
+    )?;
+    writeln!(out, "imports:")?;
+    for name in plugin.imports(&host) {
+        writeln!(out, "  {name:<40} {}", import_note(&name))?;
+    }
+    writeln!(out, "emits:")?;
+    for k in &d.emits {
+        let scope = if k.namespaces.is_empty() {
+            "cluster-scoped".to_owned()
+        } else {
+            format!("namespaces {}", k.namespaces.join(", "))
+        };
+        writeln!(out, "  {} {} ({scope})", k.api_version, k.kind)?;
+    }
+    writeln!(
+        out,
+        "config schema:\n{}",
+        indent(&serde_json::to_string_pretty(&d.config_schema)?, "  ")
+    )?;
+    if let PluginSource::File { shown, .. } = &source {
+        writeln!(
+            out,
+            "catalog entry:\n  - name: {}\n    plugin: {{ path: {shown}, sha256: {} }}",
+            d.name, plugin.sha256
+        )?;
+    }
+    print(&out)
+}
+
+fn indent(text: &str, prefix: &str) -> String {
+    text.lines()
+        .map(|l| format!("{prefix}{l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn list(args: &ListArgs) -> anyhow::Result<ExitStatus> {
+    let host = args.run.host()?;
+    let mut out = String::new();
+    writeln!(
+        out,
+        "{:<18} {:<24} {:<10} {:<64} FROM",
+        "COMPONENT", "PLUGIN", "VERSION", "SHA256"
+    )?;
+    for name in builtin::names() {
+        let source = PluginSource::Builtin(name.to_owned());
+        let (plugin, d) = describe(&host, &source)?;
+        writeln!(
+            out,
+            "{:<18} {:<24} {:<10} {:<64} embedded",
+            "-",
+            source.label(),
+            d.version,
+            plugin.sha256
+        )?;
+    }
+    let catalog_path = args.site.site.join(crate::load::CATALOG_FILE);
+    if catalog_path.exists() {
+        let site = crate::pipeline::load_and_validate(&args.site.site)?;
+        for component in &site.catalog.spec.components {
+            let source = PluginSource::of(component, &site.inputs.dir);
+            let from = match &component.plugin {
+                PluginRef::Builtin(_) => "embedded".to_owned(),
+                PluginRef::File { path, .. } => path.clone(),
+            };
+            let (plugin, d) = describe(&host, &source)
+                .with_context(|| format!("component `{}`", component.name))?;
+            let name = if component.enabled {
+                component.name.clone()
+            } else {
+                format!("{} (off)", component.name)
+            };
+            writeln!(
+                out,
+                "{:<18} {:<24} {:<10} {:<64} {from}",
+                name,
+                source.label(),
+                d.version,
+                plugin.sha256
+            )?;
+        }
+    } else if args.site.site.as_os_str() != "site" {
+        bail!("{} does not exist", catalog_path.display());
+    }
+    print(&out)
+}

@@ -1,0 +1,261 @@
+//! The files `opsmith plugin new` writes: a plugin crate plus a vendored copy
+//! of the SDK and the WIT contract, so the crate builds from any folder,
+//! outside this repository.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+
+const SDK_FILES: &[(&str, &str)] = &[
+    (
+        "sdk/src/lib.rs",
+        include_str!("../../../plugins/sdk/src/lib.rs"),
+    ),
+    (
+        "sdk/src/site.rs",
+        include_str!("../../../plugins/sdk/src/site.rs"),
+    ),
+    (
+        "sdk/src/guest.rs",
+        include_str!("../../../plugins/sdk/src/guest.rs"),
+    ),
+    (
+        "sdk/src/github_app.rs",
+        include_str!("../../../plugins/sdk/src/github_app.rs"),
+    ),
+    (
+        "sdk/src/example-site.json",
+        include_str!("../../../plugins/sdk/src/example-site.json"),
+    ),
+    (
+        "sdk/src/example-catalog.json",
+        include_str!("../../../plugins/sdk/src/example-catalog.json"),
+    ),
+    (
+        "sdk/README.md",
+        include_str!("../../../plugins/sdk/README.md"),
+    ),
+    (
+        "wit/plugin.wit",
+        include_str!("../../../plugins/wit/plugin.wit"),
+    ),
+];
+
+const SDK_MANIFEST: &str = r#"[package]
+name = "opsmith-plugin-sdk"
+version = "0.1.0"
+edition = "2024"
+rust-version = "1.95"
+license = "Apache-2.0"
+description = "Write opsmith renderer plugins in Rust (vendored by `opsmith plugin new`)"
+
+[features]
+default = ["guest"]
+guest = ["dep:wit-bindgen"]
+
+[dependencies]
+serde = { version = "1", features = ["derive"] }
+serde_json = "1"
+wit-bindgen = { version = "0.61", optional = true, default-features = false, features = ["macros", "realloc", "std"] }
+"#;
+
+fn manifest(name: &str) -> String {
+    format!(
+        r#"[package]
+name = "{name}"
+version = "0.1.0"
+edition = "2024"
+rust-version = "1.95"
+publish = false
+
+[lib]
+crate-type = ["cdylib", "rlib"]
+
+[dependencies]
+opsmith-plugin-sdk = {{ path = "opsmith-sdk/sdk" }}
+serde = {{ version = "1", features = ["derive"] }}
+serde_json = "1"
+
+# Its own workspace, so the crate also builds inside another one.
+[workspace]
+
+[profile.release]
+strip = true
+"#
+    )
+}
+
+fn lib_rs(name: &str) -> String {
+    let type_name: String = name
+        .split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    format!(
+        r##"//! `{name}`: an opsmith plugin. It renders one ConfigMap that summarises
+//! the site; change `render` to make it yours.
+
+use opsmith_plugin_sdk::{{Error, Info, Input, Output, Plugin, Role, export_plugin, json}};
+use serde::Deserialize;
+
+/// The component's `config` in the catalog.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct Config {{
+    namespace: String,
+}}
+
+impl Default for Config {{
+    fn default() -> Self {{
+        Config {{ namespace: "default".to_owned() }}
+    }}
+}}
+
+struct {type_name};
+
+impl Plugin for {type_name} {{
+    fn describe() -> Info {{
+        Info::new("{name}", env!("CARGO_PKG_VERSION"))
+            .description("A ConfigMap summarising the site")
+            .config_schema(json!({{
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {{
+                    "namespace": {{
+                        "type": "string",
+                        "description": "Namespace of the ConfigMap.",
+                        "default": "default"
+                    }}
+                }}
+            }}))
+            .emits("v1", "ConfigMap", &["*"])
+    }}
+
+    fn render(input: &Input) -> Result<Output, Error> {{
+        let config: Config = input.config()?;
+        let site = &input.site;
+        let control_plane = site.hosts_with_role(Role::ControlPlane).count();
+        let mut out = Output::new();
+        out.object(json!({{
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {{
+                "name": format!("{{}}-summary", input.component),
+                "namespace": config.namespace,
+            }},
+            "data": {{
+                "cluster": format!("{{}}.{{}}", site.metadata.name, site.spec.base_domain),
+                "hosts": site.spec.hosts.len().to_string(),
+                "controlPlane": control_plane.to_string(),
+            }},
+        }}));
+        Ok(out)
+    }}
+}}
+
+export_plugin!({type_name});
+
+#[cfg(test)]
+mod tests {{
+    use super::*;
+    use opsmith_plugin_sdk::testing::{{EXAMPLE_CATALOG, EXAMPLE_SITE, render}};
+
+    #[test]
+    fn summarises_the_example_site() {{
+        let out = render::<{type_name}>("example", EXAMPLE_SITE, EXAMPLE_CATALOG, "{{}}").expect("render");
+        assert_eq!(out.objects.len(), 1);
+        let data = &out.objects[0]["data"];
+        assert_eq!(data["hosts"], "2");
+        assert_eq!(data["controlPlane"], "1");
+    }}
+
+    #[test]
+    fn rejects_unknown_config() {{
+        let err = render::<{type_name}>("example", EXAMPLE_SITE, EXAMPLE_CATALOG, r#"{{"nope": 1}}"#).unwrap_err();
+        assert_eq!(err.pointer, "/config");
+    }}
+}}
+"##
+    )
+}
+
+fn readme(name: &str) -> String {
+    let wasm = name.replace('-', "_");
+    format!(
+        r#"# {name}
+
+An [opsmith](https://github.com/opsmith-dev/opsmith) renderer plugin.
+
+    rustup target add wasm32-wasip2                  # once
+    cargo test                                       # native unit tests
+    cargo build --release --target wasm32-wasip2     # the component
+    opsmith plugin inspect target/wasm32-wasip2/release/{wasm}.wasm
+
+`inspect` prints the component's sha256 and the catalog entry that uses it:
+
+```yaml
+  - name: {name}
+    plugin: {{ path: plugins/{wasm}.wasm, sha256: <sha256 from inspect> }}
+```
+
+`opsmith-sdk/` is a copy of the SDK and the WIT contract (`opsmith:plugin@0.1.0`);
+its README is the plugin guide.
+"#
+    )
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.ends_with('-')
+}
+
+/// Writes the new plugin crate into `<parent>/<name>/`, which must not exist
+/// or be empty.
+pub fn create(parent: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    if !valid_name(name) {
+        bail!(
+            "`{name}` is not a usable plugin name: use lowercase letters, digits and `-`, starting with a letter"
+        );
+    }
+    let dir = parent.join(name);
+    if dir.exists()
+        && fs::read_dir(&dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        bail!("{} already exists and is not empty", dir.display());
+    }
+    let mut files: Vec<(PathBuf, String)> = vec![
+        (dir.join("Cargo.toml"), manifest(name)),
+        (dir.join("src/lib.rs"), lib_rs(name)),
+        (dir.join("README.md"), readme(name)),
+        (dir.join(".gitignore"), "/target\n".to_owned()),
+        (
+            dir.join("opsmith-sdk/sdk/Cargo.toml"),
+            SDK_MANIFEST.to_owned(),
+        ),
+    ];
+    for (path, text) in SDK_FILES {
+        files.push((dir.join("opsmith-sdk").join(path), (*text).to_owned()));
+    }
+    for (path, text) in files {
+        if let Some(folder) = path.parent() {
+            fs::create_dir_all(folder)
+                .with_context(|| format!("cannot create {}", folder.display()))?;
+        }
+        fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(dir)
+}

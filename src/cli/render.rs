@@ -1,0 +1,57 @@
+//! `opsmith render`: load, validate, run the plugins, check, lay out, write.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+
+use super::{RunArgs, SiteArgs};
+use crate::output::dir;
+use crate::{ExitStatus, pipeline};
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub site: SiteArgs,
+    /// Output folder (the site goes to `<DIR>/<site name>/`), or `-` for one
+    /// YAML stream on stdout.
+    #[arg(long, short = 'o', default_value = "manifests", value_name = "DIR")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+pub fn run(args: &RenderArgs) -> anyhow::Result<ExitStatus> {
+    let started = Instant::now();
+    let host = args.run.host()?;
+    let tree = pipeline::render(&host, &args.site.site, args.run.jobs())?;
+    if args.out.as_os_str() == "-" {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(crate::layout::stream(&tree).as_bytes())?;
+        stdout.flush()?;
+        return Ok(ExitStatus::Success);
+    }
+    let summary = dir::write(&tree, &args.out)?;
+    crate::diagnostics::note(&format!(
+        "rendered {} files ({} bytes) into {} in {:.0} ms{}{}",
+        summary.written,
+        tree.bytes(),
+        args.out.join(&tree.site).display(),
+        started.elapsed().as_secs_f64() * 1000.0,
+        if summary.removed > 0 {
+            format!(", removed {} no longer rendered", summary.removed)
+        } else {
+            String::new()
+        },
+        if summary.kept_foreign > 0 {
+            format!(
+                ", kept {} files opsmith did not write",
+                summary.kept_foreign
+            )
+        } else {
+            String::new()
+        },
+    ));
+    Ok(ExitStatus::Success)
+}

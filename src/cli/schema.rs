@@ -1,0 +1,49 @@
+//! `opsmith schema`: prints a JSON Schema for editors and other tools.
+
+use std::io::Write as _;
+
+use anyhow::bail;
+use clap::Args;
+
+use crate::ExitStatus;
+use crate::plugins::{PluginSource, builtin};
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// `site`, `catalog`, or `plugin:<name>` (a built-in plugin's config).
+    #[arg(default_value = "site")]
+    pub name: String,
+    #[command(flatten)]
+    pub run: super::RunArgs,
+}
+
+pub fn run(args: &SchemaArgs) -> anyhow::Result<ExitStatus> {
+    let text = match args.name.as_str() {
+        "site" | "inventory" => crate::validate::SITE_SCHEMA.to_owned(),
+        "catalog" => crate::validate::CATALOG_SCHEMA.to_owned(),
+        other => {
+            let Some(name) = other
+                .strip_prefix("plugin:")
+                .or_else(|| other.strip_prefix("builtin:"))
+            else {
+                bail!("unknown schema `{other}`: expected `site`, `catalog` or `plugin:<name>`");
+            };
+            if builtin::find(name).is_none() {
+                bail!(
+                    "there is no built-in plugin `{name}`: built-ins are {}",
+                    builtin::names().collect::<Vec<_>>().join(", ")
+                );
+            }
+            let host = args.run.host()?;
+            let plugin = host.load(&PluginSource::Builtin(name.to_owned()))?;
+            let description = plugin
+                .describe(&host, &host.limits)
+                .map_err(|e| anyhow::anyhow!("plugin builtin:{name} {e}"))?;
+            let mut s = serde_json::to_string_pretty(&description.config_schema)?;
+            s.push('\n');
+            s
+        }
+    };
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,476 @@
+//! Stage 4, collect: gathers every component's objects and day-0 files and
+//! checks them before anything is written: the Kubernetes basics
+//! (apiVersion, kind, a valid name), the kinds each plugin may emit, no
+//! object rendered twice, and the upstream schema of every kind opsmith
+//! ships. Adds opsmith's two labels. Hands [`Collected`] to layout.
+
+#[path = "upstream_stub.rs"]
+pub mod upstream;
+
+use std::collections::BTreeMap;
+
+use anyhow::bail;
+use rayon::prelude::*;
+use serde_json::{Map, Value};
+
+use crate::diagnostics::{self, Problem};
+use crate::plugins::{AllowedKind, DayZeroFile, Rendered, bindings::Severity};
+use crate::validate::Site;
+use upstream::UpstreamSchemas;
+
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+pub const COMPONENT_LABEL: &str = "opsmith.dev/component";
+
+/// A checked Kubernetes object.
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub component: String,
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub value: Value,
+}
+
+impl Object {
+    /// `Kind namespace/name`, for messages.
+    pub fn describe(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{} `{ns}/{}`", self.kind, self.name),
+            None => format!("{} `{}`", self.kind, self.name),
+        }
+    }
+}
+
+/// A plugin's name, version and digest, for the provenance record.
+#[derive(Debug, Clone)]
+pub struct Provenance {
+    pub component: String,
+    pub plugin: String,
+    pub name: String,
+    pub version: String,
+    pub sha256: String,
+}
+
+/// Everything to lay out.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub objects: Vec<Object>,
+    pub files: Vec<(String, DayZeroFile)>,
+    pub plugins: Vec<Provenance>,
+}
+
+/// Checks and gathers the rendered components (in catalog order).
+pub fn objects(
+    site: &Site,
+    rendered: Vec<Rendered>,
+    schemas: &UpstreamSchemas,
+) -> anyhow::Result<Collected> {
+    let mut errors: Vec<String> = Vec::new();
+    let mut problems: Vec<Problem> = Vec::new();
+    let mut collected = Collected::default();
+    let allow = catalog_allowances(site);
+    for r in rendered {
+        let index = site
+            .catalog
+            .spec
+            .components
+            .iter()
+            .position(|c| c.name == r.component)
+            .unwrap_or(0);
+        for d in &r.diagnostics {
+            let message = format!(
+                "component `{}` (plugin {}): {}",
+                r.component, r.plugin, d.message
+            );
+            let problem = crate::plugins::locate_pointer(site, index, &d.pointer, message);
+            match d.severity {
+                Severity::Error => problems.push(problem),
+                Severity::Warning => {
+                    diagnostics::warn(&problem.to_string().replacen(": error: ", ": ", 1))
+                }
+                Severity::Info => {}
+            }
+        }
+        let narrowed = allow.get(&r.component);
+        for (i, value) in r.objects.into_iter().enumerate() {
+            match object(
+                &r.component,
+                &r.plugin,
+                value,
+                &r.description.emits,
+                narrowed,
+            ) {
+                Ok(o) => collected.objects.push(o),
+                Err(e) => errors.push(format!(
+                    "component `{}` (plugin {}): object #{}: {e}",
+                    r.component,
+                    r.plugin,
+                    i + 1
+                )),
+            }
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for file in r.files {
+            if !valid_file_name(&file.name) {
+                errors.push(format!(
+                    "component `{}` (plugin {}): day-0 file name `{}` must be a plain file name",
+                    r.component, r.plugin, file.name
+                ));
+            } else if !names.insert(file.name.clone()) {
+                errors.push(format!(
+                    "component `{}` (plugin {}): day-0 file `{}` returned twice",
+                    r.component, r.plugin, file.name
+                ));
+            }
+            collected.files.push((r.component.clone(), file));
+        }
+        collected.plugins.push(Provenance {
+            component: r.component,
+            plugin: r.plugin,
+            name: r.description.name,
+            version: r.description.version,
+            sha256: r.sha256,
+        });
+    }
+    duplicates(&collected.objects, &mut errors);
+    errors.extend(upstream_violations(&collected, schemas));
+    if !problems.is_empty() {
+        if errors.is_empty() {
+            return Err(crate::diagnostics::Invalid::new(problems).into());
+        }
+        errors.push(crate::diagnostics::Invalid::new(problems).to_string());
+    }
+    if !errors.is_empty() {
+        bail!("{}", errors.join("\nerror: "));
+    }
+    Ok(collected)
+}
+
+/// The catalog's `allow` lists, by component: a narrowing of what the
+/// plugin declares, the user's policy for a third-party plugin.
+fn catalog_allowances(site: &Site) -> BTreeMap<String, Vec<AllowedKind>> {
+    let mut out = BTreeMap::new();
+    let components = site
+        .inputs
+        .catalog
+        .value
+        .pointer("/spec/components")
+        .and_then(Value::as_array);
+    for c in components.into_iter().flatten() {
+        let (Some(name), Some(allow)) = (
+            c.get("name").and_then(Value::as_str),
+            c.get("allow").and_then(Value::as_array),
+        ) else {
+            continue;
+        };
+        let kinds = allow
+            .iter()
+            .map(|a| AllowedKind {
+                api_version: a
+                    .get("apiVersion")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                kind: a
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                namespaces: a
+                    .get("namespaces")
+                    .and_then(Value::as_array)
+                    .map(|n| {
+                        n.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+            .collect();
+        out.insert(name.to_owned(), kinds);
+    }
+    out
+}
+
+fn permits(
+    allowed: &[AllowedKind],
+    api_version: &str,
+    kind: &str,
+    namespace: Option<&str>,
+) -> bool {
+    allowed.iter().any(|a| {
+        a.api_version == api_version
+            && a.kind == kind
+            && match namespace {
+                None => a.namespaces.is_empty(),
+                Some(ns) => a.namespaces.iter().any(|n| n == "*" || n == ns),
+            }
+    })
+}
+
+fn object(
+    component: &str,
+    plugin: &str,
+    mut value: Value,
+    emits: &[AllowedKind],
+    narrowed: Option<&Vec<AllowedKind>>,
+) -> Result<Object, String> {
+    let Value::Object(map) = &mut value else {
+        return Err("is not a JSON object".to_owned());
+    };
+    let text = |map: &Map<String, Value>, key: &str| {
+        map.get(key).and_then(Value::as_str).map(str::to_owned)
+    };
+    let api_version = text(map, "apiVersion").ok_or("has no `apiVersion`")?;
+    let kind = text(map, "kind").ok_or("has no `kind`")?;
+    let metadata = map
+        .get_mut("metadata")
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| format!("{kind} has no `metadata`"))?;
+    let name = text(metadata, "name").ok_or_else(|| format!("{kind} has no `metadata.name`"))?;
+    let namespace = text(metadata, "namespace");
+    check_name(&kind, &name)?;
+    if let Some(ns) = &namespace {
+        if !is_dns_label(ns) {
+            return Err(format!(
+                "{kind} `{name}`: namespace `{ns}` is not a valid DNS label"
+            ));
+        }
+    }
+    let shown = match &namespace {
+        Some(ns) => format!("{kind} `{ns}/{name}`"),
+        None => format!("{kind} `{name}`"),
+    };
+    if !permits(emits, &api_version, &kind, namespace.as_deref()) {
+        let where_ = namespace
+            .as_deref()
+            .map_or("cluster-scoped".to_owned(), |ns| {
+                format!("in namespace `{ns}`")
+            });
+        return Err(format!(
+            "{shown} ({api_version}, {where_}) is not among the kinds plugin {plugin} declares in `describe`; opsmith refuses it"
+        ));
+    }
+    if let Some(allowed) = narrowed {
+        if !permits(allowed, &api_version, &kind, namespace.as_deref()) {
+            return Err(format!(
+                "{shown} ({api_version}) is not allowed by component `{component}`'s `allow` list in the catalog"
+            ));
+        }
+    }
+    let labels = metadata
+        .entry("labels")
+        .or_insert_with(|| Value::Object(Map::new()));
+    let Value::Object(labels) = labels else {
+        return Err(format!("{shown}: `metadata.labels` is not a mapping"));
+    };
+    labels.insert(
+        MANAGED_BY_LABEL.to_owned(),
+        Value::String("opsmith".to_owned()),
+    );
+    labels.insert(
+        COMPONENT_LABEL.to_owned(),
+        Value::String(component.to_owned()),
+    );
+    for (key, v) in labels.iter() {
+        let ok = v.as_str().is_some_and(is_label_value);
+        if !ok || !is_label_key(key) {
+            return Err(format!(
+                "{shown}: label `{key}: {v}` is not a valid Kubernetes label"
+            ));
+        }
+    }
+    Ok(Object {
+        component: component.to_owned(),
+        api_version,
+        kind,
+        namespace,
+        name,
+        value,
+    })
+}
+
+fn check_name(kind: &str, name: &str) -> Result<(), String> {
+    // RBAC objects may use path-segment names such as `system:openshift:foo`.
+    let rbac = matches!(
+        kind,
+        "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding"
+    );
+    let ok = if rbac {
+        !name.is_empty()
+            && name.len() <= 253
+            && !name.contains('/')
+            && !name.contains('%')
+            && name != "."
+            && name != ".."
+    } else {
+        is_dns_subdomain(name)
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{kind} name `{name}` is not a valid Kubernetes name (lowercase letters, digits, `-` and `.`, at most 253 characters)"
+        ))
+    }
+}
+
+fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+fn is_dns_subdomain(s: &str) -> bool {
+    s.len() <= 253
+        && s.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !part.starts_with('-')
+                && !part.ends_with('-')
+        })
+}
+
+fn is_label_value(s: &str) -> bool {
+    s.is_empty()
+        || (s.len() <= 63
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            && s.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric)
+            && s.as_bytes().last().is_some_and(u8::is_ascii_alphanumeric))
+}
+
+fn is_label_key(key: &str) -> bool {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, key),
+    };
+    prefix.is_none_or(is_dns_subdomain) && !name.is_empty() && is_label_value(name)
+}
+
+fn valid_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.contains('/')
+        && !name.contains('\\')
+        && !name.starts_with('.')
+        && name.len() <= 255
+}
+
+fn duplicates(objects: &[Object], errors: &mut Vec<String>) {
+    let mut seen: BTreeMap<(&str, &str, Option<&str>, &str), &str> = BTreeMap::new();
+    for o in objects {
+        let key = (
+            o.api_version.as_str(),
+            o.kind.as_str(),
+            o.namespace.as_deref(),
+            o.name.as_str(),
+        );
+        if let Some(first) = seen.insert(key, &o.component) {
+            if first == o.component {
+                errors.push(format!(
+                    "component `{}` renders {} twice",
+                    o.component,
+                    o.describe()
+                ));
+            } else {
+                errors.push(format!(
+                    "{} ({}) is rendered by both component `{first}` and component `{}`; one object must have one owner",
+                    o.describe(),
+                    o.api_version,
+                    o.component
+                ));
+            }
+        }
+    }
+}
+
+/// Every object and day-0 file whose kind has a shipped upstream schema,
+/// checked on all cores.
+fn upstream_violations(collected: &Collected, schemas: &UpstreamSchemas) -> Vec<String> {
+    let mut errors: Vec<String> = collected
+        .objects
+        .par_iter()
+        .filter_map(|o| {
+            let violations = schemas.validate(&o.api_version, &o.kind, &o.value)?;
+            (!violations.is_empty()).then(|| {
+                let list: Vec<String> = violations
+                    .iter()
+                    .map(|v| format!("{}: {}", v.pointer, v.message))
+                    .collect();
+                format!(
+                    "component `{}`: {} does not match the upstream {} schema:\n    {}",
+                    o.component,
+                    o.describe(),
+                    o.kind,
+                    list.join("\n    ")
+                )
+            })
+        })
+        .collect();
+    for (component, file) in &collected.files {
+        let Some(schema) = &file.schema else { continue };
+        let Some((api_version, kind)) = schema.rsplit_once('/') else {
+            continue;
+        };
+        if let Some(violations) = schemas.validate(api_version, kind, &file.content) {
+            if !violations.is_empty() {
+                let list: Vec<String> = violations
+                    .iter()
+                    .map(|v| format!("{}: {}", v.pointer, v.message))
+                    .collect();
+                errors.push(format!(
+                    "component `{component}`: day-0 file `{}` does not match the upstream {kind} schema:\n    {}",
+                    file.name,
+                    list.join("\n    ")
+                ));
+            }
+        }
+    }
+    errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_labels() {
+        assert!(is_dns_subdomain("oct-03-04-compute"));
+        assert!(is_dns_subdomain("a.b-c"));
+        assert!(!is_dns_subdomain("Oct"));
+        assert!(!is_dns_subdomain("a..b"));
+        assert!(is_label_key("app.kubernetes.io/managed-by"));
+        assert!(!is_label_key("-x"));
+        assert!(is_label_value("PowerEdge_R620"));
+        assert!(!is_label_value("PowerEdge R620"));
+        assert!(check_name("ClusterRole", "system:openshift:foo").is_ok());
+    }
+
+    #[test]
+    fn allowance_respects_scope() {
+        let emits = vec![
+            AllowedKind {
+                api_version: "v1".into(),
+                kind: "Namespace".into(),
+                namespaces: vec![],
+            },
+            AllowedKind {
+                api_version: "v1".into(),
+                kind: "ConfigMap".into(),
+                namespaces: vec!["prow".into()],
+            },
+        ];
+        assert!(permits(&emits, "v1", "Namespace", None));
+        assert!(!permits(&emits, "v1", "Namespace", Some("x")));
+        assert!(permits(&emits, "v1", "ConfigMap", Some("prow")));
+        assert!(!permits(&emits, "v1", "ConfigMap", Some("kube-system")));
+        assert!(!permits(&emits, "v1", "Secret", Some("prow")));
+    }
+}

@@ -1,0 +1,760 @@
+//! Upstream schemas: the check in the collect stage (after the plugins run, before layout).
+//!
+//! Every object a plugin renders is checked here against the schema its upstream project
+//! publishes: metal3's BareMetalHost CRD, the installer's InstallConfig CRD, Argo CD's,
+//! Tekton's, Prow's, external-secrets' and OpenShift's CRDs, and Kubernetes' own OpenAPI v3
+//! documents for the core kinds. An object the cluster would reject (or silently prune)
+//! fails `opsmith render` in CI instead of failing an Argo CD sync later.
+//!
+//! The schemas are the upstream files, copied verbatim under `schemas/upstream/` (see
+//! `SOURCES.md` there) and embedded in the binary. They are written in the OpenAPI v3 dialect
+//! Kubernetes uses, so before compiling one we rewrite it into JSON Schema 2020-12:
+//!
+//! - `x-kubernetes-*` extensions, `format`, `nullable`, `description`, `default` and `example`
+//!   are dropped (Kubernetes formats such as `int32` or `ip` are not JSON Schema formats, and
+//!   annotations don't validate). Only schema keywords are rewritten, never the names inside
+//!   `properties`, so a field called `format` (BareMetalHost `spec.image.format`) stays.
+//! - `nullable: true` adds `null` to `type` (and to `enum`).
+//! - `x-kubernetes-int-or-string` and Kubernetes' `format: int-or-string` become
+//!   `type: [integer, string]`; an `anyOf`/`oneOf` that only lists types becomes a type list.
+//! - Wherever an object lists `properties` without `additionalProperties` and without
+//!   `x-kubernetes-preserve-unknown-fields`, `additionalProperties: false` is added: the
+//!   apiserver prunes or rejects unknown fields, so a misspelt field is an error here.
+//!   Not inside `allOf`/`anyOf`/`oneOf`/`not`: there `properties` only constrain fields that
+//!   the enclosing schema already declares.
+//! - `allOf: [{$ref}]` becomes a plain `$ref`, and `#/components/schemas/X` refs point into
+//!   `$defs`, where only the definitions a kind reaches are copied.
+//! - A CRD's bare `metadata: {type: object}` is replaced by Kubernetes' `ObjectMeta`, which the
+//!   apiserver applies to every object (so `annotations: {sync-wave: 1}` is caught).
+//!
+//! CEL rules (`x-kubernetes-validations`) are not evaluated; admission webhooks are not run.
+//!
+//! Everything is lazy: [`UpstreamSchemas::new`] parses nothing. A source file is parsed the
+//! first time one of its kinds is needed, and a kind's validator is compiled the first time an
+//! object of that kind is validated; both are cached for the life of the value, which is
+//! `Send + Sync` and meant to be shared by all rendering threads.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::OnceLock;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::{Draft, JsonType, ValidationError, Validator};
+use serde_json::{Map, Value};
+
+/// One embedded upstream file.
+struct Source {
+    /// Path under `schemas/upstream/`, for messages and docs.
+    path: &'static str,
+    text: &'static str,
+    format: Format,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Format {
+    /// A CustomResourceDefinition in YAML.
+    Crd,
+    /// A Kubernetes OpenAPI v3 document (`/openapi/v3/...`) in JSON.
+    OpenApi,
+}
+
+macro_rules! source {
+    ($path:literal, $format:expr) => {
+        Source {
+            path: $path,
+            text: include_str!(concat!("../../schemas/upstream/", $path)),
+            format: $format,
+        }
+    };
+}
+
+const METAL3_BMH: usize = 0;
+const INSTALL_CONFIG: usize = 1;
+const ARGO_APPLICATION: usize = 2;
+const ARGO_APPPROJECT: usize = 3;
+const EXTERNAL_SECRET: usize = 4;
+const TEKTON_PIPELINE: usize = 5;
+const TEKTON_TASK: usize = 6;
+const PROWJOB: usize = 7;
+const ROUTE: usize = 8;
+const K8S_CORE: usize = 9;
+const K8S_APPS: usize = 10;
+const K8S_RBAC: usize = 11;
+const K8S_NETWORKING: usize = 12;
+
+/// Indexed by the constants above.
+static SOURCES: [Source; 13] = [
+    source!("metal3/metal3.io_baremetalhosts.yaml", Format::Crd),
+    source!("openshift-installer/install.openshift.io_installconfigs.yaml", Format::Crd),
+    source!("argo-cd/application-crd.yaml", Format::Crd),
+    source!("argo-cd/appproject-crd.yaml", Format::Crd),
+    source!("external-secrets/external-secrets.io_externalsecrets.yaml", Format::Crd),
+    source!("tekton-pipeline/300-pipeline.yaml", Format::Crd),
+    source!("tekton-pipeline/300-task.yaml", Format::Crd),
+    source!("prow/prowjob_customresourcedefinition.yaml", Format::Crd),
+    source!("openshift-api/routes.crd.yaml", Format::Crd),
+    source!("kubernetes/1.33/api/v1.json", Format::OpenApi),
+    source!("kubernetes/1.33/apis/apps/v1.json", Format::OpenApi),
+    source!("kubernetes/1.33/apis/rbac.authorization.k8s.io/v1.json", Format::OpenApi),
+    source!("kubernetes/1.33/apis/networking.k8s.io/v1.json", Format::OpenApi),
+];
+
+/// Where CRD schemas take `ObjectMeta` from: the smallest document that has it.
+const OBJECT_META_SOURCE: usize = K8S_RBAC;
+const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
+
+/// A kind we ship a schema for. For a CRD the served version is the part of `api_version`
+/// after the `/`; for an OpenAPI document `definition` names the schema in
+/// `components.schemas`.
+struct KindEntry {
+    api_version: &'static str,
+    kind: &'static str,
+    source: usize,
+    definition: &'static str,
+}
+
+const fn crd(api_version: &'static str, kind: &'static str, source: usize) -> KindEntry {
+    KindEntry { api_version, kind, source, definition: "" }
+}
+
+const fn core(
+    api_version: &'static str,
+    kind: &'static str,
+    source: usize,
+    definition: &'static str,
+) -> KindEntry {
+    KindEntry { api_version, kind, source, definition }
+}
+
+/// Every (apiVersion, kind) with a schema. For CRDs this lists every served version; the
+/// tests check it against the files, so a CRD update that serves a new version fails them.
+/// install-config.yaml says `apiVersion: v1` and has no kind; opsmith checks it under the
+/// CRD's own key, `install.openshift.io/v1` + `InstallConfig`.
+static KINDS: [KindEntry; 23] = [
+    crd("metal3.io/v1alpha1", "BareMetalHost", METAL3_BMH),
+    crd("install.openshift.io/v1", "InstallConfig", INSTALL_CONFIG),
+    crd("argoproj.io/v1alpha1", "Application", ARGO_APPLICATION),
+    crd("argoproj.io/v1alpha1", "AppProject", ARGO_APPPROJECT),
+    crd("external-secrets.io/v1", "ExternalSecret", EXTERNAL_SECRET),
+    crd("tekton.dev/v1", "Pipeline", TEKTON_PIPELINE),
+    crd("tekton.dev/v1beta1", "Pipeline", TEKTON_PIPELINE),
+    crd("tekton.dev/v1", "Task", TEKTON_TASK),
+    crd("tekton.dev/v1beta1", "Task", TEKTON_TASK),
+    crd("prow.k8s.io/v1", "ProwJob", PROWJOB),
+    crd("route.openshift.io/v1", "Route", ROUTE),
+    core("v1", "ConfigMap", K8S_CORE, "io.k8s.api.core.v1.ConfigMap"),
+    core("v1", "Namespace", K8S_CORE, "io.k8s.api.core.v1.Namespace"),
+    core("v1", "PersistentVolumeClaim", K8S_CORE, "io.k8s.api.core.v1.PersistentVolumeClaim"),
+    core("v1", "Secret", K8S_CORE, "io.k8s.api.core.v1.Secret"),
+    core("v1", "Service", K8S_CORE, "io.k8s.api.core.v1.Service"),
+    core("v1", "ServiceAccount", K8S_CORE, "io.k8s.api.core.v1.ServiceAccount"),
+    core("apps/v1", "Deployment", K8S_APPS, "io.k8s.api.apps.v1.Deployment"),
+    core("rbac.authorization.k8s.io/v1", "ClusterRole", K8S_RBAC, "io.k8s.api.rbac.v1.ClusterRole"),
+    core(
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRoleBinding",
+        K8S_RBAC,
+        "io.k8s.api.rbac.v1.ClusterRoleBinding",
+    ),
+    core("rbac.authorization.k8s.io/v1", "Role", K8S_RBAC, "io.k8s.api.rbac.v1.Role"),
+    core("rbac.authorization.k8s.io/v1", "RoleBinding", K8S_RBAC, "io.k8s.api.rbac.v1.RoleBinding"),
+    core("networking.k8s.io/v1", "Ingress", K8S_NETWORKING, "io.k8s.api.networking.v1.Ingress"),
+];
+
+/// One way an object breaks its upstream schema.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// JSON pointer (RFC 6901) to the offending value inside the object; `""` is the object
+    /// itself. For an unknown or missing field it points at the object that holds it.
+    pub pointer: String,
+    /// What is wrong, in a few words, e.g. ``unknown field `adress`; did you mean `address`?``.
+    pub message: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pointer = if self.pointer.is_empty() { "/" } else { &self.pointer };
+        write!(f, "{pointer}: {}", self.message)
+    }
+}
+
+/// The upstream schemas, compiled on demand. Create one per process and share it.
+pub struct UpstreamSchemas {
+    /// Parsed source files, by index into [`SOURCES`].
+    documents: Vec<OnceLock<Result<Value, String>>>,
+    /// Compiled validators, by index into [`KINDS`].
+    compiled: Vec<OnceLock<Result<Compiled, String>>>,
+}
+
+struct Compiled {
+    validator: Validator,
+    /// The converted schema, to name the known fields when an unknown one turns up.
+    schema: Value,
+}
+
+const _: () = {
+    const fn shareable<T: Send + Sync>() {}
+    shareable::<UpstreamSchemas>();
+};
+
+impl Default for UpstreamSchemas {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for UpstreamSchemas {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let compiled: Vec<_> = (0..KINDS.len())
+            .filter(|&i| self.compiled[i].get().is_some())
+            .map(|i| KINDS[i].kind)
+            .collect();
+        f.debug_struct("UpstreamSchemas").field("compiled", &compiled).finish()
+    }
+}
+
+impl UpstreamSchemas {
+    /// Cheap: nothing is parsed or compiled until [`validate`](Self::validate) needs it.
+    pub fn new() -> Self {
+        Self {
+            documents: SOURCES.iter().map(|_| OnceLock::new()).collect(),
+            compiled: (0..KINDS.len()).map(|_| OnceLock::new()).collect(),
+        }
+    }
+
+    /// Checks `object` against the upstream schema of (`api_version`, `kind`).
+    ///
+    /// `None`: opsmith ships no schema for this kind. `Some(vec![])`: valid. Otherwise the
+    /// violations, ordered by pointer. The first call for a kind compiles its schema.
+    pub fn validate(
+        &self,
+        api_version: &str,
+        kind: &str,
+        object: &Value,
+    ) -> Option<Vec<Violation>> {
+        let index = lookup(api_version, kind)?;
+        let compiled = match self.compiled[index].get_or_init(|| self.compile(index)) {
+            Ok(compiled) => compiled,
+            Err(error) => {
+                return Some(vec![Violation {
+                    pointer: String::new(),
+                    message: format!(
+                        "opsmith bug: the schema shipped for {api_version} {kind} does not compile: {error}"
+                    ),
+                }]);
+            }
+        };
+        if compiled.validator.is_valid(object) {
+            return Some(Vec::new());
+        }
+        let mut violations = Vec::new();
+        for error in compiled.validator.iter_errors(object) {
+            describe(&error, &compiled.schema, &mut violations);
+        }
+        violations.sort_by(|a, b| {
+            compare_pointers(&a.pointer, &b.pointer).then_with(|| a.message.cmp(&b.message))
+        });
+        violations.dedup();
+        Some(violations)
+    }
+
+    /// Whether a schema is shipped for (`api_version`, `kind`). Parses nothing.
+    pub fn knows(&self, api_version: &str, kind: &str) -> bool {
+        lookup(api_version, kind).is_some()
+    }
+
+    /// Every (apiVersion, kind) with a schema, sorted.
+    pub fn kinds(&self) -> Vec<(String, String)> {
+        let mut kinds: Vec<_> = KINDS
+            .iter()
+            .map(|entry| (entry.api_version.to_owned(), entry.kind.to_owned()))
+            .collect();
+        kinds.sort();
+        kinds
+    }
+
+    /// The shipped file (path under `schemas/upstream/`) that (`api_version`, `kind`) is
+    /// checked against, for documentation.
+    pub fn source_of(&self, api_version: &str, kind: &str) -> Option<&'static str> {
+        lookup(api_version, kind).map(|index| SOURCES[KINDS[index].source].path)
+    }
+
+    fn document(&self, source: usize) -> Result<&Value, String> {
+        self.documents[source]
+            .get_or_init(|| {
+                let Source { path, text, format } = &SOURCES[source];
+                let parsed = match format {
+                    Format::Crd => serde_saphyr::from_str::<Value>(text).map_err(|e| e.to_string()),
+                    Format::OpenApi => serde_json::from_str::<Value>(text).map_err(|e| e.to_string()),
+                };
+                parsed.map_err(|error| format!("{path}: {error}"))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    fn compile(&self, index: usize) -> Result<Compiled, String> {
+        let entry = &KINDS[index];
+        let schema = match SOURCES[entry.source].format {
+            Format::Crd => self.crd_schema(entry)?,
+            Format::OpenApi => {
+                let definitions = self.definitions(entry.source)?;
+                let mut defs = Map::new();
+                copy_definitions(definitions, entry.definition, &mut defs)?;
+                let mut root = Map::new();
+                root.insert("$ref".into(), Value::String(def_ref(entry.definition)));
+                root.insert("$defs".into(), Value::Object(defs));
+                Value::Object(root)
+            }
+        };
+        let validator = jsonschema::options()
+            .with_draft(Draft::Draft202012)
+            .build(&schema)
+            .map_err(|error| error.to_string())?;
+        Ok(Compiled { validator, schema })
+    }
+
+    /// `components.schemas` of an OpenAPI document.
+    fn definitions(&self, source: usize) -> Result<&Map<String, Value>, String> {
+        self.document(source)?
+            .pointer("/components/schemas")
+            .and_then(Value::as_object)
+            .ok_or_else(|| format!("{}: no components.schemas", SOURCES[source].path))
+    }
+
+    fn crd_schema(&self, entry: &KindEntry) -> Result<Value, String> {
+        let path = SOURCES[entry.source].path;
+        let crd = self.document(entry.source)?;
+        let version = entry.api_version.rsplit('/').next().unwrap_or_default();
+        let served = crd
+            .pointer("/spec/versions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|v| v["name"] == version && v["served"] == true)
+            .ok_or_else(|| format!("{path}: version {version} is not served"))?;
+        let raw = served
+            .pointer("/schema/openAPIV3Schema")
+            .ok_or_else(|| format!("{path}: version {version} has no openAPIV3Schema"))?;
+        let mut schema = convert(raw, true);
+
+        // The apiserver checks every object's metadata as ObjectMeta, whatever the CRD says.
+        let bare_metadata = schema
+            .pointer("/properties/metadata")
+            .and_then(Value::as_object)
+            .is_some_and(|m| !m.contains_key("properties") && !m.contains_key("$ref"));
+        if bare_metadata {
+            let mut defs = Map::new();
+            copy_definitions(self.definitions(OBJECT_META_SOURCE)?, OBJECT_META, &mut defs)?;
+            schema["properties"]["metadata"] = serde_json::json!({ "$ref": def_ref(OBJECT_META) });
+            schema["$defs"] = Value::Object(defs);
+        }
+        Ok(schema)
+    }
+}
+
+fn lookup(api_version: &str, kind: &str) -> Option<usize> {
+    KINDS
+        .iter()
+        .position(|entry| entry.api_version == api_version && entry.kind == kind)
+}
+
+// ---------------------------------------------------------------------------------------------
+// OpenAPI v3 (Kubernetes dialect) -> JSON Schema 2020-12
+
+const OPENAPI_REF_PREFIX: &str = "#/components/schemas/";
+
+fn def_ref(name: &str) -> String {
+    format!("#/$defs/{}", name.replace('~', "~0").replace('/', "~1"))
+}
+
+/// Copies `name` and every definition it reaches, converted, into `defs`.
+fn copy_definitions(
+    all: &Map<String, Value>,
+    name: &str,
+    defs: &mut Map<String, Value>,
+) -> Result<(), String> {
+    let mut pending = vec![name.to_owned()];
+    while let Some(name) = pending.pop() {
+        if defs.contains_key(&name) {
+            continue;
+        }
+        let raw = all.get(&name).ok_or_else(|| format!("no definition {name}"))?;
+        let mut reached = BTreeSet::new();
+        collect_refs(raw, &mut reached);
+        pending.extend(reached.into_iter().filter(|r| !defs.contains_key(r)));
+        defs.insert(name, convert(raw, true));
+    }
+    Ok(())
+}
+
+fn collect_refs(value: &Value, out: &mut BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                match (key.as_str(), child) {
+                    ("$ref", Value::String(target)) => {
+                        if let Some(name) = target.strip_prefix(OPENAPI_REF_PREFIX) {
+                            out.insert(name.to_owned());
+                        }
+                    }
+                    _ => collect_refs(child, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| collect_refs(item, out)),
+        _ => {}
+    }
+}
+
+/// Rewrites one schema node. `structural` is false inside `allOf`/`anyOf`/`oneOf`/`not`,
+/// where `properties` constrain already-declared fields and must not close the object.
+fn convert(node: &Value, structural: bool) -> Value {
+    let Value::Object(schema) = node else {
+        // `additionalProperties: true|false` and the like.
+        return node.clone();
+    };
+    let flag = |key: &str| schema.get(key).and_then(Value::as_bool).unwrap_or(false);
+    let preserve_unknown = flag("x-kubernetes-preserve-unknown-fields");
+    let nullable = flag("nullable");
+    let int_or_string = flag("x-kubernetes-int-or-string")
+        || schema.get("format").and_then(Value::as_str) == Some("int-or-string");
+
+    let mut out = Map::new();
+    for (key, value) in schema {
+        if value.is_null() || key.starts_with("x-") {
+            // `anyOf: null` appears in generated CRDs; vendor extensions don't validate.
+            continue;
+        }
+        let converted = match key.as_str() {
+            "nullable" | "format" | "description" | "default" | "example" | "externalDocs"
+            | "title" | "readOnly" | "writeOnly" | "discriminator" | "xml" | "deprecated" => {
+                continue;
+            }
+            "properties" => match value {
+                Value::Object(fields) => Value::Object(
+                    fields.iter().map(|(name, field)| (name.clone(), convert(field, structural))).collect(),
+                ),
+                other => other.clone(),
+            },
+            "items" | "additionalProperties" => convert(value, structural),
+            "allOf" | "anyOf" | "oneOf" => match value {
+                Value::Array(branches) => {
+                    Value::Array(branches.iter().map(|branch| convert(branch, false)).collect())
+                }
+                other => other.clone(),
+            },
+            "not" => convert(value, false),
+            "$ref" => match value.as_str().and_then(|r| r.strip_prefix(OPENAPI_REF_PREFIX)) {
+                Some(name) => Value::String(def_ref(name)),
+                None => value.clone(),
+            },
+            _ => value.clone(),
+        };
+        out.insert(key.clone(), converted);
+    }
+
+    // OpenAPI 3.0 writes exclusive bounds as booleans beside minimum/maximum.
+    for (exclusive, bound) in [("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")] {
+        if let Some(Value::Bool(is_exclusive)) = out.get(exclusive).cloned() {
+            out.remove(exclusive);
+            if is_exclusive && let Some(limit) = out.remove(bound) {
+                out.insert(exclusive.into(), limit);
+            }
+        }
+    }
+
+    // `allOf: [{$ref: X}]` (how Kubernetes puts a ref beside `default`/`description`).
+    if !out.contains_key("$ref")
+        && let Some(Value::Array(branches)) = out.get("allOf")
+        && let [Value::Object(only)] = branches.as_slice()
+        && only.len() == 1
+        && let Some(target) = only.get("$ref").cloned()
+    {
+        out.remove("allOf");
+        out.insert("$ref".into(), target);
+    }
+
+    // `anyOf`/`oneOf` that only list types: say it with `type`, for plainer messages.
+    if !out.contains_key("type") {
+        for keyword in ["anyOf", "oneOf"] {
+            if let Some(types) = out.get(keyword).and_then(only_types)
+                && (keyword == "anyOf" || !(types.contains(&"integer") && types.contains(&"number")))
+            {
+                let types = types.into_iter().map(|t| Value::String(t.to_owned())).collect();
+                out.remove(keyword);
+                out.insert("type".into(), Value::Array(types));
+                break;
+            }
+        }
+    }
+
+    if int_or_string {
+        out.insert("type".into(), serde_json::json!(["integer", "string"]));
+        for keyword in ["anyOf", "oneOf"] {
+            if out.get(keyword).and_then(only_types).is_some() {
+                out.remove(keyword);
+            }
+        }
+    }
+
+    if nullable {
+        match out.get_mut("type") {
+            Some(Value::String(single)) => {
+                let single = std::mem::take(single);
+                out.insert("type".into(), serde_json::json!([single, "null"]));
+            }
+            Some(Value::Array(types)) if !types.iter().any(|t| t == "null") => {
+                types.push(Value::String("null".into()));
+            }
+            _ => {}
+        }
+        if let Some(Value::Array(options)) = out.get_mut("enum")
+            && !options.contains(&Value::Null)
+        {
+            options.push(Value::Null);
+        }
+    }
+
+    if structural
+        && !preserve_unknown
+        && out.contains_key("properties")
+        && !out.contains_key("additionalProperties")
+    {
+        out.insert("additionalProperties".into(), Value::Bool(false));
+    }
+    Value::Object(out)
+}
+
+/// `[{type: a}, {type: b}]` -> `[a, b]`; `None` if any branch says more than its type.
+fn only_types(branches: &Value) -> Option<Vec<&str>> {
+    let branches = branches.as_array()?;
+    if branches.is_empty() {
+        return None;
+    }
+    branches
+        .iter()
+        .map(|branch| {
+            let branch = branch.as_object()?;
+            if branch.len() == 1 { branch.get("type")?.as_str() } else { None }
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+fn describe(error: &ValidationError<'_>, schema: &Value, out: &mut Vec<Violation>) {
+    let pointer = error.instance_path().as_str().to_owned();
+    if let ValidationErrorKind::AdditionalProperties { unexpected }
+    | ValidationErrorKind::UnevaluatedProperties { unexpected } = error.kind()
+    {
+        let known = known_fields(schema, error.schema_path().as_str());
+        for field in unexpected {
+            let mut message = format!("unknown field `{field}`");
+            if let Some(suggestion) = closest(field, &known) {
+                message.push_str(&format!("; did you mean `{suggestion}`?"));
+            }
+            out.push(Violation { pointer: pointer.clone(), message });
+        }
+        return;
+    }
+    out.push(Violation { pointer, message: message(error) });
+}
+
+fn message(error: &ValidationError<'_>) -> String {
+    let instance = error.instance();
+    let got = show(instance);
+    match error.kind() {
+        ValidationErrorKind::Type { kind } => {
+            let expected = match kind {
+                TypeKind::Single(single) => type_name(*single).to_owned(),
+                TypeKind::Multiple(set) => {
+                    one_of_words(&set.iter().map(|t| type_name(t).to_owned()).collect::<Vec<_>>(), "or")
+                }
+            };
+            format!("expected {expected}, got {got}")
+        }
+        ValidationErrorKind::Required { property } => match property.as_str() {
+            Some(name) => format!("missing required field `{name}`"),
+            None => format!("missing required field {property}"),
+        },
+        ValidationErrorKind::Enum { options } => {
+            let options: Vec<String> = match options.as_ref() {
+                Value::Array(options) => options.iter().map(show).collect(),
+                other => vec![show(other)],
+            };
+            let mut listed = options.iter().take(10).cloned().collect::<Vec<_>>();
+            if options.len() > 10 {
+                listed.push(format!("… ({} more)", options.len() - 10));
+            }
+            if listed.len() == 1 {
+                format!("expected {}, got {got}", listed[0])
+            } else {
+                format!("expected one of {}, got {got}", listed.join(", "))
+            }
+        }
+        ValidationErrorKind::Constant { expected_value } => {
+            format!("expected {}, got {got}", show(expected_value))
+        }
+        ValidationErrorKind::Pattern { pattern } => {
+            format!("{got} does not match the pattern `{pattern}`")
+        }
+        ValidationErrorKind::MinLength { limit } => match limit {
+            1 => "must not be empty".to_owned(),
+            n => format!("must be at least {n} characters long, got {got}"),
+        },
+        ValidationErrorKind::MaxLength { limit } => match limit {
+            0 => format!("must be empty, got {got}"),
+            n => format!("must be at most {n} characters long, got {got}"),
+        },
+        ValidationErrorKind::MinItems { limit } => match limit {
+            1 => "must not be empty".to_owned(),
+            n => format!("must have at least {n} items"),
+        },
+        ValidationErrorKind::MaxItems { limit } => format!("must have at most {limit} items"),
+        ValidationErrorKind::MinProperties { limit } => match limit {
+            1 => "must not be empty".to_owned(),
+            n => format!("must have at least {n} fields"),
+        },
+        ValidationErrorKind::MaxProperties { limit } => match limit {
+            1 => "must have only one field".to_owned(),
+            n => format!("must have at most {n} fields"),
+        },
+        ValidationErrorKind::Minimum { limit } => format!("must be at least {limit}, got {got}"),
+        ValidationErrorKind::Maximum { limit } => format!("must be at most {limit}, got {got}"),
+        ValidationErrorKind::ExclusiveMinimum { limit } => {
+            format!("must be greater than {limit}, got {got}")
+        }
+        ValidationErrorKind::ExclusiveMaximum { limit } => {
+            format!("must be less than {limit}, got {got}")
+        }
+        ValidationErrorKind::MultipleOf { multiple_of } => {
+            format!("must be a multiple of {multiple_of}, got {got}")
+        }
+        ValidationErrorKind::UniqueItems => "items must be unique".to_owned(),
+        ValidationErrorKind::FalseSchema => "not allowed here".to_owned(),
+        ValidationErrorKind::Not { schema } => match schema.get("enum").and_then(Value::as_array) {
+            Some(values) if schema.as_object().is_some_and(|s| s.len() == 1) => {
+                let values: Vec<String> = values.iter().map(show).collect();
+                format!("must not be {}", one_of_words(&values, "or"))
+            }
+            _ => format!("must not match `{}`", truncate(&schema.to_string(), 120)),
+        },
+        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
+            let how = if matches!(error.kind(), ValidationErrorKind::AnyOf { .. }) {
+                "at least one"
+            } else {
+                "exactly one"
+            };
+            let base = error.instance_path().as_str();
+            let branches: Vec<String> = context
+                .iter()
+                .enumerate()
+                .map(|(i, errors)| {
+                    let reasons: Vec<String> = errors
+                        .iter()
+                        .map(|e| {
+                            let at = e.instance_path().as_str();
+                            let at = at.strip_prefix(base).unwrap_or(at);
+                            if at.is_empty() { message(e) } else { format!("{at}: {}", message(e)) }
+                        })
+                        .collect();
+                    format!("({}) {}", i + 1, reasons.join(", "))
+                })
+                .collect();
+            truncate(&format!("must satisfy {how} of: {}", branches.join("; ")), 400)
+        }
+        ValidationErrorKind::OneOfMultipleValid { .. } => {
+            "matches more than one of the alternatives it must choose between".to_owned()
+        }
+        _ => error.to_string(),
+    }
+}
+
+/// The names under `properties` beside the `additionalProperties` keyword at `schema_path`.
+fn known_fields(schema: &Value, schema_path: &str) -> Vec<String> {
+    let parent = schema_path
+        .strip_suffix("/additionalProperties")
+        .or_else(|| schema_path.strip_suffix("/unevaluatedProperties"))
+        .unwrap_or(schema_path);
+    schema
+        .pointer(parent)
+        .and_then(|node| node.get("properties"))
+        .and_then(Value::as_object)
+        .map(|fields| fields.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The known field a typo most likely meant, if any is close enough.
+fn closest<'a>(field: &str, known: &'a [String]) -> Option<&'a str> {
+    let lower = field.to_lowercase();
+    if let Some(same) = known.iter().find(|k| k.to_lowercase() == lower) {
+        return Some(same);
+    }
+    let allowed = (field.chars().count() / 3).max(1);
+    known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(field, k), k))
+        .filter(|(distance, _)| *distance <= allowed)
+        .min()
+        .map(|(_, k)| k.as_str())
+}
+
+fn type_name(t: JsonType) -> &'static str {
+    match t {
+        JsonType::Null => "null",
+        JsonType::Boolean => "boolean",
+        JsonType::Integer => "integer",
+        JsonType::Number => "number",
+        JsonType::String => "string",
+        JsonType::Array => "array",
+        JsonType::Object => "object",
+    }
+}
+
+/// A value as it appears in a message: scalars as JSON, containers by their type.
+fn show(value: &Value) -> String {
+    match value {
+        Value::Object(_) => "an object".to_owned(),
+        Value::Array(_) => "an array".to_owned(),
+        scalar => truncate(&scalar.to_string(), 60),
+    }
+}
+
+fn truncate(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn one_of_words(words: &[String], conjunction: &str) -> String {
+    match words {
+        [] => String::new(),
+        [only] => only.clone(),
+        [init @ .., last] => format!("{} {conjunction} {last}", init.join(", ")),
+    }
+}
+
+/// Orders JSON pointers by segment, array indexes numerically (`/a/2` before `/a/10`).
+fn compare_pointers(a: &str, b: &str) -> std::cmp::Ordering {
+    let key = |segment: &str| match segment.parse::<u64>() {
+        Ok(index) => (0, index, String::new()),
+        Err(_) => (1, 0, segment.to_owned()),
+    };
+    let mut left = a.split('/');
+    let mut right = b.split('/');
+    loop {
+        match (left.next(), right.next()) {
+            (None, None) => return std::cmp::Ordering::Equal,
+            (None, Some(_)) => return std::cmp::Ordering::Less,
+            (Some(_), None) => return std::cmp::Ordering::Greater,
+            (Some(x), Some(y)) => match key(x).cmp(&key(y)) {
+                std::cmp::Ordering::Equal => continue,
+                other => return other,
+            },
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! Stage 5, layout: turns the collected objects into a tree of files, one
+//! object per file at a stable path, in canonical YAML, plus the site's
+//! provenance record. The same inputs give the same bytes on any machine and
+//! with any number of threads. Hands a [`Tree`] to output.
+
+pub mod yaml;
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::collect::{Collected, Object};
+use crate::validate::Site;
+
+/// Name of the provenance record at the root of a site's tree; it also lists
+/// the files opsmith wrote, which is how a later run knows what it owns.
+pub const PROVENANCE_FILE: &str = "opsmith-provenance.yaml";
+
+/// Folder of the day-0 files (install-config.yaml, the GitHub App manifest),
+/// which no Argo CD Application points at.
+pub const DAY0_DIR: &str = "day0";
+
+/// A rendered site: relative path (with `/`) to file content, sorted.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Tree {
+    /// The site's folder name: its `metadata.name`.
+    pub site: String,
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+impl Tree {
+    pub fn bytes(&self) -> usize {
+        self.files.values().map(Vec::len).sum()
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProvenanceRecord<'a> {
+    api_version: &'static str,
+    kind: &'static str,
+    site: &'a str,
+    opsmith_version: &'static str,
+    inputs_sha256: String,
+    plugins: Vec<PluginRecord<'a>>,
+    files: Vec<&'a str>,
+}
+
+#[derive(Serialize)]
+struct PluginRecord<'a> {
+    component: &'a str,
+    plugin: &'a str,
+    name: &'a str,
+    version: &'a str,
+    sha256: &'a str,
+}
+
+/// Where an object lives in the site's tree:
+/// `<component>/<namespace or cluster-scoped>/<kind>-<name>.yaml`.
+pub fn object_path(o: &Object) -> String {
+    let scope = o.namespace.as_deref().unwrap_or("cluster-scoped");
+    // `:` appears in RBAC names and is not portable in file names.
+    let name = o.name.replace(':', "_");
+    format!(
+        "{}/{scope}/{}-{name}.yaml",
+        o.component,
+        o.kind.to_ascii_lowercase()
+    )
+}
+
+/// The digest of both input files, as read.
+pub fn inputs_digest(site: &Site) -> String {
+    let mut hasher = Sha256::new();
+    for doc in [&site.inputs.inventory, &site.inputs.catalog] {
+        hasher.update(doc.text.len().to_le_bytes());
+        hasher.update(doc.text.as_bytes());
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// Lays out the collected objects and files.
+pub fn tree(site: &Site, collected: &Collected) -> anyhow::Result<Tree> {
+    let rendered: Vec<(String, anyhow::Result<String>, &Object)> = collected
+        .objects
+        .par_iter()
+        .map(|o| (object_path(o), yaml::canonical(&o.value), o))
+        .collect();
+    let mut files = BTreeMap::new();
+    let mut owners: BTreeMap<String, String> = BTreeMap::new();
+    for (path, text, o) in rendered {
+        let text = text?;
+        if let Some(first) = owners.insert(path.clone(), o.describe()) {
+            anyhow::bail!(
+                "{} and {first} would both be written to `{path}`; rename one of them",
+                o.describe()
+            );
+        }
+        files.insert(path, text.into_bytes());
+    }
+    for (component, file) in &collected.files {
+        let path = format!("{DAY0_DIR}/{component}/{}", file.name);
+        let text = if file.json {
+            // serde_json's maps are sorted (no `preserve_order`), so this is canonical too.
+            let mut s = serde_json::to_string_pretty(&file.content)?;
+            s.push('\n');
+            s
+        } else {
+            yaml::canonical(&file.content)?
+        };
+        files.insert(path, text.into_bytes());
+    }
+    let names: Vec<&str> = files.keys().map(String::as_str).collect();
+    let record = ProvenanceRecord {
+        api_version: opsmith_plugin_sdk::site::API_VERSION,
+        kind: "Provenance",
+        site: &site.inventory.metadata.name,
+        opsmith_version: env!("CARGO_PKG_VERSION"),
+        inputs_sha256: inputs_digest(site),
+        plugins: collected
+            .plugins
+            .iter()
+            .map(|p| PluginRecord {
+                component: &p.component,
+                plugin: &p.plugin,
+                name: &p.name,
+                version: &p.version,
+                sha256: &p.sha256,
+            })
+            .collect(),
+        files: names,
+    };
+    let provenance = yaml::to_yaml(&record)?;
+    files.insert(PROVENANCE_FILE.to_owned(), provenance.into_bytes());
+    Ok(Tree {
+        site: site.inventory.metadata.name.clone(),
+        files,
+    })
+}
+
+/// The files a provenance record lists (what opsmith owns), if `text` is one.
+pub fn owned_files(text: &str) -> Option<Vec<String>> {
+    let value: serde_json::Value = crate::load::yaml::parse(text).ok()?.0;
+    if value.get("kind")?.as_str()? != "Provenance" {
+        return None;
+    }
+    let mut files: Vec<String> = value
+        .get("files")?
+        .as_array()?
+        .iter()
+        .filter_map(|f| f.as_str().map(str::to_owned))
+        .collect();
+    files.push(PROVENANCE_FILE.to_owned());
+    Some(files)
+}
+
+/// All objects as one multi-document YAML stream, in path order, the way
+/// `helm template` and `kustomize build` print them.
+pub fn stream(tree: &Tree) -> String {
+    let mut out = String::new();
+    for (path, bytes) in &tree.files {
+        if !path.ends_with(".yaml") || path == PROVENANCE_FILE {
+            continue;
+        }
+        out.push_str("---\n# Source: ");
+        out.push_str(&tree.site);
+        out.push('/');
+        out.push_str(path);
+        out.push('\n');
+        out.push_str(&String::from_utf8_lossy(bytes));
+    }
+    out
+}

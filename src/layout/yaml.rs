@@ -1,0 +1,114 @@
+//! Canonical YAML: `apiVersion`, `kind`, `metadata` first (and `name`,
+//! `namespace` first inside `metadata`), every other key sorted, written by
+//! serde-saphyr, which quotes every string a YAML 1.1 reader (PyYAML,
+//! go-yaml v2) would read as something else: `on`, `NO`, `y`, `1_000`,
+//! `2026-11-26`, all-digit MACs such as `52:54:00:00:00:10`.
+
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::Value;
+
+const TOP_FIRST: &[&str] = &["apiVersion", "kind", "metadata"];
+const METADATA_FIRST: &[&str] = &["name", "namespace", "labels", "annotations"];
+
+/// A value serialised in canonical key order.
+struct Canonical<'a> {
+    value: &'a Value,
+    first: &'static [&'static str],
+}
+
+impl Serialize for Canonical<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.value {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort_by_key(|k| {
+                    (
+                        self.first.iter().position(|f| f == k).unwrap_or(usize::MAX),
+                        k.as_str(),
+                    )
+                });
+                let mut out = serializer.serialize_map(Some(keys.len()))?;
+                for key in keys {
+                    let first: &'static [&'static str] =
+                        if self.first == TOP_FIRST && key == "metadata" {
+                            METADATA_FIRST
+                        } else {
+                            &[]
+                        };
+                    out.serialize_entry(
+                        key,
+                        &Canonical {
+                            value: &map[key],
+                            first,
+                        },
+                    )?;
+                }
+                out.end()
+            }
+            Value::Array(items) => {
+                let mut out = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    out.serialize_element(&Canonical {
+                        value: item,
+                        first: &[],
+                    })?;
+                }
+                out.end()
+            }
+            other => other.serialize(serializer),
+        }
+    }
+}
+
+/// One object as canonical YAML text.
+pub fn canonical(value: &Value) -> anyhow::Result<String> {
+    to_yaml(&Canonical {
+        value,
+        first: TOP_FIRST,
+    })
+}
+
+/// Any serialisable value as YAML, with opsmith's serializer settings.
+pub fn to_yaml<T: Serialize>(value: &T) -> anyhow::Result<String> {
+    Ok(serde_saphyr::to_string(value)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn keys_in_kubernetes_order() {
+        let v = json!({"spec": {"b": 1, "a": 2}, "metadata": {"labels": {}, "name": "x"}, "kind": "K", "apiVersion": "v1"});
+        let text = canonical(&v).unwrap();
+        let order: Vec<&str> = text.lines().filter(|l| !l.starts_with(' ')).collect();
+        assert_eq!(order, ["apiVersion: v1", "kind: K", "metadata:", "spec:"]);
+        assert!(text.find("name: x").unwrap() < text.find("labels").unwrap());
+    }
+
+    #[test]
+    fn yaml_1_1_ambiguous_strings_are_quoted() {
+        for s in [
+            "52:54:00:00:00:10",
+            "on",
+            "NO",
+            "y",
+            "1_000",
+            "2026-11-26",
+            "0777",
+            "1e3",
+            "null",
+            "~",
+            "yes",
+            "Off",
+        ] {
+            let text = canonical(&json!({ "v": s })).unwrap();
+            let scalar = text.trim_start_matches("v: ").trim_end();
+            assert!(
+                scalar.starts_with('"') || scalar.starts_with('\''),
+                "`{s}` must be quoted, got `{scalar}`"
+            );
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! opsmith: a GitOps generator for bare-metal OpenShift sites.
+//!
+//! The data flow, one module per stage:
+//!
+//! 1. [`load`]: site/inventory.yaml and site/catalog.yaml, parsed with source positions;
+//! 2. [`validate`]: JSON Schema and semantic checks, every problem at its line;
+//! 3. [`plugins`]: one sandboxed WebAssembly plugin per component renders objects;
+//! 4. [`collect`]: objects checked (kinds allowed, duplicates, upstream schemas), labelled;
+//! 5. [`layout`]: one object per file, canonical YAML, a provenance record;
+//! 6. [`output`]: written atomically to a folder, or printed as one stream.
+//!
+//! [`pipeline`] strings the stages together; [`cli`] holds the commands;
+//! [`diagnostics`] all user-facing error text.
+
+pub mod ci;
+pub mod cli;
+pub mod collect;
+pub mod diagnostics;
+pub mod env;
+pub mod layout;
+pub mod load;
+pub mod output;
+pub mod pipeline;
+pub mod plugins;
+pub mod validate;
+
+/// How a command ended, when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// 0: done, valid, or no difference.
+    Success,
+    /// 1: there is a difference (diff's convention).
+    Differs,
+}
+
+impl From<ExitStatus> for std::process::ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        match status {
+            ExitStatus::Success => std::process::ExitCode::SUCCESS,
+            ExitStatus::Differs => std::process::ExitCode::from(1),
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: cli::Cli) -> anyhow::Result<ExitStatus> {
+    use cli::Command;
+    match &cli.command {
+        Command::Validate(args) => cli::validate::run(args),
+        Command::Render(args) => cli::render::run(args),
+        Command::Schema(args) => cli::schema::run(args),
+        Command::Plugin(command) => cli::plugin::run(command),
+    }
+}

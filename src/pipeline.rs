@@ -1,0 +1,30 @@
+//! The data flow, stage by stage, shared by the commands:
+//! load → validate → plugins → collect → layout.
+
+use std::path::Path;
+
+use crate::collect::upstream::UpstreamSchemas;
+use crate::layout::Tree;
+use crate::plugins::{Description, Host};
+use crate::validate::Site;
+use crate::{collect, layout, load, plugins, validate};
+
+/// Stages 1 and 2: the inputs, parsed and checked.
+pub fn load_and_validate(dir: &Path) -> anyhow::Result<Site> {
+    let inputs = load::site(dir)?;
+    Ok(validate::inputs(inputs)?)
+}
+
+/// Each component's config against its plugin's declared schema.
+pub fn check_configs(host: &Host, site: &Site, jobs: usize) -> anyhow::Result<Vec<Description>> {
+    plugins::check_configs(host, site, jobs)
+}
+
+/// Stages 1 to 5: the site's tree, in memory.
+pub fn render(host: &Host, dir: &Path, jobs: usize) -> anyhow::Result<Tree> {
+    let site = load_and_validate(dir)?;
+    let rendered = plugins::render_all(host, &site, jobs)?;
+    let schemas = UpstreamSchemas::new();
+    let collected = collect::objects(&site, rendered, &schemas)?;
+    layout::tree(&site, &collected)
+}

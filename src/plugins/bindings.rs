@@ -1,0 +1,8 @@
+//! The one `bindgen!` of the plugin contract (plugins/wit/plugin.wit).
+
+wasmtime::component::bindgen!({
+    world: "renderer",
+    path: "plugins/wit",
+});
+
+pub use opsmith::plugin::types::FileFormat;

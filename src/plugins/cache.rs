@@ -1,0 +1,115 @@
+//! Compiled plugins on disk: a plugin is compiled once per content and engine
+//! configuration, then loaded in milliseconds. Entries are keyed by the
+//! plugin's sha256 and the engine's compatibility hash; each carries the
+//! digest of its own bytes, checked before wasmtime is given them, so a
+//! corrupt or foreign file is recompiled rather than trusted.
+
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+use crate::env;
+
+/// Where the compiled plugins live.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    dir: Option<PathBuf>,
+    engine_key: String,
+}
+
+/// How a component was obtained, for the log and the cache-hit test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Cache,
+    Compiled,
+}
+
+struct Sha256Hasher(Sha256);
+
+impl Hasher for Sha256Hasher {
+    fn finish(&self) -> u64 {
+        let digest = self.0.clone().finalize();
+        u64::from_le_bytes(digest[..8].try_into().unwrap_or_default())
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+const DIGEST_LEN: usize = 32;
+
+impl Cache {
+    /// The cache in `OPSMITH_CACHE_DIR`, else the user's cache directory;
+    /// `None` disables caching.
+    pub fn new(engine: &Engine, dir: Option<PathBuf>) -> Cache {
+        let mut hasher = Sha256Hasher(Sha256::new());
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        env!("CARGO_PKG_VERSION").hash(&mut hasher);
+        let engine_key = hex::encode(&hasher.0.finalize()[..8]);
+        Cache { dir, engine_key }
+    }
+
+    pub fn default_dir() -> Option<PathBuf> {
+        env::var(env::CACHE_DIR)
+            .map(PathBuf::from)
+            .or_else(|| dirs::cache_dir().map(|d| d.join("opsmith")))
+    }
+
+    fn entry(&self, sha256: &str) -> Option<PathBuf> {
+        self.dir
+            .as_ref()
+            .map(|d| d.join(format!("{sha256}-{}.cwasm", self.engine_key)))
+    }
+
+    /// The component for `wasm` (whose sha256 is `sha256`), from the cache or
+    /// freshly compiled (and then stored).
+    pub fn load(
+        &self,
+        engine: &Engine,
+        sha256: &str,
+        wasm: &[u8],
+    ) -> anyhow::Result<(Component, Origin)> {
+        if let Some(path) = self.entry(sha256) {
+            if let Some(component) = read_entry(engine, &path) {
+                return Ok((component, Origin::Cache));
+            }
+            let compiled = engine.precompile_component(wasm)?;
+            // A cache we cannot write is not an error: the run goes on uncached.
+            let _ = write_entry(&path, &compiled);
+            // SAFETY: `compiled` came from this engine a moment ago.
+            let component = unsafe { Component::deserialize(engine, &compiled)? };
+            return Ok((component, Origin::Compiled));
+        }
+        Ok((Component::new(engine, wasm)?, Origin::Compiled))
+    }
+}
+
+fn read_entry(engine: &Engine, path: &Path) -> Option<Component> {
+    let bytes = std::fs::read(path).ok()?;
+    if bytes.len() < DIGEST_LEN {
+        return None;
+    }
+    let (body, digest) = bytes.split_at(bytes.len() - DIGEST_LEN);
+    if Sha256::digest(body).as_slice() != digest {
+        return None;
+    }
+    // SAFETY: the bytes are exactly what `write_entry` stored from
+    // `precompile_component` (their digest matches), and wasmtime itself
+    // rejects artifacts of another version or configuration.
+    unsafe { Component::deserialize(engine, body) }.ok()
+}
+
+fn write_entry(path: &Path, compiled: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().context("cache entry has no folder")?;
+    std::fs::create_dir_all(dir)?;
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(compiled)?;
+    file.write_all(&Sha256::digest(compiled))?;
+    file.persist(path)?;
+    Ok(())
+}

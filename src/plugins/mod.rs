@@ -1,0 +1,660 @@
+//! Stage 3, plugins: loads each component's WebAssembly plugin (built-in or
+//! pinned by sha256), checks its config against the schema the plugin
+//! declares, and renders it in a sandbox. Components run in parallel; the
+//! results come back in catalog order. Hands [`Rendered`] to collect.
+
+pub mod bindings;
+pub mod builtin;
+pub mod cache;
+pub mod error;
+pub mod sandbox;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::thread;
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+use opsmith_plugin_sdk::site::{Component, PluginRef};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component as WasmComponent, HasSelf, Linker};
+use wasmtime::{Config, Engine};
+
+use crate::diagnostics::{Invalid, Problem};
+use crate::validate::Site;
+use crate::validate::schema::Schema;
+use bindings::{FileFormat, PluginInfo, Renderer, RendererPre, Severity};
+use cache::{Cache, Origin};
+pub use error::PluginError;
+use sandbox::{HostState, Limits};
+
+/// One wasmtime engine and linker for the process, and the compile cache.
+pub struct Host {
+    engine: Engine,
+    linker: Linker<HostState>,
+    cache: Cache,
+    pub limits: Limits,
+    pub verbose: bool,
+}
+
+impl Host {
+    pub fn new(limits: Limits, cache_dir: Option<PathBuf>, verbose: bool) -> anyhow::Result<Host> {
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .consume_fuel(true)
+            .epoch_interruption(true)
+            // Deterministic floating point: the same plugin gives the same
+            // bytes on every machine.
+            .cranelift_nan_canonicalization(true)
+            .relaxed_simd_deterministic(true);
+        let engine = Engine::new(&config)?;
+        let mut linker = Linker::new(&engine);
+        // Every WASI interface a tool chain may import is linked, and the
+        // per-store context (sandbox.rs) grants nothing through it.
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        Renderer::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+        start_epoch_ticker(&engine);
+        let cache = Cache::new(&engine, cache_dir);
+        Ok(Host {
+            engine,
+            linker,
+            cache,
+            limits,
+            verbose,
+        })
+    }
+
+    /// Compiles (or loads from cache) and pre-links a plugin.
+    pub fn load(&self, source: &PluginSource) -> anyhow::Result<Plugin> {
+        let wasm = source.bytes()?;
+        let sha256 = hex::encode(Sha256::digest(&wasm));
+        if let Some(expected) = source.pinned_sha256() {
+            if !expected.eq_ignore_ascii_case(&sha256) {
+                bail!(
+                    "sha256 mismatch for {}: the catalog pins {expected}, the file has {sha256}; if the new file is the one you want, update `sha256` in the catalog",
+                    source.label()
+                );
+            }
+        }
+        let started = Instant::now();
+        let (component, origin) = self
+            .cache
+            .load(&self.engine, &sha256, &wasm)
+            .map_err(|e| PluginError::Incompatible {
+                reason: format!("{e:#}"),
+            })
+            .with_context(|| format!("cannot load {}", source.label()))?;
+        if self.verbose {
+            let how = match origin {
+                Origin::Cache => "loaded from cache",
+                Origin::Compiled => "compiled",
+            };
+            crate::diagnostics::note(&format!(
+                "plugin {}: {how} in {:.1} ms",
+                source.label(),
+                started.elapsed().as_secs_f64() * 1000.0
+            ));
+        }
+        let pre = self
+            .instantiate_pre(&component)
+            .with_context(|| format!("cannot link {}", source.label()))?;
+        Ok(Plugin {
+            label: source.label(),
+            sha256,
+            size: wasm.len(),
+            pre,
+            origin,
+            component,
+        })
+    }
+
+    fn instantiate_pre(&self, component: &WasmComponent) -> anyhow::Result<RendererPre<HostState>> {
+        let pre =
+            self.linker
+                .instantiate_pre(component)
+                .map_err(|e| PluginError::Incompatible {
+                    reason: format!(
+                        "{e:#}; it must target the `renderer` world of opsmith:plugin@0.1.0"
+                    ),
+                })?;
+        RendererPre::new(pre).map_err(|e| {
+            PluginError::Incompatible {
+                reason: format!("{e:#}; it must export `describe` and `render`"),
+            }
+            .into()
+        })
+    }
+}
+
+/// Advances the engine's epoch every tick, for as long as the engine lives:
+/// the wall-clock backstop behind fuel.
+fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    thread::spawn(move || {
+        while let Some(engine) = weak.upgrade() {
+            engine.increment_epoch();
+            drop(engine);
+            thread::sleep(sandbox::EPOCH_TICK);
+        }
+    });
+}
+
+/// Where a plugin's bytes come from.
+#[derive(Debug, Clone)]
+pub enum PluginSource {
+    Builtin(String),
+    File {
+        path: PathBuf,
+        shown: String,
+        sha256: Option<String>,
+    },
+}
+
+impl PluginSource {
+    /// The source of a catalog component; file paths are relative to the site folder.
+    pub fn of(component: &Component, site_dir: &Path) -> PluginSource {
+        match &component.plugin {
+            PluginRef::Builtin(name) => {
+                PluginSource::Builtin(name.strip_prefix("builtin:").unwrap_or(name).to_owned())
+            }
+            PluginRef::File { path, sha256 } => PluginSource::File {
+                path: site_dir.join(path),
+                shown: path.clone(),
+                sha256: Some(sha256.clone()),
+            },
+        }
+    }
+
+    pub fn label(&self) -> String {
+        match self {
+            PluginSource::Builtin(name) => format!("builtin:{name}"),
+            PluginSource::File { shown, .. } => shown.clone(),
+        }
+    }
+
+    fn pinned_sha256(&self) -> Option<&str> {
+        match self {
+            PluginSource::Builtin(_) => None,
+            PluginSource::File { sha256, .. } => sha256.as_deref(),
+        }
+    }
+
+    fn bytes(&self) -> anyhow::Result<Vec<u8>> {
+        match self {
+            PluginSource::Builtin(name) => builtin::find(name)
+                .map(<[u8]>::to_vec)
+                .with_context(|| format!("there is no built-in plugin `{name}`")),
+            PluginSource::File { path, .. } => std::fs::read(path)
+                .with_context(|| format!("cannot read plugin file {}", path.display())),
+        }
+    }
+}
+
+/// A loaded, linked plugin, ready to instantiate.
+pub struct Plugin {
+    pub label: String,
+    pub sha256: String,
+    pub size: usize,
+    pub origin: Origin,
+    pre: RendererPre<HostState>,
+    component: WasmComponent,
+}
+
+/// What `describe` says, parsed.
+#[derive(Debug, Clone)]
+pub struct Description {
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub config_schema: Value,
+    pub emits: Vec<AllowedKind>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AllowedKind {
+    pub api_version: String,
+    pub kind: String,
+    pub namespaces: Vec<String>,
+}
+
+/// A day-0 file a plugin returned.
+#[derive(Debug, Clone)]
+pub struct DayZeroFile {
+    pub name: String,
+    pub json: bool,
+    pub content: Value,
+    pub schema: Option<String>,
+}
+
+/// A plugin's diagnostic, with its pointer into the render input.
+#[derive(Debug, Clone)]
+pub struct PluginDiagnostic {
+    pub severity: Severity,
+    pub message: String,
+    pub pointer: String,
+}
+
+/// What one component rendered.
+#[derive(Debug)]
+pub struct Rendered {
+    pub component: String,
+    pub plugin: String,
+    pub sha256: String,
+    pub description: Description,
+    pub objects: Vec<Value>,
+    pub files: Vec<DayZeroFile>,
+    pub diagnostics: Vec<PluginDiagnostic>,
+    pub log: Vec<String>,
+}
+
+impl Plugin {
+    /// The names the component imports, such as `wasi:filesystem/types@0.2.6`.
+    pub fn imports(&self, host: &Host) -> Vec<String> {
+        self.component
+            .component_type()
+            .imports(&host.engine)
+            .map(|(name, _)| name.to_owned())
+            .collect()
+    }
+
+    /// The names the component exports.
+    pub fn exports(&self, host: &Host) -> Vec<String> {
+        self.component
+            .component_type()
+            .exports(&host.engine)
+            .map(|(name, _)| name.to_owned())
+            .collect()
+    }
+
+    /// Calls `describe` in a fresh sandbox.
+    pub fn describe(&self, host: &Host, limits: &Limits) -> Result<Description, PluginError> {
+        let mut store = sandbox::store(&host.engine, limits).map_err(|e| PluginError::Trap {
+            trap: e.to_string(),
+        })?;
+        let result = self
+            .pre
+            .instantiate(&mut store)
+            .and_then(|instance| instance.call_describe(&mut store))
+            .map_err(|e| sandbox::classify(e, &store, limits))?;
+        parse_info(result)
+    }
+
+    /// Instantiates once, then `describe`, the config check against the
+    /// declared schema, and `render`, all in one sandbox.
+    fn render(
+        &self,
+        host: &Host,
+        limits: &Limits,
+        job: &Job<'_>,
+    ) -> Result<Rendered, ComponentFailure> {
+        let mut store = sandbox::store(&host.engine, limits).map_err(|e| {
+            self.fail(PluginError::Trap {
+                trap: e.to_string(),
+            })
+        })?;
+        let instance = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| self.fail(sandbox::classify(e, &store, limits)))?;
+        let info = instance
+            .call_describe(&mut store)
+            .map_err(|e| self.fail(sandbox::classify(e, &store, limits)))?;
+        let description = parse_info(info).map_err(|e| self.fail(e))?;
+        check_config(&description, job).map_err(ComponentFailure::Invalid)?;
+        let input = bindings::RenderInput {
+            component: job.component.name.clone(),
+            site: job.site_json.to_string(),
+            catalog: job.catalog_json.to_string(),
+            config: job.config.to_string(),
+        };
+        let result = instance
+            .call_render(&mut store, &input)
+            .map_err(|e| self.fail(sandbox::classify(e, &store, limits)))?;
+        let log = store.data_mut().take_log();
+        let output = match result {
+            Ok(output) => output,
+            Err(guest) => {
+                return Err(ComponentFailure::Guest {
+                    message: guest.message,
+                    pointer: guest.pointer,
+                    log,
+                });
+            }
+        };
+        let size =
+            output.objects.len() + output.files.iter().map(|f| f.content.len()).sum::<usize>();
+        if size > limits.output_bytes {
+            return Err(self.fail(PluginError::OutputTooLarge {
+                size,
+                limit: limits.output_bytes,
+            }));
+        }
+        let objects = match serde_json::from_str::<Value>(&output.objects) {
+            Ok(Value::Array(items)) => items,
+            Ok(_) => return Err(self.fail(malformed("`objects` is not a JSON array"))),
+            Err(e) => return Err(self.fail(malformed(&format!("`objects` is not JSON: {e}")))),
+        };
+        let mut files = Vec::new();
+        for file in output.files {
+            let content = serde_json::from_str(&file.content).map_err(|e| {
+                self.fail(malformed(&format!("file `{}` is not JSON: {e}", file.name)))
+            })?;
+            files.push(DayZeroFile {
+                name: file.name,
+                json: file.format == FileFormat::Json,
+                content,
+                schema: file.schema,
+            });
+        }
+        let diagnostics = output
+            .diagnostics
+            .into_iter()
+            .map(|d| PluginDiagnostic {
+                severity: d.severity,
+                message: d.message,
+                pointer: d.pointer,
+            })
+            .collect();
+        Ok(Rendered {
+            component: job.component.name.clone(),
+            plugin: self.label.clone(),
+            sha256: self.sha256.clone(),
+            description,
+            objects,
+            files,
+            diagnostics,
+            log,
+        })
+    }
+
+    fn fail(&self, error: PluginError) -> ComponentFailure {
+        ComponentFailure::Plugin(error)
+    }
+}
+
+fn malformed(reason: &str) -> PluginError {
+    PluginError::MalformedOutput {
+        reason: reason.to_owned(),
+    }
+}
+
+fn parse_info(info: PluginInfo) -> Result<Description, PluginError> {
+    let config_schema: Value = serde_json::from_str(&info.config_schema).map_err(|e| {
+        malformed(&format!(
+            "`describe` returned a config schema that is not JSON: {e}"
+        ))
+    })?;
+    Ok(Description {
+        name: info.name,
+        version: info.version,
+        description: info.description,
+        config_schema,
+        emits: info
+            .emits
+            .into_iter()
+            .map(|e| AllowedKind {
+                api_version: e.api_version,
+                kind: e.kind,
+                namespaces: e.namespaces,
+            })
+            .collect(),
+    })
+}
+
+/// The component's config against the schema its plugin declares, with
+/// errors at catalog.yaml lines.
+fn check_config(description: &Description, job: &Job<'_>) -> Result<(), Invalid> {
+    let schema = Schema::compile(description.config_schema.clone()).map_err(|e| {
+        Invalid::one(job.site.inputs.catalog.problem_at(
+            &format!("/spec/components/{}/plugin", job.index),
+            format!(
+                "plugin `{}` declares an invalid config schema: {e}",
+                description.name
+            ),
+        ))
+    })?;
+    if schema.is_valid(&job.config) {
+        return Ok(());
+    }
+    let base = format!("/spec/components/{}/config", job.index);
+    let doc = &job.site.inputs.catalog;
+    let mut problems = schema.problems(&job.config, doc, &base);
+    for p in &mut problems {
+        p.message = format!("component `{}`: {}", job.component.name, p.message);
+    }
+    Err(Invalid::new(problems))
+}
+
+/// Why a component could not be rendered.
+#[derive(Debug)]
+pub enum ComponentFailure {
+    /// The plugin misbehaved: trap, limit, bad output.
+    Plugin(PluginError),
+    /// The config does not match the plugin's schema.
+    Invalid(Invalid),
+    /// The plugin refused the input, pointing into it.
+    Guest {
+        message: String,
+        pointer: String,
+        log: Vec<String>,
+    },
+    /// The plugin could not be loaded.
+    Load(anyhow::Error),
+}
+
+/// One component's work, with the shared, pre-serialised input.
+struct Job<'a> {
+    index: usize,
+    component: &'a Component,
+    site: &'a Site,
+    site_json: &'a str,
+    catalog_json: &'a str,
+    config: Value,
+}
+
+/// The catalog as plugins see it: each component with its `path`.
+pub fn catalog_for_plugins(site: &Site) -> Value {
+    let mut catalog = site.catalog.clone();
+    for component in &mut catalog.spec.components {
+        component.path = Some(format!(
+            "{}/{}",
+            site.catalog.spec.gitops.path.trim_end_matches('/'),
+            component.name
+        ));
+    }
+    serde_json::to_value(&catalog).unwrap_or(Value::Null)
+}
+
+/// Renders every enabled component on `jobs` threads. The result is in
+/// catalog order whatever the thread count; every failure is reported.
+pub fn render_all(host: &Host, site: &Site, jobs: usize) -> anyhow::Result<Vec<Rendered>> {
+    for_each_component(host, site, jobs, |plugin, limits, job| {
+        plugin.render(host, limits, job)
+    })
+}
+
+/// Checks each enabled component's config against its plugin's schema.
+pub fn check_configs(host: &Host, site: &Site, jobs: usize) -> anyhow::Result<Vec<Description>> {
+    for_each_component(host, site, jobs, |plugin, limits, job| {
+        let description = plugin
+            .describe(host, limits)
+            .map_err(ComponentFailure::Plugin)?;
+        check_config(&description, job).map_err(ComponentFailure::Invalid)?;
+        Ok(description)
+    })
+}
+
+/// Loads each enabled component's plugin and runs `work` on it, in
+/// parallel; results in catalog order, all failures reported together.
+fn for_each_component<T: Send>(
+    host: &Host,
+    site: &Site,
+    jobs: usize,
+    work: impl Fn(&Plugin, &Limits, &Job<'_>) -> Result<T, ComponentFailure> + Sync,
+) -> anyhow::Result<Vec<T>> {
+    let site_json = serde_json::to_string(&site.inputs.inventory.value)?;
+    let catalog_json = serde_json::to_string(&catalog_for_plugins(site))?;
+    let components = site
+        .catalog
+        .spec
+        .components
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.enabled);
+    let work_items: Vec<Job<'_>> = components
+        .map(|(index, component)| Job {
+            index,
+            component,
+            site,
+            site_json: &site_json,
+            catalog_json: &catalog_json,
+            config: component
+                .config
+                .clone()
+                .unwrap_or_else(|| Value::Object(Default::default())),
+        })
+        .collect();
+    let slots: Vec<Mutex<Option<Result<T, ComponentFailure>>>> =
+        work_items.iter().map(|_| Mutex::new(None)).collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.max(1))
+        .build()?;
+    pool.scope(|scope| {
+        for (job, slot) in work_items.iter().zip(&slots) {
+            let work = &work;
+            scope.spawn(move |_| {
+                let limits = component_limits(host.limits, site, job.index);
+                let source = PluginSource::of(job.component, &site.inputs.dir);
+                let outcome = host
+                    .load(&source)
+                    .map_err(ComponentFailure::Load)
+                    .and_then(|p| work(&p, &limits, job));
+                if let Ok(mut slot) = slot.lock() {
+                    *slot = Some(outcome);
+                }
+            });
+        }
+    });
+    let mut results = Vec::new();
+    let mut problems = Vec::new();
+    let mut failures = Vec::new();
+    for (job, slot) in work_items.iter().zip(slots) {
+        let label = PluginSource::of(job.component, &site.inputs.dir).label();
+        let name = &job.component.name;
+        match slot.into_inner().ok().flatten() {
+            Some(Ok(r)) => results.push(r),
+            Some(Err(ComponentFailure::Invalid(invalid))) => problems.extend(invalid.problems),
+            Some(Err(ComponentFailure::Guest {
+                message, pointer, ..
+            })) => {
+                problems.push(guest_problem(
+                    site, job.index, name, &label, &message, &pointer,
+                ));
+            }
+            Some(Err(ComponentFailure::Plugin(e))) => failures.push(format!(
+                "component `{name}` (plugin {label}): the plugin {e}"
+            )),
+            Some(Err(ComponentFailure::Load(e))) => {
+                failures.push(format!("component `{name}` (plugin {label}): {e:#}"))
+            }
+            None => failures.push(format!(
+                "component `{name}` (plugin {label}): the render thread died"
+            )),
+        }
+    }
+    if !failures.is_empty() {
+        let problems_text = if problems.is_empty() {
+            String::new()
+        } else {
+            format!("\n{}", Invalid::new(problems))
+        };
+        bail!("{}{problems_text}", failures.join("\nerror: "));
+    }
+    if !problems.is_empty() {
+        return Err(Invalid::new(problems).into());
+    }
+    Ok(results)
+}
+
+/// The command-line defaults, overridden by the component's `limits` in the
+/// catalog (memory as a quantity such as `512Mi`, fuel, timeoutSeconds).
+fn component_limits(defaults: Limits, site: &Site, index: usize) -> Limits {
+    let mut limits = defaults;
+    let Some(raw) = site
+        .inputs
+        .catalog
+        .value
+        .pointer(&format!("/spec/components/{index}/limits"))
+    else {
+        return limits;
+    };
+    if let Some(bytes) = raw
+        .get("memory")
+        .and_then(Value::as_str)
+        .and_then(quantity_bytes)
+    {
+        limits.memory_bytes = bytes;
+    }
+    if let Some(fuel) = raw.get("fuel").and_then(Value::as_u64) {
+        limits.fuel = fuel;
+    }
+    if let Some(seconds) = raw
+        .get("timeoutSeconds")
+        .and_then(Value::as_f64)
+        .filter(|s| *s > 0.0 && *s <= 3600.0)
+    {
+        limits.timeout = std::time::Duration::from_secs_f64(seconds);
+    }
+    limits
+}
+
+/// A Kubernetes memory quantity (`256Mi`, `1Gi`, `500M`) in bytes.
+pub fn quantity_bytes(q: &str) -> Option<u64> {
+    let split = q.find(|c: char| !c.is_ascii_digit()).unwrap_or(q.len());
+    let (number, unit) = q.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    let factor: u64 = match unit {
+        "" => 1,
+        "Ki" => 1 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        "k" => 1_000,
+        "M" => 1_000_000,
+        "G" => 1_000_000_000,
+        _ => return None,
+    };
+    n.checked_mul(factor)
+}
+
+/// A plugin's error, placed at the input line its pointer names.
+pub fn guest_problem(
+    site: &Site,
+    index: usize,
+    component: &str,
+    label: &str,
+    message: &str,
+    pointer: &str,
+) -> Problem {
+    let text = format!("component `{component}` (plugin {label}): {message}");
+    locate_pointer(site, index, pointer, text)
+}
+
+/// `/site/...` is in inventory.yaml; `/config/...` in this component's
+/// config and `/catalog/...` elsewhere in catalog.yaml.
+pub fn locate_pointer(site: &Site, index: usize, pointer: &str, message: String) -> Problem {
+    if let Some(rest) = pointer.strip_prefix("/site") {
+        site.inputs.inventory.problem_at(rest, message)
+    } else if let Some(rest) = pointer.strip_prefix("/config") {
+        site.inputs
+            .catalog
+            .problem_at(&format!("/spec/components/{index}/config{rest}"), message)
+    } else if let Some(rest) = pointer.strip_prefix("/catalog") {
+        site.inputs.catalog.problem_at(rest, message)
+    } else {
+        site.inputs
+            .catalog
+            .problem_at(&format!("/spec/components/{index}"), message)
+    }
+}

@@ -1,0 +1,85 @@
+//! Stage 2, validate: the inputs against their JSON Schemas (schemas/), then
+//! the semantic checks a schema cannot express. Every problem of both files
+//! is gathered and reported at once. Hands the typed [`Site`] to the plugins.
+
+pub mod schema;
+pub mod semantic;
+
+use std::sync::OnceLock;
+
+use opsmith_plugin_sdk::site::{AppCatalog, SiteInventory};
+use serde::Deserialize;
+
+use crate::diagnostics::{Invalid, Problem};
+use crate::load::{Document, Inputs};
+use schema::Schema;
+
+pub const SITE_SCHEMA: &str = include_str!("../../schemas/site.schema.json");
+pub const CATALOG_SCHEMA: &str = include_str!("../../schemas/catalog.schema.json");
+
+fn compiled(text: &'static str, cell: &'static OnceLock<Schema>) -> &'static Schema {
+    cell.get_or_init(|| {
+        let raw = serde_json::from_str(text)
+            .unwrap_or_else(|e| panic!("embedded schema is not JSON: {e}"));
+        Schema::compile(raw).unwrap_or_else(|e| panic!("embedded schema does not compile: {e}"))
+    })
+}
+
+pub fn site_schema() -> &'static Schema {
+    static CELL: OnceLock<Schema> = OnceLock::new();
+    compiled(SITE_SCHEMA, &CELL)
+}
+
+pub fn catalog_schema() -> &'static Schema {
+    static CELL: OnceLock<Schema> = OnceLock::new();
+    compiled(CATALOG_SCHEMA, &CELL)
+}
+
+/// The validated inputs, typed.
+#[derive(Debug)]
+pub struct Site {
+    pub inputs: Inputs,
+    pub inventory: SiteInventory,
+    pub catalog: AppCatalog,
+}
+
+/// Schema and semantic checks of both documents.
+pub fn inputs(inputs: Inputs) -> Result<Site, Invalid> {
+    let mut problems = Vec::new();
+    let inventory = typed::<SiteInventory>(&inputs.inventory, site_schema(), &mut problems);
+    let catalog = typed::<AppCatalog>(&inputs.catalog, catalog_schema(), &mut problems);
+    if let Some(inventory) = &inventory {
+        semantic::inventory(inventory, &inputs.inventory, &mut problems);
+    }
+    if let Some(catalog) = &catalog {
+        semantic::catalog(catalog, &inputs.catalog, &mut problems);
+    }
+    match (inventory, catalog) {
+        (Some(inventory), Some(catalog)) if problems.is_empty() => Ok(Site {
+            inputs,
+            inventory,
+            catalog,
+        }),
+        _ => Err(Invalid::new(problems)),
+    }
+}
+
+fn typed<T: for<'de> Deserialize<'de>>(
+    doc: &Document,
+    schema: &Schema,
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
+    let found = schema.problems(&doc.value, doc, "");
+    if !found.is_empty() {
+        problems.extend(found);
+        return None;
+    }
+    match T::deserialize(&doc.value) {
+        Ok(typed) => Some(typed),
+        Err(e) => {
+            // The schema should not let this happen; say so rather than crash.
+            problems.push(doc.problem_at("", format!("valid by the schema but not readable: {e}")));
+            None
+        }
+    }
+}

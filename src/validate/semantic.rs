@@ -1,0 +1,272 @@
+//! Checks a JSON Schema cannot express: uniqueness across hosts, addresses
+//! that must fall inside (or stay out of) networks, a control-plane size
+//! OpenShift installs, and catalog references that must resolve.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use opsmith_plugin_sdk::site::{AppCatalog, PluginRef, Role, SiteInventory};
+
+use crate::diagnostics::Problem;
+use crate::load::Document;
+use crate::plugins::builtin;
+
+pub fn inventory(site: &SiteInventory, doc: &Document, out: &mut Vec<Problem>) {
+    unique_host_names(site, doc, out);
+    unique_macs(site, doc, out);
+    addresses(site, doc, out);
+    control_plane_size(site, doc, out);
+}
+
+fn first_use(doc: &Document, pointer: &str) -> String {
+    format!("line {}", doc.root.locate(pointer).line)
+}
+
+fn unique_host_names(site: &SiteInventory, doc: &Document, out: &mut Vec<Problem>) {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, host) in site.spec.hosts.iter().enumerate() {
+        if let Some(first) = seen.insert(&host.name, i) {
+            let first_pointer = format!("/spec/hosts/{first}/name");
+            out.push(doc.problem_at(
+                &format!("/spec/hosts/{i}/name"),
+                format!(
+                    "duplicate host name `{}`: already used at {}",
+                    host.name,
+                    first_use(doc, &first_pointer)
+                ),
+            ));
+            seen.insert(&host.name, first);
+        }
+    }
+}
+
+fn unique_macs(site: &SiteInventory, doc: &Document, out: &mut Vec<Problem>) {
+    // MAC (lowercased) -> (host index, pointer of its first use).
+    let mut owner: HashMap<String, (usize, String)> = HashMap::new();
+    for (i, host) in site.spec.hosts.iter().enumerate() {
+        let mut uses = vec![(
+            host.boot_mac_address.to_ascii_lowercase(),
+            format!("/spec/hosts/{i}/bootMACAddress"),
+        )];
+        for (n, nic) in host.nics.iter().enumerate() {
+            uses.push((
+                nic.mac.to_ascii_lowercase(),
+                format!("/spec/hosts/{i}/nics/{n}/mac"),
+            ));
+        }
+        let mut nic_macs_here: HashMap<String, String> = HashMap::new();
+        for (position, (mac, pointer)) in uses.into_iter().enumerate() {
+            let is_boot = position == 0;
+            if !is_boot {
+                if let Some(first) = nic_macs_here.insert(mac.clone(), pointer.clone()) {
+                    out.push(doc.problem_at(
+                        &pointer,
+                        format!(
+                            "MAC address `{mac}` is used twice on host `{}` (first at {})",
+                            host.name,
+                            first_use(doc, &first)
+                        ),
+                    ));
+                    continue;
+                }
+            }
+            match owner.get(&mac) {
+                // The boot MAC is normally one of the host's own NICs.
+                Some((other, _)) if *other == i => {}
+                Some((other, first)) => out.push(doc.problem_at(
+                    &pointer,
+                    format!(
+                        "MAC address `{mac}` is already used by host `{}` at {}",
+                        site.spec.hosts[*other].name,
+                        first_use(doc, first)
+                    ),
+                )),
+                None => {
+                    owner.insert(mac, (i, pointer));
+                }
+            }
+        }
+    }
+}
+
+/// The host part of a BMC address such as `idrac-virtualmedia://10.0.0.4/redfish/...`.
+fn bmc_ip(address: &str) -> Option<IpAddr> {
+    let rest = address.split_once("://").map_or(address, |(_, r)| r);
+    let authority = rest.split('/').next()?;
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next()?
+    } else {
+        authority.split(':').next()?
+    };
+    host.parse().ok()
+}
+
+fn addresses(site: &SiteInventory, doc: &Document, out: &mut Vec<Problem>) {
+    let net = &site.spec.network;
+    let Ok(machine) = net.machine_network.parse::<IpNet>() else {
+        return; // the schema has already reported it
+    };
+    let vips = [("apiVIP", &net.api_vip), ("ingressVIP", &net.ingress_vip)];
+    for (field, vip) in vips {
+        let pointer = format!("/spec/network/{field}");
+        match vip.parse::<IpAddr>() {
+            Ok(ip) if !machine.contains(&ip) => out.push(doc.problem_at(
+                &pointer,
+                format!("{field} `{vip}` is outside machineNetwork `{machine}`: the VIP must be an address of the machine network"),
+            )),
+            _ => {}
+        }
+    }
+    if net.api_vip == net.ingress_vip {
+        out.push(doc.problem_at(
+            "/spec/network/ingressVIP",
+            format!(
+                "ingressVIP `{}` is the same address as apiVIP: they must differ",
+                net.ingress_vip
+            ),
+        ));
+    }
+    // Every address in use, and where: VIPs, BMCs and host addresses must not collide.
+    let mut used: BTreeMap<IpAddr, String> = BTreeMap::new();
+    for (field, vip) in vips {
+        if let Ok(ip) = vip.parse::<IpAddr>() {
+            used.entry(ip).or_insert_with(|| format!("the {field}"));
+        }
+    }
+    for (i, host) in site.spec.hosts.iter().enumerate() {
+        if let Some(ip) = bmc_ip(&host.bmc.address) {
+            let pointer = format!("/spec/hosts/{i}/bmc/address");
+            if let Some(other) = used.get(&ip) {
+                out.push(doc.problem_at(
+                    &pointer,
+                    format!(
+                        "BMC address `{ip}` of host `{}` is already {other}",
+                        host.name
+                    ),
+                ));
+            } else {
+                used.insert(ip, format!("the BMC address of host `{}`", host.name));
+            }
+        }
+        if let Some(ip) = host.ip.as_deref().and_then(|s| s.parse::<IpAddr>().ok()) {
+            let pointer = format!("/spec/hosts/{i}/ip");
+            if !machine.contains(&ip) {
+                out.push(doc.problem_at(
+                    &pointer,
+                    format!(
+                        "host address `{ip}` of `{}` is outside machineNetwork `{machine}`",
+                        host.name
+                    ),
+                ));
+            }
+            if let Some(other) = used.get(&ip) {
+                out.push(doc.problem_at(
+                    &pointer,
+                    format!("host address `{ip}` of `{}` is already {other}", host.name),
+                ));
+            } else {
+                used.insert(ip, format!("the address of host `{}`", host.name));
+            }
+        }
+    }
+    let networks = [
+        ("machineNetwork", &net.machine_network),
+        ("clusterNetwork", &net.cluster_network),
+        ("serviceNetwork", &net.service_network),
+    ];
+    for (a, (name_a, cidr_a)) in networks.iter().enumerate() {
+        for (name_b, cidr_b) in &networks[a + 1..] {
+            if let (Ok(x), Ok(y)) = (cidr_a.parse::<IpNet>(), cidr_b.parse::<IpNet>()) {
+                if x.contains(&y.network()) || y.contains(&x.network()) {
+                    out.push(doc.problem_at(
+                        &format!("/spec/network/{name_b}"),
+                        format!(
+                            "{name_b} `{y}` overlaps {name_a} `{x}`: the networks must be disjoint"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// OpenShift installs 1 (single node) or 3 control-plane nodes; 4.17 and
+/// later also accept 4 or 5 on bare metal.
+fn control_plane_size(site: &SiteInventory, doc: &Document, out: &mut Vec<Problem>) {
+    let count = site.hosts_with_role(Role::ControlPlane).count();
+    let minor = site
+        .spec
+        .openshift
+        .version
+        .strip_prefix("4.")
+        .and_then(|v| v.split('.').next())
+        .and_then(|v| v.parse::<u32>().ok())
+        .unwrap_or(0);
+    let allowed: &[usize] = if minor >= 17 { &[1, 3, 4, 5] } else { &[1, 3] };
+    if !allowed.contains(&count) {
+        let list = allowed
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.push(doc.problem_at(
+            "/spec/hosts",
+            format!(
+                "{count} hosts have role `control-plane`; OpenShift {} installs with {list} control-plane nodes",
+                site.spec.openshift.version
+            ),
+        ));
+    }
+}
+
+pub fn catalog(catalog: &AppCatalog, doc: &Document, out: &mut Vec<Problem>) {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, component) in catalog.spec.components.iter().enumerate() {
+        if let Some(first) = seen.insert(&component.name, i) {
+            out.push(doc.problem_at(
+                &format!("/spec/components/{i}/name"),
+                format!(
+                    "duplicate component name `{}`: already used at {}",
+                    component.name,
+                    first_use(doc, &format!("/spec/components/{first}/name"))
+                ),
+            ));
+            seen.insert(&component.name, first);
+        }
+        if let PluginRef::Builtin(reference) = &component.plugin {
+            let name = reference.strip_prefix("builtin:").unwrap_or(reference);
+            if builtin::find(name).is_none() {
+                let mut message = format!("unknown built-in plugin `{reference}`");
+                match crate::validate::schema::closest(name, builtin::names()) {
+                    Some(guess) => message.push_str(&format!(", did you mean `builtin:{guess}`?")),
+                    None => message.push_str(&format!(
+                        ": built-ins are {}",
+                        builtin::names()
+                            .map(|n| format!("`builtin:{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                }
+                out.push(doc.problem_at(&format!("/spec/components/{i}/plugin"), message));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bmc_ip_reads_the_authority() {
+        assert_eq!(
+            bmc_ip("idrac-virtualmedia://10.0.0.4/redfish/v1"),
+            "10.0.0.4".parse().ok()
+        );
+        assert_eq!(bmc_ip("ipmi://10.0.0.5:623"), "10.0.0.5".parse().ok());
+        assert_eq!(bmc_ip("redfish://[fd00::4]:443/x"), "fd00::4".parse().ok());
+        assert_eq!(bmc_ip("redfish://bmc.example.org/x"), None);
+    }
+}
