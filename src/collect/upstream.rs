@@ -188,8 +188,12 @@ pub struct UpstreamSchemas {
 
 struct Compiled {
     validator: Validator,
-    /// The converted schema, to name the known fields when an unknown one turns up.
+    /// The converted schema: for defaults, and to name the known fields when an unknown one
+    /// turns up.
     schema: Value,
+    /// Whether the schema declares defaults (CRDs only), which the apiserver fills in before
+    /// it validates.
+    defaults: bool,
 }
 
 const _: () = {
@@ -243,6 +247,15 @@ impl UpstreamSchemas {
                     ),
                 }]);
             }
+        };
+        let defaulted;
+        let object = if compiled.defaults {
+            let mut copy = object.clone();
+            apply_defaults(&mut copy, &compiled.schema, &compiled.schema);
+            defaulted = copy;
+            &defaulted
+        } else {
+            object
         };
         if compiled.validator.is_valid(object) {
             return Some(Vec::new());
@@ -311,7 +324,8 @@ impl UpstreamSchemas {
             .with_draft(Draft::Draft202012)
             .build(&schema)
             .map_err(|error| error.to_string())?;
-        Ok(Compiled { validator, schema })
+        let defaults = declares_defaults(&schema);
+        Ok(Compiled { validator, schema, defaults })
     }
 
     /// `components.schemas` of an OpenAPI document.
@@ -336,7 +350,7 @@ impl UpstreamSchemas {
         let raw = served
             .pointer("/schema/openAPIV3Schema")
             .ok_or_else(|| format!("{path}: version {version} has no openAPIV3Schema"))?;
-        let mut schema = convert(raw, true);
+        let mut schema = convert(raw, Context::CRD);
 
         // The apiserver checks every object's metadata as ObjectMeta, whatever the CRD says.
         let bare_metadata = schema
@@ -383,7 +397,7 @@ fn copy_definitions(
         let mut reached = BTreeSet::new();
         collect_refs(raw, &mut reached);
         pending.extend(reached.into_iter().filter(|r| !defs.contains_key(r)));
-        defs.insert(name, convert(raw, true));
+        defs.insert(name, convert(raw, Context::OPENAPI));
     }
     Ok(())
 }
@@ -407,9 +421,28 @@ fn collect_refs(value: &Value, out: &mut BTreeSet<String>) {
     }
 }
 
-/// Rewrites one schema node. `structural` is false inside `allOf`/`anyOf`/`oneOf`/`not`,
-/// where `properties` constrain already-declared fields and must not close the object.
-fn convert(node: &Value, structural: bool) -> Value {
+#[derive(Clone, Copy)]
+struct Context {
+    /// False inside `allOf`/`anyOf`/`oneOf`/`not`, where `properties` constrain fields the
+    /// enclosing schema declares, and must not close the object.
+    structural: bool,
+    /// Keep `default`: a CRD's defaults are applied by the apiserver before it validates
+    /// (structural defaulting). In Kubernetes' own OpenAPI documents `default` only records
+    /// Go zero values (`default: ""` on required fields), so there it is dropped.
+    defaults: bool,
+}
+
+impl Context {
+    const CRD: Context = Context { structural: true, defaults: true };
+    const OPENAPI: Context = Context { structural: true, defaults: false };
+
+    fn logic(self) -> Context {
+        Context { structural: false, ..self }
+    }
+}
+
+/// Rewrites one schema node.
+fn convert(node: &Value, context: Context) -> Value {
     let Value::Object(schema) = node else {
         // `additionalProperties: true|false` and the like.
         return node.clone();
@@ -427,24 +460,25 @@ fn convert(node: &Value, structural: bool) -> Value {
             continue;
         }
         let converted = match key.as_str() {
+            "default" if context.defaults && context.structural => value.clone(),
             "nullable" | "format" | "description" | "default" | "example" | "externalDocs"
             | "title" | "readOnly" | "writeOnly" | "discriminator" | "xml" | "deprecated" => {
                 continue;
             }
             "properties" => match value {
                 Value::Object(fields) => Value::Object(
-                    fields.iter().map(|(name, field)| (name.clone(), convert(field, structural))).collect(),
+                    fields.iter().map(|(name, field)| (name.clone(), convert(field, context))).collect(),
                 ),
                 other => other.clone(),
             },
-            "items" | "additionalProperties" => convert(value, structural),
+            "items" | "additionalProperties" => convert(value, context),
             "allOf" | "anyOf" | "oneOf" => match value {
                 Value::Array(branches) => {
-                    Value::Array(branches.iter().map(|branch| convert(branch, false)).collect())
+                    Value::Array(branches.iter().map(|branch| convert(branch, context.logic())).collect())
                 }
                 other => other.clone(),
             },
-            "not" => convert(value, false),
+            "not" => convert(value, context.logic()),
             "$ref" => match value.as_str().and_then(|r| r.strip_prefix(OPENAPI_REF_PREFIX)) {
                 Some(name) => Value::String(def_ref(name)),
                 None => value.clone(),
@@ -516,7 +550,7 @@ fn convert(node: &Value, structural: bool) -> Value {
         }
     }
 
-    if structural
+    if context.structural
         && !preserve_unknown
         && out.contains_key("properties")
         && !out.contains_key("additionalProperties")
@@ -524,6 +558,59 @@ fn convert(node: &Value, structural: bool) -> Value {
         out.insert("additionalProperties".into(), Value::Bool(false));
     }
     Value::Object(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Defaulting, as the apiserver does it for custom resources before validation: a property
+// that is absent gets its schema's `default`, then the same for every field, item and map
+// value present. (Route's schema relies on this: `spec.wildcardPolicy` defaults to `None`,
+// and an `anyOf` rule needs it set.)
+
+/// The schema a node stands for, following a local `$ref`.
+fn resolve<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
+        Some(pointer) => root.pointer(pointer).unwrap_or(schema),
+        None => schema,
+    }
+}
+
+fn apply_defaults(value: &mut Value, schema: &Value, root: &Value) {
+    let schema = resolve(schema, root);
+    match value {
+        Value::Object(fields) => {
+            let properties = schema.get("properties").and_then(Value::as_object);
+            if let Some(properties) = properties {
+                for (name, property) in properties {
+                    if let Some(default) = property.get("default")
+                        && !fields.contains_key(name)
+                    {
+                        fields.insert(name.clone(), default.clone());
+                    }
+                }
+            }
+            let others = schema.get("additionalProperties").filter(|s| s.is_object());
+            for (name, field) in fields.iter_mut() {
+                if let Some(child) = properties.and_then(|p| p.get(name)).or(others) {
+                    apply_defaults(field, child, root);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(child) = schema.get("items").filter(|s| s.is_object()) {
+                items.iter_mut().for_each(|item| apply_defaults(item, child, root));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether any schema reachable the way [`apply_defaults`] walks has a `default`.
+fn declares_defaults(schema: &Value) -> bool {
+    let Value::Object(schema) = schema else { return false };
+    schema.contains_key("default")
+        || schema.get("properties").and_then(Value::as_object).is_some_and(|p| p.values().any(declares_defaults))
+        || schema.get("items").is_some_and(declares_defaults)
+        || schema.get("additionalProperties").is_some_and(declares_defaults)
 }
 
 /// `[{type: a}, {type: b}]` -> `[a, b]`; `None` if any branch says more than its type.
@@ -634,13 +721,8 @@ fn message(error: &ValidationError<'_>) -> String {
         }
         ValidationErrorKind::UniqueItems => "items must be unique".to_owned(),
         ValidationErrorKind::FalseSchema => "not allowed here".to_owned(),
-        ValidationErrorKind::Not { schema } => match schema.get("enum").and_then(Value::as_array) {
-            Some(values) if schema.as_object().is_some_and(|s| s.len() == 1) => {
-                let values: Vec<String> = values.iter().map(show).collect();
-                format!("must not be {}", one_of_words(&values, "or"))
-            }
-            _ => format!("must not match `{}`", truncate(&schema.to_string(), 120)),
-        },
+        ValidationErrorKind::Not { schema } => describe_not(schema)
+            .unwrap_or_else(|| format!("must not match `{}`", truncate(&schema.to_string(), 120))),
         ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
             let how = if matches!(error.kind(), ValidationErrorKind::AnyOf { .. }) {
                 "at least one"
@@ -670,6 +752,39 @@ fn message(error: &ValidationError<'_>) -> String {
         }
         _ => error.to_string(),
     }
+}
+
+/// Words for the simple `not` rules CRDs use: `not: {enum: [0]}` ("must not be 0") and
+/// `not: {properties: {host: {maxLength: 0}}}` ("`host` must be set and not be empty": an
+/// absent field satisfies the inner schema, so the `not` fails).
+fn describe_not(schema: &Value) -> Option<String> {
+    let mut path = Vec::new();
+    let mut node = schema.as_object()?;
+    while node.len() == 1
+        && let Some(Value::Object(properties)) = node.get("properties")
+        && properties.len() == 1
+    {
+        let (name, inner) = properties.iter().next()?;
+        path.push(name.as_str());
+        node = inner.as_object()?;
+    }
+    if node.len() != 1 {
+        return None;
+    }
+    let what = match node.iter().next()? {
+        (keyword, Value::Array(values)) if keyword == "enum" => {
+            let values: Vec<String> = values.iter().map(show).collect();
+            format!("be {}", one_of_words(&values, "or"))
+        }
+        (keyword, value) if keyword == "const" => format!("be {}", show(value)),
+        (keyword, limit) if keyword == "maxLength" && limit == 0 => "be empty".to_owned(),
+        _ => return None,
+    };
+    Some(if path.is_empty() {
+        format!("must not {what}")
+    } else {
+        format!("`{}` must be set and not {what}", path.join("."))
+    })
 }
 
 /// The names under `properties` beside the `additionalProperties` keyword at `schema_path`.

@@ -434,4 +434,35 @@ mod tests {
         }
         assert_eq!(properties.len(), 11);
     }
+
+    /// Writes the rendered objects and files as JSON into
+    /// `$OPSMITH_DUMP_DIR`, for checking them against upstream schemas by hand:
+    /// `OPSMITH_DUMP_DIR=/tmp/github-app cargo test -p opsmith-plugin-github-app -- --ignored`.
+    #[test]
+    #[ignore = "writes files; run by hand"]
+    fn dump_objects() {
+        let Some(dir) = std::env::var_os("OPSMITH_DUMP_DIR") else {
+            return;
+        };
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = run(&catalog(|_| {})).unwrap();
+        for o in &out.objects {
+            let name = format!(
+                "{}-{}.json",
+                o["metadata"]["namespace"].as_str().unwrap(),
+                o["metadata"]["name"].as_str().unwrap()
+            );
+            std::fs::write(dir.join(name), serde_json::to_string_pretty(o).unwrap()).unwrap();
+        }
+        let files = dir.join("day0");
+        std::fs::create_dir_all(&files).unwrap();
+        for f in &out.files {
+            std::fs::write(
+                files.join(&f.name),
+                serde_json::to_string_pretty(&f.content).unwrap(),
+            )
+            .unwrap();
+        }
+    }
 }

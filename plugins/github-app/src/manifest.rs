@@ -111,7 +111,7 @@ pub fn setup_file(
 /// receives the code, so the credentials come from the app's settings page.
 fn how_to_register(redirect_url: Option<&str>) -> String {
     let post = format!(
-        "POST the content of {MANIFEST_FILE} as the form field `manifest` to the url above"
+        "POST the content of {MANIFEST_FILE} as the form field `manifest` to `register.url`"
     );
     match redirect_url {
         Some(url) => format!(

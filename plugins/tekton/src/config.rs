@@ -10,7 +10,8 @@ pub const DEFAULT_NAMESPACE: &str = "ci";
 pub const DEFAULT_LISTENER: &str = "github";
 /// Tekton's own git-init image (the one its catalog's git-clone Task uses),
 /// pinned to a release: it has `git` and a POSIX shell and runs as non-root.
-pub const DEFAULT_GIT_IMAGE: &str = "gcr.io/tekton-releases/github.com/tektoncd/pipeline/cmd/git-init:v0.40.2";
+pub const DEFAULT_GIT_IMAGE: &str =
+    "gcr.io/tekton-releases/github.com/tektoncd/pipeline/cmd/git-init:v0.40.2";
 /// Whose pull requests run pipelines when the config does not say: the
 /// people with write access, as GitHub's `author_association` reports them.
 pub const DEFAULT_TRUSTED: [&str; 3] = ["OWNER", "MEMBER", "COLLABORATOR"];
@@ -92,7 +93,9 @@ pub struct Repository {
 impl Repository {
     /// The clone URL.
     pub fn url(&self) -> String {
-        self.url.clone().unwrap_or_else(|| format!("https://github.com/{}.git", self.name))
+        self.url
+            .clone()
+            .unwrap_or_else(|| format!("https://github.com/{}.git", self.name))
     }
 
     /// Name of the repository's Pipeline, TriggerTemplate and triggers:

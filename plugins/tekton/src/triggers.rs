@@ -121,7 +121,13 @@ fn filter(event: &Event, repo: &Repository, config: &Config) -> String {
 }
 
 /// One trigger of the EventListener.
-fn trigger(event: &Event, name: &str, repo: &Repository, config: &Config, secret: &AppSecret) -> Value {
+fn trigger(
+    event: &Event,
+    name: &str,
+    repo: &Repository,
+    config: &Config,
+    secret: &AppSecret,
+) -> Value {
     json!({
         "name": format!("{name}-{}", event.name.replace('_', "-")),
         "interceptors": [

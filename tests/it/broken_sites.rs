@@ -1,0 +1,1 @@
+//! Broken sites: filled in below.

@@ -1,0 +1,6 @@
+//! The integration tests: the real binary, real plugins, real folders.
+
+mod broken_sites;
+mod render;
+mod sandbox;
+mod support;

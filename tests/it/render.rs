@@ -1,0 +1,1 @@
+//! Rendering the reference site: filled in below.

@@ -1,0 +1,127 @@
+//! What the tests share: running the binary on a copy of the reference site.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A command running the opsmith binary, with a cache shared by the tests
+/// (so plugins compile once per test run) and no CI environment.
+pub fn opsmith() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_opsmith"));
+    cmd.env("OPSMITH_CACHE_DIR", shared_cache()).env_remove("GITHUB_ACTIONS");
+    cmd
+}
+
+fn shared_cache() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = root().join("target").join("test-cache");
+        std::fs::create_dir_all(&dir).expect("create the test cache");
+        dir
+    })
+}
+
+/// A copy of the reference site in a temporary folder.
+pub struct SiteCopy {
+    pub dir: tempfile::TempDir,
+}
+
+impl SiteCopy {
+    pub fn new() -> SiteCopy {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("site")).expect("mkdir");
+        for file in ["inventory.yaml", "catalog.yaml"] {
+            std::fs::copy(root().join("site").join(file), dir.path().join("site").join(file)).expect("copy site");
+        }
+        SiteCopy { dir }
+    }
+
+    pub fn site(&self) -> PathBuf {
+        self.dir.path().join("site")
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn read(&self, file: &str) -> String {
+        std::fs::read_to_string(self.site().join(file)).expect("read site file")
+    }
+
+    pub fn write(&self, file: &str, text: &str) {
+        std::fs::write(self.site().join(file), text).expect("write site file");
+    }
+
+    /// Replaces the first `from` with `to` in a site file; panics when `from` is absent.
+    pub fn edit(&self, file: &str, from: &str, to: &str) {
+        let text = self.read(file);
+        assert!(text.contains(from), "{file} has no `{from}`");
+        self.write(file, &text.replacen(from, to, 1));
+    }
+
+    /// Runs opsmith in the copy's folder (so paths in messages read `site/...`).
+    pub fn run(&self, args: &[&str]) -> Output {
+        opsmith().current_dir(self.dir.path()).args(args).output().expect("run opsmith")
+    }
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Every file under `dir`, relative, with its bytes.
+pub fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e.path().strip_prefix(dir).expect("under dir").to_string_lossy().replace('\\', "/");
+            (rel, std::fs::read(e.path()).expect("read"))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Builds a test plugin crate from tests/test-plugins for wasm32-wasip2
+/// (once per test run) and returns its component.
+pub fn test_plugin(package: &str) -> PathBuf {
+    static BUILT: OnceLock<std::sync::Mutex<()>> = OnceLock::new();
+    let _guard = BUILT.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    let target_dir = root().join("target").join("plugins");
+    let status = Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args(["build", "--quiet", "--profile", "plugin", "--target", "wasm32-wasip2", "-p", package, "--target-dir"])
+        .arg(&target_dir)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR")
+        // The same flags build.rs uses, so shared dependencies build once.
+        .env("CARGO_ENCODED_RUSTFLAGS", remap_flags())
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "building test plugin {package} failed");
+    target_dir.join("wasm32-wasip2/plugin").join(format!("{}.wasm", package.replace('-', "_")))
+}
+
+pub fn sha256_hex(path: &Path) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(std::fs::read(path).expect("read wasm")))
+}
+
+fn remap_flags() -> String {
+    let mut flags = vec![format!("--remap-path-prefix={}=/opsmith", root().display())];
+    let home = std::env::var("CARGO_HOME").ok().or_else(|| std::env::var("HOME").ok().map(|h| format!("{h}/.cargo")));
+    if let Some(home) = home {
+        flags.push(format!("--remap-path-prefix={home}=/cargo"));
+    }
+    flags.join("\u{1f}")
+}
