@@ -201,6 +201,11 @@ pub fn classify(err: wasmtime::Error, store: &Store<HostState>, limits: &Limits)
             limit: limits.timeout,
         },
         Some(Trap::StackOverflow) => PluginError::StackOverflow,
+        // Rust and C keep their stack in linear memory: running past its
+        // bottom is an out-of-bounds access, not a wasm stack overflow.
+        Some(Trap::MemoryOutOfBounds) => PluginError::Trap {
+            trap: "out-of-bounds memory access (in a Rust or C plugin usually a stack overflow from deep recursion)".to_owned(),
+        },
         Some(Trap::UnreachableCodeReached) if stderr.contains("panicked") => PluginError::Panic {
             message: panic_message(&stderr),
         },

@@ -1,1 +1,177 @@
-//! Rendering the reference site: filled in below.
+//! Rendering the reference site end to end: golden files, determinism, the
+//! compile cache, atomic writes and pruning, the YAML stream.
+
+use std::path::Path;
+
+use crate::support::{SiteCopy, opsmith, root, snapshot, stderr, stdout};
+
+/// Provenance records carry each plugin's sha256, which changes with every
+/// plugin build; the golden comparison masks it.
+fn masked(path: &str, bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    if !path.ends_with("opsmith-provenance.yaml") {
+        return text;
+    }
+    text.lines()
+        .map(|l| match l.split_once("sha256: ") {
+            Some((head, _)) if !head.contains("inputs") => format!("{head}sha256: <plugin digest>"),
+            _ => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn render_to(copy: &SiteCopy, out: &str, extra: &[&str]) -> Vec<(String, Vec<u8>)> {
+    let mut args = vec!["render", "--site", "site", "--out", out];
+    args.extend_from_slice(extra);
+    let result = copy.run(&args);
+    assert_eq!(result.status.code(), Some(0), "{}", stderr(&result));
+    snapshot(&copy.path(out))
+}
+
+/// The reference site's tree is tests/golden/reference-site. After an
+/// intended change: `OPSMITH_BLESS=1 cargo test --test it golden`.
+#[test]
+fn golden_reference_site() {
+    let copy = SiteCopy::new();
+    let actual = render_to(&copy, "out", &[]);
+    let golden = root().join("tests/golden/reference-site");
+    if std::env::var_os("OPSMITH_BLESS").is_some() {
+        let _ = std::fs::remove_dir_all(&golden);
+        for (path, bytes) in &actual {
+            let dest = golden.join(path);
+            std::fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
+            std::fs::write(dest, masked(path, bytes)).expect("write golden");
+        }
+        return;
+    }
+    let expected = snapshot(&golden);
+    let names = |files: &[(String, Vec<u8>)]| files.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&actual), names(&expected), "file list differs; OPSMITH_BLESS=1 re-blesses an intended change");
+    for ((path, bytes), (_, want)) in actual.iter().zip(&expected) {
+        assert_eq!(masked(path, bytes), String::from_utf8_lossy(want), "{path} differs from the golden file");
+    }
+}
+
+fn count_kind(files: &[(String, Vec<u8>)], kind: &str) -> usize {
+    let needle = format!("\nkind: {kind}\n");
+    files.iter().filter(|(_, b)| String::from_utf8_lossy(b).contains(&needle)).count()
+}
+
+#[test]
+fn reference_site_has_what_the_cluster_needs() {
+    let copy = SiteCopy::new();
+    let files = render_to(&copy, "out", &[]);
+    assert_eq!(count_kind(&files, "BareMetalHost"), 8);
+    let bmc_secrets = files.iter().filter(|(p, _)| p.contains("externalsecret-") && p.ends_with("-bmc-secret.yaml")).count();
+    assert_eq!(bmc_secrets, 8);
+    assert_eq!(count_kind(&files, "AppProject"), 1);
+    assert!(count_kind(&files, "Application") >= 4, "root app and one per component");
+    let (_, install_config) = files
+        .iter()
+        .find(|(p, _)| p == "infra/day0/install-config/install-config.yaml")
+        .expect("install-config.yaml in the day-0 folder");
+    let text = String::from_utf8_lossy(install_config);
+    assert_eq!(text.matches("bootMACAddress:").count(), 8, "{text}");
+    assert!(text.contains("replicas: 3") && text.contains("replicas: 5"), "{text}");
+    for (path, bytes) in &files {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(!text.contains("\nkind: Secret\n"), "{path}: opsmith never renders Secrets");
+        if path.ends_with(".yaml") && !path.contains("day0/") && !path.ends_with("opsmith-provenance.yaml") {
+            assert!(text.contains("app.kubernetes.io/managed-by: opsmith"), "{path} lacks the managed-by label");
+        }
+    }
+}
+
+#[test]
+fn output_is_byte_identical_across_runs_and_thread_counts() {
+    let copy = SiteCopy::new();
+    let one = render_to(&copy, "one", &["--jobs", "1"]);
+    let eight = render_to(&copy, "eight", &["--jobs", "8"]);
+    let again = render_to(&copy, "eight", &["--jobs", "8"]);
+    assert_eq!(one, eight);
+    assert_eq!(eight, again);
+}
+
+#[test]
+fn stream_on_stdout_holds_every_object() {
+    let copy = SiteCopy::new();
+    let files = render_to(&copy, "out", &[]);
+    let out = copy.run(&["render", "--site", "site", "--out", "-"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let stream = stdout(&out);
+    let objects: Vec<&(String, Vec<u8>)> =
+        files.iter().filter(|(p, _)| p.ends_with(".yaml") && !p.ends_with("opsmith-provenance.yaml")).collect();
+    assert_eq!(stream.matches("\n---\n").count() + usize::from(stream.starts_with("---\n")), objects.len());
+    for (path, bytes) in objects {
+        assert!(stream.contains(&*String::from_utf8_lossy(bytes)), "{path} missing from the stream");
+    }
+}
+
+#[test]
+fn warm_cache_does_not_compile_again() {
+    let copy = SiteCopy::new();
+    let cache = copy.path("cache");
+    let run = || {
+        let out = opsmith()
+            .current_dir(copy.dir.path())
+            .env("OPSMITH_CACHE_DIR", &cache)
+            .args(["render", "--site", "site", "--out", "-", "--verbose"])
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stderr(&out)
+    };
+    let cold = run();
+    assert!(cold.contains(": compiled in"), "{cold}");
+    let warm = run();
+    assert!(!warm.contains(": compiled in"), "{warm}");
+    assert!(warm.contains("builtin:metal3: loaded from cache"), "{warm}");
+    // A corrupt entry is recompiled, not trusted.
+    for entry in std::fs::read_dir(&cache).expect("cache dir") {
+        let path = entry.expect("entry").path();
+        std::fs::write(&path, b"not a compiled plugin").expect("corrupt");
+    }
+    let repaired = run();
+    assert!(repaired.contains("builtin:metal3: compiled in"), "{repaired}");
+}
+
+#[test]
+fn removed_hosts_are_pruned_and_foreign_files_kept() {
+    let copy = SiteCopy::new();
+    render_to(&copy, "out", &[]);
+    let foreign = copy.path("out/infra/README.md");
+    std::fs::write(&foreign, "notes of a human\n").expect("write foreign file");
+    // Drop the last host (a worker) from the inventory.
+    let text = copy.read("inventory.yaml");
+    let last = text.rfind("    - name: ").expect("a host");
+    copy.write("inventory.yaml", &text[..last]);
+    let files = render_to(&copy, "out", &[]);
+    assert_eq!(count_kind(&files, "BareMetalHost"), 7);
+    assert_eq!(std::fs::read_to_string(&foreign).expect("kept"), "notes of a human\n");
+}
+
+#[test]
+fn a_foreign_file_in_the_way_is_not_overwritten() {
+    let copy = SiteCopy::new();
+    let files = render_to(&copy, "out", &[]);
+    let (victim, _) = files.iter().find(|(p, _)| p.contains("baremetalhost-")).expect("a host file");
+    // Forget that opsmith wrote it: remove the provenance record.
+    std::fs::remove_file(copy.path("out/infra/opsmith-provenance.yaml")).expect("remove record");
+    let before = snapshot(&copy.path("out"));
+    let result = copy.run(&["render", "--site", "site", "--out", "out"]);
+    assert_eq!(result.status.code(), Some(2));
+    assert!(stderr(&result).contains("opsmith did not write it"), "{}", stderr(&result));
+    assert!(stderr(&result).contains(Path::new(victim).file_name().and_then(|f| f.to_str()).unwrap_or_default()));
+    assert_eq!(snapshot(&copy.path("out")), before);
+}
+
+#[test]
+fn invalid_input_leaves_the_old_tree_untouched() {
+    let copy = SiteCopy::new();
+    let before = render_to(&copy, "out", &[]);
+    copy.edit("inventory.yaml", "apiVIP:", "apiVIPz:");
+    let result = copy.run(&["render", "--site", "site", "--out", "out"]);
+    assert_eq!(result.status.code(), Some(2));
+    assert_eq!(snapshot(&copy.path("out")), before);
+}

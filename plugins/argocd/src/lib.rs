@@ -17,9 +17,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use opsmith_plugin_sdk::site::PluginRef;
 use opsmith_plugin_sdk::{
-    Component, Error, Info, Input, Output, Plugin, Value, export_plugin, json,
+    Component, Diagnostic, Error, Info, Input, Output, Plugin, Severity, Value, export_plugin, json,
 };
 use serde::Deserialize;
 
@@ -55,6 +54,47 @@ const DEFAULT_WAVES: &[(&str, i32)] = &[
 /// Wave of every component not in [`DEFAULT_WAVES`]: custom plugins run after
 /// the platform they build on.
 const OTHER_WAVE: i32 = 5;
+
+/// Where a built-in plugin deploys: the config keys that name a namespace,
+/// with the default the plugin uses when its config sets none, and the
+/// namespaces it always uses. These follow those plugins' own defaults, as
+/// github-app's table of credential consumers does.
+struct BuiltinNamespaces {
+    plugin: &'static str,
+    settings: &'static [(&'static str, &'static str)],
+    fixed: &'static [&'static str],
+}
+
+const BUILTIN_NAMESPACES: &[BuiltinNamespaces] = &[
+    BuiltinNamespaces {
+        plugin: "metal3",
+        settings: &[("namespace", "openshift-machine-api")],
+        fixed: &[],
+    },
+    // The OpenShift Pipelines operator's Subscription lives in openshift-operators.
+    BuiltinNamespaces {
+        plugin: "tekton",
+        settings: &[("namespace", "ci")],
+        fixed: &["openshift-operators"],
+    },
+    BuiltinNamespaces {
+        plugin: "prow",
+        settings: &[("namespace", "prow"), ("testPodNamespace", "test-pods")],
+        fixed: &[],
+    },
+    // Delivers credentials to the namespaces of prow, tekton and argocd.
+    BuiltinNamespaces {
+        plugin: "github-app",
+        settings: &[],
+        fixed: &[],
+    },
+    // Day-0 files only.
+    BuiltinNamespaces {
+        plugin: "install-config",
+        settings: &[],
+        fixed: &[],
+    },
+];
 
 /// Sync options of every Application:
 /// - `ServerSideApply=true`: no `last-applied-configuration` annotation, so
@@ -196,7 +236,7 @@ fn config_schema() -> Value {
                 "default": []
             },
             "destinationNamespaces": {
-                "description": "Namespaces (Argo CD globs such as team-*) the project may deploy to, besides the Argo CD namespace, each component's config.namespace and the namespaces a builtin:namespaces component declares. [\"*\"] allows every namespace.",
+                "description": "Namespaces (Argo CD globs such as team-*) the project may deploy to, besides the Argo CD namespace and those the catalog's enabled components use: the built-in plugins' namespace settings or their defaults, the names a builtin:namespaces component declares, and a custom component's config.namespace. [\"*\"] allows every namespace.",
                 "type": "array",
                 "items": { "type": "string", "minLength": 1, "maxLength": 63 },
                 "uniqueItems": true,
@@ -318,12 +358,12 @@ impl Plugin for ArgoCd {
 
         // The project syncs before every child Application that refers to it.
         let project_wave = children.iter().map(|(_, _, wave)| *wave).fold(0, i32::min) - 1;
-        let managed: Vec<&Component> = children.iter().map(|(c, _, _)| *c).collect();
+        let namespaces = project_namespaces(input, &config, &mut out);
         out.object(app_project(
             &config,
             &project,
             &gitops.repo_url,
-            &managed,
+            namespaces,
             project_wave,
             site,
         ));
@@ -431,7 +471,7 @@ fn app_project(
     config: &Config,
     project: &str,
     repo_url: &str,
-    managed: &[&Component],
+    namespaces: BTreeSet<&str>,
     wave: i32,
     site: &str,
 ) -> Value {
@@ -457,7 +497,7 @@ fn app_project(
             // Only the reviewed GitOps repository: this is what makes the
             // broad cluster-resource whitelist acceptable.
             "sourceRepos": [repo_url],
-            "destinations": destinations(config, managed),
+            "destinations": destinations(namespaces),
             "clusterResourceWhitelist": whitelist,
         },
     });
@@ -479,19 +519,76 @@ fn role(role: &ProjectRole) -> Value {
     value
 }
 
-/// The project's destinations: the in-cluster server with the namespaces the
-/// components use, as far as the catalog says (each component's
-/// `config.namespace`, the namespaces a `builtin:namespaces` component
-/// declares), the Argo CD namespace and `destinationNamespaces`. Argo CD
-/// refuses to sync an object into any other namespace, so a component that
-/// deploys elsewhere needs its namespace in `destinationNamespaces`.
-fn destinations(config: &Config, managed: &[&Component]) -> Vec<Value> {
+/// The namespaces the project may deploy to: the Argo CD namespace, those
+/// the catalog's enabled components use as far as their config tells, and
+/// `destinationNamespaces`. Argo CD refuses to sync an object into any other
+/// namespace, so a component that deploys elsewhere needs its namespace in
+/// `destinationNamespaces`; a note says which components opsmith cannot see into.
+fn project_namespaces<'a>(
+    input: &'a Input,
+    config: &'a Config,
+    out: &mut Output,
+) -> BTreeSet<&'a str> {
     let mut namespaces = BTreeSet::from([config.namespace.as_str()]);
-    for component in managed {
-        namespaces.extend(namespaces_in_config(component));
-    }
     namespaces.extend(config.destination_namespaces.iter().map(String::as_str));
+    let any = namespaces.contains("*");
+    for (index, component) in input.catalog.spec.components.iter().enumerate() {
+        if !component.enabled || component.name == input.component {
+            continue;
+        }
+        match component_namespaces(component) {
+            Some(found) => namespaces.extend(found),
+            None if !any && gets_application(component, &input.component, config) => {
+                out.diagnostics.push(Diagnostic {
+                    severity: Severity::Info,
+                    message: format!(
+                        "the config of component {} names no namespace: add the namespaces it deploys to \
+                         to the argocd component's destinationNamespaces, or Argo CD will refuse them",
+                        component.name
+                    ),
+                    pointer: format!("/catalog/spec/components/{index}"),
+                });
+            }
+            None => {}
+        }
+    }
+    namespaces
+}
 
+/// The namespaces `component` deploys to, or `None` when its config does not say.
+fn component_namespaces(component: &Component) -> Option<Vec<&str>> {
+    let config = component.config.as_ref();
+    let setting = |key: &str| config.and_then(|c| c.get(key)).and_then(Value::as_str);
+    let builtin = component.plugin.builtin_name();
+    if builtin == Some("namespaces") {
+        let declared = config
+            .and_then(|c| c.get("namespaces"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten();
+        return Some(
+            declared
+                .filter_map(|ns| ns.get("name").and_then(Value::as_str))
+                .collect(),
+        );
+    }
+    if let Some(known) = BUILTIN_NAMESPACES
+        .iter()
+        .find(|b| Some(b.plugin) == builtin)
+    {
+        let mut found: Vec<&str> = known
+            .settings
+            .iter()
+            .map(|(key, default)| setting(key).unwrap_or(default))
+            .collect();
+        found.extend(known.fixed);
+        return Some(found);
+    }
+    setting("namespace").map(|namespace| vec![namespace])
+}
+
+/// The project's destinations: the in-cluster server with each namespace.
+fn destinations(namespaces: BTreeSet<&str>) -> Vec<Value> {
     if namespaces.contains("*") {
         return vec![json!({ "namespace": "*", "server": IN_CLUSTER })];
     }
@@ -505,26 +602,6 @@ fn destinations(config: &Config, managed: &[&Component]) -> Vec<Value> {
     // Namespaced objects are still checked against their own namespace.
     destinations.push(json!({ "namespace": "", "server": IN_CLUSTER }));
     destinations
-}
-
-fn namespaces_in_config(component: &Component) -> Vec<&str> {
-    let Some(config) = &component.config else {
-        return Vec::new();
-    };
-    let mut found: Vec<&str> = config
-        .get("namespace")
-        .and_then(Value::as_str)
-        .into_iter()
-        .collect();
-    if matches!(&component.plugin, PluginRef::Builtin(p) if p == "builtin:namespaces") {
-        let declared = config
-            .get("namespaces")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten();
-        found.extend(declared.filter_map(|ns| ns.get("name").and_then(Value::as_str)));
-    }
-    found
 }
 
 /// Argo CD rejects a whole AppProject over one malformed policy, after the
@@ -808,9 +885,23 @@ mod tests {
             .flatten()
             .filter_map(|d| d["namespace"].as_str())
             .collect();
+        // my-component's config, metal3's and prow's defaults, the namespaces
+        // component's list, Argo CD's own; "" for the Applications themselves.
         assert_eq!(
             namespaces,
-            ["mine", "openshift-gitops", "prow", "test-pods", ""]
+            [
+                "mine",
+                "openshift-gitops",
+                "openshift-machine-api",
+                "prow",
+                "test-pods",
+                ""
+            ]
+        );
+        let tekton = find(&render_with(json!({})).unwrap(), "AppProject", "example").clone();
+        assert!(
+            !tekton.to_string().contains("openshift-operators"),
+            "tekton is disabled"
         );
         assert_eq!(
             project["spec"]["clusterResourceWhitelist"],
@@ -866,6 +957,55 @@ mod tests {
         );
         assert_eq!(project["spec"]["roles"][0]["name"], "ci");
         assert_eq!(project["spec"]["roles"][0]["groups"], json!(["sre"]));
+    }
+
+    #[test]
+    fn builtin_defaults_and_settings_become_destinations() {
+        let mut catalog: Value = serde_json::from_str(&catalog(json!({}))).unwrap();
+        catalog["spec"]["components"][5]["enabled"] = json!(true);
+        catalog["spec"]["components"][6]["config"] = json!({ "testPodNamespace": "jobs" });
+        let out = render::<ArgoCd>("argocd", EXAMPLE_SITE, &catalog.to_string(), "{}").unwrap();
+        let destinations = &find(&out, "AppProject", "example")["spec"]["destinations"];
+        let namespaces: Vec<&str> = destinations
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d["namespace"].as_str())
+            .collect();
+        assert_eq!(
+            namespaces,
+            [
+                "ci",
+                "jobs",
+                "mine",
+                "openshift-gitops",
+                "openshift-machine-api",
+                "openshift-operators",
+                "prow",
+                "test-pods",
+                ""
+            ]
+        );
+    }
+
+    #[test]
+    fn notes_a_custom_component_whose_namespaces_are_unknown() {
+        let mut catalog: Value = serde_json::from_str(&catalog(json!({}))).unwrap();
+        catalog["spec"]["components"][7]["config"] = json!({ "replicas": 2 });
+        let out = render::<ArgoCd>("argocd", EXAMPLE_SITE, &catalog.to_string(), "{}").unwrap();
+        assert_eq!(out.diagnostics.len(), 1);
+        assert_eq!(out.diagnostics[0].severity, Severity::Info);
+        assert_eq!(out.diagnostics[0].pointer, "/catalog/spec/components/7");
+
+        let config = json!({ "destinationNamespaces": ["*"] });
+        let out = render::<ArgoCd>(
+            "argocd",
+            EXAMPLE_SITE,
+            &catalog.to_string(),
+            &config.to_string(),
+        )
+        .unwrap();
+        assert!(out.diagnostics.is_empty());
     }
 
     #[test]

@@ -77,7 +77,7 @@ pub fn config_schema() -> Value {
                 },
             },
             "inRepoConfig": {
-                "description": "Also read jobs from each served repo's .prow.yaml (config.yaml in_repo_config). Off: jobs come only from this catalog, reviewed where the site is.",
+                "description": "Also read jobs from each served repo's .prow.yaml (config.yaml in_repo_config). Such jobs are written in the PR under test and can mount any Secret in the test-pod namespace. Off: jobs come only from this catalog, reviewed where the site is.",
                 "type": "boolean",
                 "default": false,
             },

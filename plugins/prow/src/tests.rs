@@ -208,6 +208,36 @@ fn components_authenticate_as_the_github_app() {
 }
 
 #[test]
+fn every_service_account_a_deployment_runs_as_exists_and_has_a_role() {
+    let out = render_with(full_config()).unwrap();
+    let accounts: Vec<&str> = out
+        .objects
+        .iter()
+        .filter_map(|o| o["spec"]["template"]["spec"]["serviceAccountName"].as_str())
+        .collect();
+    assert_eq!(
+        accounts.len(),
+        8,
+        "every Deployment but ghproxy has its own account"
+    );
+    for account in accounts {
+        find(&out, "ServiceAccount", "prow", account);
+        find(&out, "Role", "prow", account);
+        let binding = find(&out, "RoleBinding", "prow", account);
+        assert_eq!(binding["subjects"][0]["name"], account);
+    }
+    let cluster_scoped: Vec<&Value> = out
+        .objects
+        .iter()
+        .filter(|o| o["metadata"]["namespace"].is_null())
+        .collect();
+    assert!(
+        cluster_scoped.iter().all(|o| o["kind"] == "Namespace"),
+        "no ClusterRoles needed"
+    );
+}
+
+#[test]
 fn follows_the_github_app_secret_name() {
     let config = full_config();
     let catalog = catalog(Some(json!({ "secretName": "ci-bot" })), &config);
