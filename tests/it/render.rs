@@ -46,16 +46,28 @@ fn golden_reference_site() {
         return;
     }
     let expected = snapshot(&golden);
-    let names = |files: &[(String, Vec<u8>)]| files.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>();
-    assert_eq!(names(&actual), names(&expected), "file list differs; OPSMITH_BLESS=1 re-blesses an intended change");
+    let names =
+        |files: &[(String, Vec<u8>)]| files.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        names(&actual),
+        names(&expected),
+        "file list differs; OPSMITH_BLESS=1 re-blesses an intended change"
+    );
     for ((path, bytes), (_, want)) in actual.iter().zip(&expected) {
-        assert_eq!(masked(path, bytes), String::from_utf8_lossy(want), "{path} differs from the golden file");
+        assert_eq!(
+            masked(path, bytes),
+            String::from_utf8_lossy(want),
+            "{path} differs from the golden file"
+        );
     }
 }
 
 fn count_kind(files: &[(String, Vec<u8>)], kind: &str) -> usize {
     let needle = format!("\nkind: {kind}\n");
-    files.iter().filter(|(_, b)| String::from_utf8_lossy(b).contains(&needle)).count()
+    files
+        .iter()
+        .filter(|(_, b)| String::from_utf8_lossy(b).contains(&needle))
+        .count()
 }
 
 #[test]
@@ -63,22 +75,40 @@ fn reference_site_has_what_the_cluster_needs() {
     let copy = SiteCopy::new();
     let files = render_to(&copy, "out", &[]);
     assert_eq!(count_kind(&files, "BareMetalHost"), 8);
-    let bmc_secrets = files.iter().filter(|(p, _)| p.contains("externalsecret-") && p.ends_with("-bmc-secret.yaml")).count();
+    let bmc_secrets = files
+        .iter()
+        .filter(|(p, _)| p.contains("externalsecret-") && p.ends_with("-bmc-secret.yaml"))
+        .count();
     assert_eq!(bmc_secrets, 8);
     assert_eq!(count_kind(&files, "AppProject"), 1);
-    assert!(count_kind(&files, "Application") >= 4, "root app and one per component");
+    assert!(
+        count_kind(&files, "Application") >= 4,
+        "root app and one per component"
+    );
     let (_, install_config) = files
         .iter()
         .find(|(p, _)| p == "infra/day0/install-config/install-config.yaml")
         .expect("install-config.yaml in the day-0 folder");
     let text = String::from_utf8_lossy(install_config);
     assert_eq!(text.matches("bootMACAddress:").count(), 8, "{text}");
-    assert!(text.contains("replicas: 3") && text.contains("replicas: 5"), "{text}");
+    assert!(
+        text.contains("replicas: 3") && text.contains("replicas: 5"),
+        "{text}"
+    );
     for (path, bytes) in &files {
         let text = String::from_utf8_lossy(bytes);
-        assert!(!text.contains("\nkind: Secret\n"), "{path}: opsmith never renders Secrets");
-        if path.ends_with(".yaml") && !path.contains("day0/") && !path.ends_with("opsmith-provenance.yaml") {
-            assert!(text.contains("app.kubernetes.io/managed-by: opsmith"), "{path} lacks the managed-by label");
+        assert!(
+            !text.contains("\nkind: Secret\n"),
+            "{path}: opsmith never renders Secrets"
+        );
+        if path.ends_with(".yaml")
+            && !path.contains("day0/")
+            && !path.ends_with("opsmith-provenance.yaml")
+        {
+            assert!(
+                text.contains("app.kubernetes.io/managed-by: opsmith"),
+                "{path} lacks the managed-by label"
+            );
         }
     }
 }
@@ -100,11 +130,19 @@ fn stream_on_stdout_holds_every_object() {
     let out = copy.run(&["render", "--site", "site", "--out", "-"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let stream = stdout(&out);
-    let objects: Vec<&(String, Vec<u8>)> =
-        files.iter().filter(|(p, _)| p.ends_with(".yaml") && !p.ends_with("opsmith-provenance.yaml")).collect();
-    assert_eq!(stream.matches("\n---\n").count() + usize::from(stream.starts_with("---\n")), objects.len());
+    let objects: Vec<&(String, Vec<u8>)> = files
+        .iter()
+        .filter(|(p, _)| p.ends_with(".yaml") && !p.ends_with("opsmith-provenance.yaml"))
+        .collect();
+    assert_eq!(
+        stream.matches("\n---\n").count() + usize::from(stream.starts_with("---\n")),
+        objects.len()
+    );
     for (path, bytes) in objects {
-        assert!(stream.contains(&*String::from_utf8_lossy(bytes)), "{path} missing from the stream");
+        assert!(
+            stream.contains(&*String::from_utf8_lossy(bytes)),
+            "{path} missing from the stream"
+        );
     }
 }
 
@@ -133,7 +171,10 @@ fn warm_cache_does_not_compile_again() {
         std::fs::write(&path, b"not a compiled plugin").expect("corrupt");
     }
     let repaired = run();
-    assert!(repaired.contains("builtin:metal3: compiled in"), "{repaired}");
+    assert!(
+        repaired.contains("builtin:metal3: compiled in"),
+        "{repaired}"
+    );
 }
 
 #[test]
@@ -148,21 +189,38 @@ fn removed_hosts_are_pruned_and_foreign_files_kept() {
     copy.write("inventory.yaml", &text[..last]);
     let files = render_to(&copy, "out", &[]);
     assert_eq!(count_kind(&files, "BareMetalHost"), 7);
-    assert_eq!(std::fs::read_to_string(&foreign).expect("kept"), "notes of a human\n");
+    assert_eq!(
+        std::fs::read_to_string(&foreign).expect("kept"),
+        "notes of a human\n"
+    );
 }
 
 #[test]
 fn a_foreign_file_in_the_way_is_not_overwritten() {
     let copy = SiteCopy::new();
     let files = render_to(&copy, "out", &[]);
-    let (victim, _) = files.iter().find(|(p, _)| p.contains("baremetalhost-")).expect("a host file");
+    let (victim, _) = files
+        .iter()
+        .find(|(p, _)| p.contains("baremetalhost-"))
+        .expect("a host file");
     // Forget that opsmith wrote it: remove the provenance record.
     std::fs::remove_file(copy.path("out/infra/opsmith-provenance.yaml")).expect("remove record");
     let before = snapshot(&copy.path("out"));
     let result = copy.run(&["render", "--site", "site", "--out", "out"]);
     assert_eq!(result.status.code(), Some(2));
-    assert!(stderr(&result).contains("opsmith did not write it"), "{}", stderr(&result));
-    assert!(stderr(&result).contains(Path::new(victim).file_name().and_then(|f| f.to_str()).unwrap_or_default()));
+    assert!(
+        stderr(&result).contains("opsmith did not write it"),
+        "{}",
+        stderr(&result)
+    );
+    assert!(
+        stderr(&result).contains(
+            Path::new(victim)
+                .file_name()
+                .and_then(|f| f.to_str())
+                .unwrap_or_default()
+        )
+    );
     assert_eq!(snapshot(&copy.path("out")), before);
 }
 

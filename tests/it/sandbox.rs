@@ -29,23 +29,44 @@ fn assert_contained(attack: &str, extra: &[&str], cause: &[&str]) -> String {
     let out = copy.run(&args);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "attack `{attack}`: {err}");
-    assert!(err.contains("component `hostile` (plugin hostile.wasm)"), "attack `{attack}` must name the plugin: {err}");
+    assert!(
+        err.contains("component `hostile` (plugin hostile.wasm)"),
+        "attack `{attack}` must name the plugin: {err}"
+    );
     for word in cause {
-        assert!(err.contains(word), "attack `{attack}`: expected `{word}` in: {err}");
+        assert!(
+            err.contains(word),
+            "attack `{attack}`: expected `{word}` in: {err}"
+        );
     }
-    assert!(!copy.path("out").exists(), "attack `{attack}` must write nothing");
-    assert!(started.elapsed().as_secs() < 60, "attack `{attack}` took {:?}", started.elapsed());
+    assert!(
+        !copy.path("out").exists(),
+        "attack `{attack}` must write nothing"
+    );
+    assert!(
+        started.elapsed().as_secs() < 60,
+        "attack `{attack}` took {:?}",
+        started.elapsed()
+    );
     err
 }
 
 #[test]
 fn endless_loop_runs_out_of_fuel() {
-    assert_contained("loop", &["--fuel", "50000000"], &["ran out of fuel", "50000000"]);
+    assert_contained(
+        "loop",
+        &["--fuel", "50000000"],
+        &["ran out of fuel", "50000000"],
+    );
 }
 
 #[test]
 fn endless_loop_hits_the_wall_clock_backstop() {
-    assert_contained("loop", &["--fuel", "1000000000000000", "--timeout", "1"], &["did not finish within 1s"]);
+    assert_contained(
+        "loop",
+        &["--fuel", "1000000000000000", "--timeout", "1"],
+        &["did not finish within 1s"],
+    );
 }
 
 #[test]
@@ -60,12 +81,20 @@ fn deep_recursion_overflows_the_stack() {
 
 #[test]
 fn panic_is_reported_with_its_message() {
-    assert_contained("panic", &[], &["panicked", "hostile plugin gave up on purpose"]);
+    assert_contained(
+        "panic",
+        &[],
+        &["panicked", "hostile plugin gave up on purpose"],
+    );
 }
 
 #[test]
 fn output_over_the_cap_is_refused() {
-    assert_contained("big-output", &["--max-output", "1"], &["bytes of output", "limit is 1048576"]);
+    assert_contained(
+        "big-output",
+        &["--max-output", "1"],
+        &["bytes of output", "limit is 1048576"],
+    );
 }
 
 #[test]
@@ -85,7 +114,11 @@ fn undeclared_kinds_are_refused() {
 
 #[test]
 fn files_are_out_of_reach() {
-    let err = assert_contained("file", &[], &["could not read /etc/passwd", "site/catalog.yaml:"]);
+    let err = assert_contained(
+        "file",
+        &[],
+        &["could not read /etc/passwd", "site/catalog.yaml:"],
+    );
     assert!(!err.contains("root:"), "{err}");
 }
 
@@ -105,7 +138,11 @@ fn the_clock_is_fixed() {
     let out = copy.run(&["render", "--site", "site", "--out", "-"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // 2000-01-01T00:00:00Z, on every run and machine.
-    assert!(crate::support::stdout(&out).contains("name: t946684800"), "{}", crate::support::stdout(&out));
+    assert!(
+        crate::support::stdout(&out).contains("name: t946684800"),
+        "{}",
+        crate::support::stdout(&out)
+    );
 }
 
 #[test]
@@ -114,13 +151,22 @@ fn a_mismatched_digest_shows_both() {
     copy.edit("catalog.yaml", "sha256: ", "sha256: 00");
     let text = copy.read("catalog.yaml");
     let fixed = text.replace("sha256: 00", "sha256: ");
-    let pinned: String = fixed.split("sha256: ").nth(1).unwrap_or_default().chars().take(64).collect();
+    let pinned: String = fixed
+        .split("sha256: ")
+        .nth(1)
+        .unwrap_or_default()
+        .chars()
+        .take(64)
+        .collect();
     let wrong = format!("{}0", &pinned[..63]);
     copy.write("catalog.yaml", &fixed.replacen(&pinned, &wrong, 1));
     let out = copy.run(&["render", "--site", "site", "--out", "out"]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("sha256 mismatch") && err.contains(&wrong) && err.contains(&pinned), "{err}");
+    assert!(
+        err.contains("sha256 mismatch") && err.contains(&wrong) && err.contains(&pinned),
+        "{err}"
+    );
 }
 
 #[test]
@@ -129,7 +175,12 @@ fn a_failing_plugin_leaves_the_old_tree_untouched() {
     let first = copy.run(&["render", "--site", "site", "--out", "out"]);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     let before = crate::support::snapshot(&copy.path("out"));
-    assert!(before.iter().any(|(p, _)| p.ends_with("namespace-calm.yaml")), "{before:?}");
+    assert!(
+        before
+            .iter()
+            .any(|(p, _)| p.ends_with("namespace-calm.yaml")),
+        "{before:?}"
+    );
     copy.edit("catalog.yaml", "attack: calm", "attack: panic");
     let second = copy.run(&["render", "--site", "site", "--out", "out"]);
     assert_eq!(second.status.code(), Some(2));

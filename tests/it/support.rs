@@ -12,7 +12,8 @@ pub fn root() -> PathBuf {
 /// (so plugins compile once per test run) and no CI environment.
 pub fn opsmith() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_opsmith"));
-    cmd.env("OPSMITH_CACHE_DIR", shared_cache()).env_remove("GITHUB_ACTIONS");
+    cmd.env("OPSMITH_CACHE_DIR", shared_cache())
+        .env_remove("GITHUB_ACTIONS");
     cmd
 }
 
@@ -35,7 +36,11 @@ impl SiteCopy {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir_all(dir.path().join("site")).expect("mkdir");
         for file in ["inventory.yaml", "catalog.yaml"] {
-            std::fs::copy(root().join("site").join(file), dir.path().join("site").join(file)).expect("copy site");
+            std::fs::copy(
+                root().join("site").join(file),
+                dir.path().join("site").join(file),
+            )
+            .expect("copy site");
         }
         SiteCopy { dir }
     }
@@ -65,7 +70,11 @@ impl SiteCopy {
 
     /// Runs opsmith in the copy's folder (so paths in messages read `site/...`).
     pub fn run(&self, args: &[&str]) -> Output {
-        opsmith().current_dir(self.dir.path()).args(args).output().expect("run opsmith")
+        opsmith()
+            .current_dir(self.dir.path())
+            .args(args)
+            .output()
+            .expect("run opsmith")
     }
 }
 
@@ -84,7 +93,12 @@ pub fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
         .map(|e| {
-            let rel = e.path().strip_prefix(dir).expect("under dir").to_string_lossy().replace('\\', "/");
+            let rel = e
+                .path()
+                .strip_prefix(dir)
+                .expect("under dir")
+                .to_string_lossy()
+                .replace('\\', "/");
             (rel, std::fs::read(e.path()).expect("read"))
         })
         .collect();
@@ -96,11 +110,24 @@ pub fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
 /// (once per test run) and returns its component.
 pub fn test_plugin(package: &str) -> PathBuf {
     static BUILT: OnceLock<std::sync::Mutex<()>> = OnceLock::new();
-    let _guard = BUILT.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    let _guard = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let target_dir = root().join("target").join("plugins");
     let status = Command::new(env!("CARGO"))
         .current_dir(root())
-        .args(["build", "--quiet", "--profile", "plugin", "--target", "wasm32-wasip2", "-p", package, "--target-dir"])
+        .args([
+            "build",
+            "--quiet",
+            "--profile",
+            "plugin",
+            "--target",
+            "wasm32-wasip2",
+            "-p",
+            package,
+            "--target-dir",
+        ])
         .arg(&target_dir)
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_TARGET_DIR")
@@ -109,17 +136,23 @@ pub fn test_plugin(package: &str) -> PathBuf {
         .status()
         .expect("run cargo");
     assert!(status.success(), "building test plugin {package} failed");
-    target_dir.join("wasm32-wasip2/plugin").join(format!("{}.wasm", package.replace('-', "_")))
+    target_dir
+        .join("wasm32-wasip2/plugin")
+        .join(format!("{}.wasm", package.replace('-', "_")))
 }
 
 pub fn sha256_hex(path: &Path) -> String {
     use sha2::Digest as _;
-    hex::encode(sha2::Sha256::digest(std::fs::read(path).expect("read wasm")))
+    hex::encode(sha2::Sha256::digest(
+        std::fs::read(path).expect("read wasm"),
+    ))
 }
 
 fn remap_flags() -> String {
     let mut flags = vec![format!("--remap-path-prefix={}=/opsmith", root().display())];
-    let home = std::env::var("CARGO_HOME").ok().or_else(|| std::env::var("HOME").ok().map(|h| format!("{h}/.cargo")));
+    let home = std::env::var("CARGO_HOME")
+        .ok()
+        .or_else(|| std::env::var("HOME").ok().map(|h| format!("{h}/.cargo")));
     if let Some(home) = home {
         flags.push(format!("--remap-path-prefix={home}=/cargo"));
     }

@@ -42,13 +42,18 @@ const DAY0_ONLY_PLUGINS: &[&str] = &["install-config"];
 const DEFAULT_WAVES: &[(&str, i32)] = &[
     // Namespaces before anything that lives in them.
     ("namespaces", -2),
-    // Credentials (ExternalSecrets) before the components that mount them.
-    ("github-app", -1),
     ("metal3", 0),
-    // The OpenShift Pipelines operator subscription; its CRDs must exist
-    // before Prow and custom components create Tekton objects.
+    // The OpenShift Pipelines operator subscription: its CRDs must exist
+    // before components that create Tekton objects.
     ("tekton", 1),
     ("prow", 2),
+    // The app's credentials go into the namespaces prow and tekton create, so
+    // they cannot come first: nothing can be created in a missing namespace,
+    // while a pod waits for a missing Secret. With prow's wave, a first sync
+    // that races prow's Namespace is retried; an earlier wave would wait
+    // forever for a namespace a later wave creates, if the root waits for
+    // health.
+    ("github-app", 2),
 ];
 
 /// Wave of every component not in [`DEFAULT_WAVES`]: custom plugins run after
@@ -223,7 +228,7 @@ fn config_schema() -> Value {
                 "default": 5
             },
             "syncWaves": {
-                "description": "Sync wave of a component's Application, by component name; lower waves sync first. Defaults: namespaces -2, github-app -1, metal3 0, tekton 1, prow 2, anything else 5.",
+                "description": "Sync wave of a component's Application, by component name; lower waves sync first. Defaults: namespaces -2, metal3 0, tekton 1, prow 2, github-app 2, anything else 5.",
                 "type": "object",
                 "additionalProperties": { "type": "integer", "minimum": -1000, "maximum": 1000 },
                 "default": {}
@@ -542,8 +547,8 @@ fn project_namespaces<'a>(
                 out.diagnostics.push(Diagnostic {
                     severity: Severity::Info,
                     message: format!(
-                        "the config of component {} names no namespace: add the namespaces it deploys to \
-                         to the argocd component's destinationNamespaces, or Argo CD will refuse them",
+                        "the config of component {} names no namespace: list the namespaces it deploys to \
+                         in destinationNamespaces of the argocd component, or Argo CD refuses to sync there",
                         component.name
                     ),
                     pointer: format!("/catalog/spec/components/{index}"),
@@ -862,7 +867,7 @@ mod tests {
             waves,
             [
                 ("namespaces", "-2"),
-                ("github-app", "-1"),
+                ("github-app", "2"),
                 ("baremetal-hosts", "0"),
                 ("prow", "2"),
                 ("my-component", "5")
@@ -897,11 +902,6 @@ mod tests {
                 "test-pods",
                 ""
             ]
-        );
-        let tekton = find(&render_with(json!({})).unwrap(), "AppProject", "example").clone();
-        assert!(
-            !tekton.to_string().contains("openshift-operators"),
-            "tekton is disabled"
         );
         assert_eq!(
             project["spec"]["clusterResourceWhitelist"],

@@ -1,4 +1,5 @@
 //! The WIT bindings and the glue `export_plugin!` expands to. Not public API.
+#![allow(clippy::too_many_arguments)] // in the bindings wit-bindgen generates
 
 wit_bindgen::generate!({
     world: "renderer",

@@ -368,8 +368,8 @@ macro_rules! export_plugin {
                 {
                     $crate::guest::render::<$plugin>(input)
                 }
-    }
-            $crate::guest::__export_renderer!(OpsmithExport with_types_in $crate::guest);
+            }
+    $crate::guest::__export_renderer!(OpsmithExport with_types_in $crate::guest);
         };
     };
 }

@@ -18,11 +18,18 @@ fn namespace(name: &str) -> String {
 }
 
 fn ok(objects: String) -> Result<RenderOutput, RenderError> {
-    Ok(RenderOutput { objects, files: Vec::new(), diagnostics: Vec::new() })
+    Ok(RenderOutput {
+        objects,
+        files: Vec::new(),
+        diagnostics: Vec::new(),
+    })
 }
 
 fn refuse(message: String) -> Result<RenderOutput, RenderError> {
-    Err(RenderError { message, pointer: "/config/attack".to_owned() })
+    Err(RenderError {
+        message,
+        pointer: "/config/attack".to_owned(),
+    })
 }
 
 /// Recursion the optimiser cannot turn into a loop: it ends only at a depth
