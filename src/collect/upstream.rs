@@ -85,18 +85,30 @@ const K8S_NETWORKING: usize = 12;
 /// Indexed by the constants above.
 static SOURCES: [Source; 13] = [
     source!("metal3/metal3.io_baremetalhosts.yaml", Format::Crd),
-    source!("openshift-installer/install.openshift.io_installconfigs.yaml", Format::Crd),
+    source!(
+        "openshift-installer/install.openshift.io_installconfigs.yaml",
+        Format::Crd
+    ),
     source!("argo-cd/application-crd.yaml", Format::Crd),
     source!("argo-cd/appproject-crd.yaml", Format::Crd),
-    source!("external-secrets/external-secrets.io_externalsecrets.yaml", Format::Crd),
+    source!(
+        "external-secrets/external-secrets.io_externalsecrets.yaml",
+        Format::Crd
+    ),
     source!("tekton-pipeline/300-pipeline.yaml", Format::Crd),
     source!("tekton-pipeline/300-task.yaml", Format::Crd),
     source!("prow/prowjob_customresourcedefinition.yaml", Format::Crd),
     source!("openshift-api/routes.crd.yaml", Format::Crd),
     source!("kubernetes/1.33/api/v1.json", Format::OpenApi),
     source!("kubernetes/1.33/apis/apps/v1.json", Format::OpenApi),
-    source!("kubernetes/1.33/apis/rbac.authorization.k8s.io/v1.json", Format::OpenApi),
-    source!("kubernetes/1.33/apis/networking.k8s.io/v1.json", Format::OpenApi),
+    source!(
+        "kubernetes/1.33/apis/rbac.authorization.k8s.io/v1.json",
+        Format::OpenApi
+    ),
+    source!(
+        "kubernetes/1.33/apis/networking.k8s.io/v1.json",
+        Format::OpenApi
+    ),
 ];
 
 /// Where CRD schemas take `ObjectMeta` from: the smallest document that has it.
@@ -114,7 +126,12 @@ struct KindEntry {
 }
 
 const fn crd(api_version: &'static str, kind: &'static str, source: usize) -> KindEntry {
-    KindEntry { api_version, kind, source, definition: "" }
+    KindEntry {
+        api_version,
+        kind,
+        source,
+        definition: "",
+    }
 }
 
 const fn core(
@@ -123,7 +140,12 @@ const fn core(
     source: usize,
     definition: &'static str,
 ) -> KindEntry {
-    KindEntry { api_version, kind, source, definition }
+    KindEntry {
+        api_version,
+        kind,
+        source,
+        definition,
+    }
 }
 
 /// Every (apiVersion, kind) with a schema. For CRDs this lists every served version; the
@@ -144,21 +166,56 @@ static KINDS: [KindEntry; 23] = [
     crd("route.openshift.io/v1", "Route", ROUTE),
     core("v1", "ConfigMap", K8S_CORE, "io.k8s.api.core.v1.ConfigMap"),
     core("v1", "Namespace", K8S_CORE, "io.k8s.api.core.v1.Namespace"),
-    core("v1", "PersistentVolumeClaim", K8S_CORE, "io.k8s.api.core.v1.PersistentVolumeClaim"),
+    core(
+        "v1",
+        "PersistentVolumeClaim",
+        K8S_CORE,
+        "io.k8s.api.core.v1.PersistentVolumeClaim",
+    ),
     core("v1", "Secret", K8S_CORE, "io.k8s.api.core.v1.Secret"),
     core("v1", "Service", K8S_CORE, "io.k8s.api.core.v1.Service"),
-    core("v1", "ServiceAccount", K8S_CORE, "io.k8s.api.core.v1.ServiceAccount"),
-    core("apps/v1", "Deployment", K8S_APPS, "io.k8s.api.apps.v1.Deployment"),
-    core("rbac.authorization.k8s.io/v1", "ClusterRole", K8S_RBAC, "io.k8s.api.rbac.v1.ClusterRole"),
+    core(
+        "v1",
+        "ServiceAccount",
+        K8S_CORE,
+        "io.k8s.api.core.v1.ServiceAccount",
+    ),
+    core(
+        "apps/v1",
+        "Deployment",
+        K8S_APPS,
+        "io.k8s.api.apps.v1.Deployment",
+    ),
+    core(
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRole",
+        K8S_RBAC,
+        "io.k8s.api.rbac.v1.ClusterRole",
+    ),
     core(
         "rbac.authorization.k8s.io/v1",
         "ClusterRoleBinding",
         K8S_RBAC,
         "io.k8s.api.rbac.v1.ClusterRoleBinding",
     ),
-    core("rbac.authorization.k8s.io/v1", "Role", K8S_RBAC, "io.k8s.api.rbac.v1.Role"),
-    core("rbac.authorization.k8s.io/v1", "RoleBinding", K8S_RBAC, "io.k8s.api.rbac.v1.RoleBinding"),
-    core("networking.k8s.io/v1", "Ingress", K8S_NETWORKING, "io.k8s.api.networking.v1.Ingress"),
+    core(
+        "rbac.authorization.k8s.io/v1",
+        "Role",
+        K8S_RBAC,
+        "io.k8s.api.rbac.v1.Role",
+    ),
+    core(
+        "rbac.authorization.k8s.io/v1",
+        "RoleBinding",
+        K8S_RBAC,
+        "io.k8s.api.rbac.v1.RoleBinding",
+    ),
+    core(
+        "networking.k8s.io/v1",
+        "Ingress",
+        K8S_NETWORKING,
+        "io.k8s.api.networking.v1.Ingress",
+    ),
 ];
 
 /// One way an object breaks its upstream schema.
@@ -173,7 +230,11 @@ pub struct Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let pointer = if self.pointer.is_empty() { "/" } else { &self.pointer };
+        let pointer = if self.pointer.is_empty() {
+            "/"
+        } else {
+            &self.pointer
+        };
         write!(f, "{pointer}: {}", self.message)
     }
 }
@@ -213,12 +274,15 @@ impl fmt::Debug for UpstreamSchemas {
             .filter(|&i| self.compiled[i].get().is_some())
             .map(|i| KINDS[i].kind)
             .collect();
-        f.debug_struct("UpstreamSchemas").field("compiled", &compiled).finish()
+        f.debug_struct("UpstreamSchemas")
+            .field("compiled", &compiled)
+            .finish_non_exhaustive()
     }
 }
 
 impl UpstreamSchemas {
     /// Cheap: nothing is parsed or compiled until [`validate`](Self::validate) needs it.
+    #[must_use]
     pub fn new() -> Self {
         Self {
             documents: SOURCES.iter().map(|_| OnceLock::new()).collect(),
@@ -230,6 +294,7 @@ impl UpstreamSchemas {
     ///
     /// `None`: opsmith ships no schema for this kind. `Some(vec![])`: valid. Otherwise the
     /// violations, ordered by pointer. The first call for a kind compiles its schema.
+    #[must_use]
     pub fn validate(
         &self,
         api_version: &str,
@@ -272,11 +337,13 @@ impl UpstreamSchemas {
     }
 
     /// Whether a schema is shipped for (`api_version`, `kind`). Parses nothing.
+    #[must_use]
     pub fn knows(&self, api_version: &str, kind: &str) -> bool {
         lookup(api_version, kind).is_some()
     }
 
     /// Every (apiVersion, kind) with a schema, sorted.
+    #[must_use]
     pub fn kinds(&self) -> Vec<(String, String)> {
         let mut kinds: Vec<_> = KINDS
             .iter()
@@ -288,6 +355,7 @@ impl UpstreamSchemas {
 
     /// The shipped file (path under `schemas/upstream/`) that (`api_version`, `kind`) is
     /// checked against, for documentation.
+    #[must_use]
     pub fn source_of(&self, api_version: &str, kind: &str) -> Option<&'static str> {
         lookup(api_version, kind).map(|index| SOURCES[KINDS[index].source].path)
     }
@@ -298,7 +366,9 @@ impl UpstreamSchemas {
                 let Source { path, text, format } = &SOURCES[source];
                 let parsed = match format {
                     Format::Crd => serde_saphyr::from_str::<Value>(text).map_err(|e| e.to_string()),
-                    Format::OpenApi => serde_json::from_str::<Value>(text).map_err(|e| e.to_string()),
+                    Format::OpenApi => {
+                        serde_json::from_str::<Value>(text).map_err(|e| e.to_string())
+                    }
                 };
                 parsed.map_err(|error| format!("{path}: {error}"))
             })
@@ -325,7 +395,11 @@ impl UpstreamSchemas {
             .build(&schema)
             .map_err(|error| error.to_string())?;
         let defaults = declares_defaults(&schema);
-        Ok(Compiled { validator, schema, defaults })
+        Ok(Compiled {
+            validator,
+            schema,
+            defaults,
+        })
     }
 
     /// `components.schemas` of an OpenAPI document.
@@ -359,7 +433,11 @@ impl UpstreamSchemas {
             .is_some_and(|m| !m.contains_key("properties") && !m.contains_key("$ref"));
         if bare_metadata {
             let mut defs = Map::new();
-            copy_definitions(self.definitions(OBJECT_META_SOURCE)?, OBJECT_META, &mut defs)?;
+            copy_definitions(
+                self.definitions(OBJECT_META_SOURCE)?,
+                OBJECT_META,
+                &mut defs,
+            )?;
             schema["properties"]["metadata"] = serde_json::json!({ "$ref": def_ref(OBJECT_META) });
             schema["$defs"] = Value::Object(defs);
         }
@@ -393,7 +471,9 @@ fn copy_definitions(
         if defs.contains_key(&name) {
             continue;
         }
-        let raw = all.get(&name).ok_or_else(|| format!("no definition {name}"))?;
+        let raw = all
+            .get(&name)
+            .ok_or_else(|| format!("no definition {name}"))?;
         let mut reached = BTreeSet::new();
         collect_refs(raw, &mut reached);
         pending.extend(reached.into_iter().filter(|r| !defs.contains_key(r)));
@@ -433,11 +513,20 @@ struct Context {
 }
 
 impl Context {
-    const CRD: Context = Context { structural: true, defaults: true };
-    const OPENAPI: Context = Context { structural: true, defaults: false };
+    const CRD: Context = Context {
+        structural: true,
+        defaults: true,
+    };
+    const OPENAPI: Context = Context {
+        structural: true,
+        defaults: false,
+    };
 
     fn logic(self) -> Context {
-        Context { structural: false, ..self }
+        Context {
+            structural: false,
+            ..self
+        }
     }
 }
 
@@ -467,19 +556,28 @@ fn convert(node: &Value, context: Context) -> Value {
             }
             "properties" => match value {
                 Value::Object(fields) => Value::Object(
-                    fields.iter().map(|(name, field)| (name.clone(), convert(field, context))).collect(),
+                    fields
+                        .iter()
+                        .map(|(name, field)| (name.clone(), convert(field, context)))
+                        .collect(),
                 ),
                 other => other.clone(),
             },
             "items" | "additionalProperties" => convert(value, context),
             "allOf" | "anyOf" | "oneOf" => match value {
-                Value::Array(branches) => {
-                    Value::Array(branches.iter().map(|branch| convert(branch, context.logic())).collect())
-                }
+                Value::Array(branches) => Value::Array(
+                    branches
+                        .iter()
+                        .map(|branch| convert(branch, context.logic()))
+                        .collect(),
+                ),
                 other => other.clone(),
             },
             "not" => convert(value, context.logic()),
-            "$ref" => match value.as_str().and_then(|r| r.strip_prefix(OPENAPI_REF_PREFIX)) {
+            "$ref" => match value
+                .as_str()
+                .and_then(|r| r.strip_prefix(OPENAPI_REF_PREFIX))
+            {
                 Some(name) => Value::String(def_ref(name)),
                 None => value.clone(),
             },
@@ -489,7 +587,10 @@ fn convert(node: &Value, context: Context) -> Value {
     }
 
     // OpenAPI 3.0 writes exclusive bounds as booleans beside minimum/maximum.
-    for (exclusive, bound) in [("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")] {
+    for (exclusive, bound) in [
+        ("exclusiveMinimum", "minimum"),
+        ("exclusiveMaximum", "maximum"),
+    ] {
         if let Some(Value::Bool(is_exclusive)) = out.get(exclusive).cloned() {
             out.remove(exclusive);
             if is_exclusive && let Some(limit) = out.remove(bound) {
@@ -513,9 +614,13 @@ fn convert(node: &Value, context: Context) -> Value {
     if !out.contains_key("type") {
         for keyword in ["anyOf", "oneOf"] {
             if let Some(types) = out.get(keyword).and_then(only_types)
-                && (keyword == "anyOf" || !(types.contains(&"integer") && types.contains(&"number")))
+                && (keyword == "anyOf"
+                    || !(types.contains(&"integer") && types.contains(&"number")))
             {
-                let types = types.into_iter().map(|t| Value::String(t.to_owned())).collect();
+                let types = types
+                    .into_iter()
+                    .map(|t| Value::String(t.to_owned()))
+                    .collect();
                 out.remove(keyword);
                 out.insert("type".into(), Value::Array(types));
                 break;
@@ -568,7 +673,11 @@ fn convert(node: &Value, context: Context) -> Value {
 
 /// The schema a node stands for, following a local `$ref`.
 fn resolve<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
-    match schema.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
+    match schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix('#'))
+    {
         Some(pointer) => root.pointer(pointer).unwrap_or(schema),
         None => schema,
     }
@@ -597,7 +706,9 @@ fn apply_defaults(value: &mut Value, schema: &Value, root: &Value) {
         }
         Value::Array(items) => {
             if let Some(child) = schema.get("items").filter(|s| s.is_object()) {
-                items.iter_mut().for_each(|item| apply_defaults(item, child, root));
+                for item in items {
+                    apply_defaults(item, child, root);
+                }
             }
         }
         _ => {}
@@ -606,11 +717,18 @@ fn apply_defaults(value: &mut Value, schema: &Value, root: &Value) {
 
 /// Whether any schema reachable the way [`apply_defaults`] walks has a `default`.
 fn declares_defaults(schema: &Value) -> bool {
-    let Value::Object(schema) = schema else { return false };
+    let Value::Object(schema) = schema else {
+        return false;
+    };
     schema.contains_key("default")
-        || schema.get("properties").and_then(Value::as_object).is_some_and(|p| p.values().any(declares_defaults))
+        || schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .is_some_and(|p| p.values().any(declares_defaults))
         || schema.get("items").is_some_and(declares_defaults)
-        || schema.get("additionalProperties").is_some_and(declares_defaults)
+        || schema
+            .get("additionalProperties")
+            .is_some_and(declares_defaults)
 }
 
 /// `[{type: a}, {type: b}]` -> `[a, b]`; `None` if any branch says more than its type.
@@ -623,7 +741,11 @@ fn only_types(branches: &Value) -> Option<Vec<&str>> {
         .iter()
         .map(|branch| {
             let branch = branch.as_object()?;
-            if branch.len() == 1 { branch.get("type")?.as_str() } else { None }
+            if branch.len() == 1 {
+                branch.get("type")?.as_str()
+            } else {
+                None
+            }
         })
         .collect()
 }
@@ -638,15 +760,23 @@ fn describe(error: &ValidationError<'_>, schema: &Value, out: &mut Vec<Violation
     {
         let known = known_fields(schema, error.schema_path().as_str());
         for field in unexpected {
-            let mut message = format!("unknown field `{field}`");
-            if let Some(suggestion) = closest(field, &known) {
-                message.push_str(&format!("; did you mean `{suggestion}`?"));
-            }
-            out.push(Violation { pointer: pointer.clone(), message });
+            let message = match closest(field, &known) {
+                Some(suggestion) => {
+                    format!("unknown field `{field}`; did you mean `{suggestion}`?")
+                }
+                None => format!("unknown field `{field}`"),
+            };
+            out.push(Violation {
+                pointer: pointer.clone(),
+                message,
+            });
         }
         return;
     }
-    out.push(Violation { pointer, message: message(error) });
+    out.push(Violation {
+        pointer,
+        message: message(error),
+    });
 }
 
 fn message(error: &ValidationError<'_>) -> String {
@@ -656,9 +786,12 @@ fn message(error: &ValidationError<'_>) -> String {
         ValidationErrorKind::Type { kind } => {
             let expected = match kind {
                 TypeKind::Single(single) => type_name(*single).to_owned(),
-                TypeKind::Multiple(set) => {
-                    one_of_words(&set.iter().map(|t| type_name(t).to_owned()).collect::<Vec<_>>(), "or")
-                }
+                TypeKind::Multiple(set) => one_of_words(
+                    &set.iter()
+                        .map(|t| type_name(t).to_owned())
+                        .collect::<Vec<_>>(),
+                    "or",
+                ),
             };
             format!("expected {expected}, got {got}")
         }
@@ -739,13 +872,20 @@ fn message(error: &ValidationError<'_>) -> String {
                         .map(|e| {
                             let at = e.instance_path().as_str();
                             let at = at.strip_prefix(base).unwrap_or(at);
-                            if at.is_empty() { message(e) } else { format!("{at}: {}", message(e)) }
+                            if at.is_empty() {
+                                message(e)
+                            } else {
+                                format!("{at}: {}", message(e))
+                            }
                         })
                         .collect();
                     format!("({}) {}", i + 1, reasons.join(", "))
                 })
                 .collect();
-            truncate(&format!("must satisfy {how} of: {}", branches.join("; ")), 400)
+            truncate(
+                &format!("must satisfy {how} of: {}", branches.join("; ")),
+                400,
+            )
         }
         ValidationErrorKind::OneOfMultipleValid { .. } => {
             "matches more than one of the alternatives it must choose between".to_owned()
@@ -859,19 +999,7 @@ fn compare_pointers(a: &str, b: &str) -> std::cmp::Ordering {
         Ok(index) => (0, index, String::new()),
         Err(_) => (1, 0, segment.to_owned()),
     };
-    let mut left = a.split('/');
-    let mut right = b.split('/');
-    loop {
-        match (left.next(), right.next()) {
-            (None, None) => return std::cmp::Ordering::Equal,
-            (None, Some(_)) => return std::cmp::Ordering::Less,
-            (Some(_), None) => return std::cmp::Ordering::Greater,
-            (Some(x), Some(y)) => match key(x).cmp(&key(y)) {
-                std::cmp::Ordering::Equal => continue,
-                other => return other,
-            },
-        }
-    }
+    a.split('/').map(key).cmp(b.split('/').map(key))
 }
 
 #[cfg(test)]
@@ -892,19 +1020,31 @@ mod tests {
     fn check(object: &Value) -> Vec<Violation> {
         let api_version = object["apiVersion"].as_str().expect("apiVersion");
         let kind = object["kind"].as_str().expect("kind");
-        schemas().validate(api_version, kind, object).expect("a shipped kind")
+        schemas()
+            .validate(api_version, kind, object)
+            .expect("a shipped kind")
     }
 
     fn assert_valid(object: &Value) {
         let violations = check(object);
         let listed: Vec<String> = violations.iter().map(ToString::to_string).collect();
-        assert!(violations.is_empty(), "expected valid, got:\n{}", listed.join("\n"));
+        assert!(
+            violations.is_empty(),
+            "expected valid, got:\n{}",
+            listed.join("\n")
+        );
     }
 
     fn assert_violation(violations: &[Violation], pointer: &str, message: &str) {
-        let found = violations.iter().any(|v| v.pointer == pointer && v.message == message);
+        let found = violations
+            .iter()
+            .any(|v| v.pointer == pointer && v.message == message);
         let listed: Vec<String> = violations.iter().map(ToString::to_string).collect();
-        assert!(found, "expected `{pointer}: {message}` among:\n{}", listed.join("\n"));
+        assert!(
+            found,
+            "expected `{pointer}: {message}` among:\n{}",
+            listed.join("\n")
+        );
     }
 
     /// Like upstream's examples/example-host.yaml, filled in the way the metal3 plugin renders
@@ -957,7 +1097,11 @@ spec:
         let address = bmc.remove("address").unwrap();
         bmc.insert("adress".into(), address);
         let violations = check(&host);
-        assert_violation(&violations, "/spec/bmc", "unknown field `adress`; did you mean `address`?");
+        assert_violation(
+            &violations,
+            "/spec/bmc",
+            "unknown field `adress`; did you mean `address`?",
+        );
         assert_violation(&violations, "/spec/bmc", "missing required field `address`");
         assert_eq!(violations.len(), 2, "{violations:?}");
         assert_eq!(
@@ -973,7 +1117,11 @@ spec:
         host["spec"]["bootMode"] = Value::String("uefi".into());
         host["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] = Value::from(1);
         let violations = check(&host);
-        assert_violation(&violations, "/spec/online", r#"expected boolean, got "yes""#);
+        assert_violation(
+            &violations,
+            "/spec/online",
+            r#"expected boolean, got "yes""#,
+        );
         assert_violation(
             &violations,
             "/spec/bootMode",
@@ -994,7 +1142,10 @@ spec:
         host["spec"].as_object_mut().unwrap().remove("online");
         assert_eq!(
             check(&host),
-            vec![Violation { pointer: "/spec".into(), message: "missing required field `online`".into() }]
+            vec![Violation {
+                pointer: "/spec".into(),
+                message: "missing required field `online`".into()
+            }]
         );
     }
 
@@ -1050,7 +1201,10 @@ spec:
     fn deployment_invalid() {
         let mut deployment = yaml(DEPLOYMENT);
         deployment["spec"]["replicas"] = Value::String("2".into());
-        deployment["spec"].as_object_mut().unwrap().remove("selector");
+        deployment["spec"]
+            .as_object_mut()
+            .unwrap()
+            .remove("selector");
         let container = &mut deployment["spec"]["template"]["spec"]["containers"][0];
         container["ports"][0]["containerPort"] = Value::String("8888".into());
         let container = container.as_object_mut().unwrap();
@@ -1060,7 +1214,11 @@ spec:
 
         let violations = check(&deployment);
         assert_violation(&violations, "/spec", "missing required field `selector`");
-        assert_violation(&violations, "/spec/replicas", r#"expected integer, got "2""#);
+        assert_violation(
+            &violations,
+            "/spec/replicas",
+            r#"expected integer, got "2""#,
+        );
         let container = "/spec/template/spec/containers/0";
         assert_violation(&violations, container, "missing required field `name`");
         assert_violation(
@@ -1155,7 +1313,9 @@ sshKey: ...
 "#;
 
     fn validate_install_config(config: &Value) -> Vec<Violation> {
-        schemas().validate("install.openshift.io/v1", "InstallConfig", config).expect("shipped")
+        schemas()
+            .validate("install.openshift.io/v1", "InstallConfig", config)
+            .expect("shipped")
     }
 
     #[test]
@@ -1191,10 +1351,13 @@ sshKey: ...
         assert_violation(
             &violations,
             "/platform/baremetal/hosts/1/bootMode",
-            r#"expected one of "UEFI", "UEFISecureBoot", "legacy", "", got "uefi""#,
+            r#"expected one of "", "UEFI", "UEFISecureBoot", "legacy", got "uefi""#,
         );
         assert_eq!(violations.len(), 4, "{violations:?}");
-        assert_eq!(violations[0].to_string(), "/: missing required field `pullSecret`");
+        assert_eq!(
+            violations[0].to_string(),
+            "/: missing required field `pullSecret`"
+        );
     }
 
     #[test]
@@ -1230,7 +1393,10 @@ spec:
 "#,
         );
         assert_valid(&application);
-        application["spec"].as_object_mut().unwrap().remove("destination");
+        application["spec"]
+            .as_object_mut()
+            .unwrap()
+            .remove("destination");
         application["spec"]["syncPolicy"]["automated"]["prune"] = Value::String("true".into());
         let violations = check(&application);
         assert_violation(&violations, "/spec", "missing required field `destination`");
@@ -1309,7 +1475,11 @@ spec:
             r#"expected one of "SecretStore", "ClusterSecretStore", got "Vault""#,
         );
         // v1beta1 is no longer served by the shipped CRD.
-        assert!(schemas().validate("external-secrets.io/v1beta1", "ExternalSecret", &secret).is_none());
+        assert!(
+            schemas()
+                .validate("external-secrets.io/v1beta1", "ExternalSecret", &secret)
+                .is_none()
+        );
     }
 
     #[test]
@@ -1352,10 +1522,21 @@ spec:
         );
         assert_valid(&pipeline);
         pipeline["spec"]["tasks"][1]["runAfter"] = Value::String("clone".into());
-        pipeline["spec"]["params"][0].as_object_mut().unwrap().remove("name");
+        pipeline["spec"]["params"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("name");
         let violations = check(&pipeline);
-        assert_violation(&violations, "/spec/params/0", "missing required field `name`");
-        assert_violation(&violations, "/spec/tasks/1/runAfter", r#"expected array, got "clone""#);
+        assert_violation(
+            &violations,
+            "/spec/params/0",
+            "missing required field `name`",
+        );
+        assert_violation(
+            &violations,
+            "/spec/tasks/1/runAfter",
+            r#"expected array, got "clone""#,
+        );
         assert_eq!(violations.len(), 2, "{violations:?}");
     }
 
@@ -1375,7 +1556,10 @@ spec:
         let schemas = UpstreamSchemas::new();
         let kinds = schemas.kinds();
         assert_eq!(kinds.len(), KINDS.len());
-        assert!(kinds.windows(2).all(|pair| pair[0] < pair[1]), "sorted, no duplicates");
+        assert!(
+            kinds.windows(2).all(|pair| pair[0] < pair[1]),
+            "sorted, no duplicates"
+        );
         for (api_version, kind) in &kinds {
             assert!(schemas.knows(api_version, kind));
             assert!(schemas.source_of(api_version, kind).is_some());
@@ -1415,8 +1599,12 @@ spec:
                 });
             }
         });
-        let compiled: Vec<_> =
-            KINDS.iter().zip(&schemas.compiled).filter(|(_, c)| c.get().is_some()).map(|(k, _)| k.kind).collect();
+        let compiled: Vec<_> = KINDS
+            .iter()
+            .zip(&schemas.compiled)
+            .filter(|(_, c)| c.get().is_some())
+            .map(|(k, _)| k.kind)
+            .collect();
         assert_eq!(compiled, ["BareMetalHost", "Deployment"]);
     }
 
@@ -1428,9 +1616,13 @@ spec:
             let object = serde_json::json!({
                 "apiVersion": entry.api_version, "kind": entry.kind, "metadata": {"name": "x"}
             });
-            let violations = schemas.validate(entry.api_version, entry.kind, &object).unwrap();
+            let violations = schemas
+                .validate(entry.api_version, entry.kind, &object)
+                .unwrap();
             assert!(
-                violations.iter().all(|v| !v.message.contains("opsmith bug")),
+                violations
+                    .iter()
+                    .all(|v| !v.message.contains("opsmith bug")),
                 "{} {}: {violations:?}",
                 entry.api_version,
                 entry.kind
@@ -1459,20 +1651,29 @@ spec:
                         .iter()
                         .filter(|version| version["served"] == true)
                         .map(|version| {
-                            (format!("{group}/{}", version["name"].as_str().unwrap()), kind.to_owned())
+                            (
+                                format!("{group}/{}", version["name"].as_str().unwrap()),
+                                kind.to_owned(),
+                            )
                         })
                         .collect();
                     assert_eq!(listed, served, "{}", source.path);
                 }
                 Format::OpenApi => {
                     for entry in KINDS.iter().filter(|entry| entry.source == index) {
-                        let gvk = &schemas.definitions(index).unwrap()[entry.definition]
-                            ["x-kubernetes-group-version-kind"][0];
+                        let gvk = &schemas.definitions(index).unwrap()[entry.definition]["x-kubernetes-group-version-kind"]
+                            [0];
                         let group = gvk["group"].as_str().unwrap();
                         let version = gvk["version"].as_str().unwrap();
-                        let api_version =
-                            if group.is_empty() { version.to_owned() } else { format!("{group}/{version}") };
-                        assert_eq!((api_version.as_str(), gvk["kind"].as_str().unwrap()), (entry.api_version, entry.kind));
+                        let api_version = if group.is_empty() {
+                            version.to_owned()
+                        } else {
+                            format!("{group}/{version}")
+                        };
+                        assert_eq!(
+                            (api_version.as_str(), gvk["kind"].as_str().unwrap()),
+                            (entry.api_version, entry.kind)
+                        );
                     }
                 }
             }
@@ -1515,8 +1716,23 @@ spec:
 
     #[test]
     fn pointers_sort_numerically() {
-        let mut pointers = vec!["/spec/hosts/10", "/spec/hosts/2/bmc", "/spec", "", "/spec/hosts/2"];
+        let mut pointers = vec![
+            "/spec/hosts/10",
+            "/spec/hosts/2/bmc",
+            "/spec",
+            "",
+            "/spec/hosts/2",
+        ];
         pointers.sort_by(|a, b| compare_pointers(a, b));
-        assert_eq!(pointers, ["", "/spec", "/spec/hosts/2", "/spec/hosts/2/bmc", "/spec/hosts/10"]);
+        assert_eq!(
+            pointers,
+            [
+                "",
+                "/spec",
+                "/spec/hosts/2",
+                "/spec/hosts/2/bmc",
+                "/spec/hosts/10"
+            ]
+        );
     }
 }
