@@ -4,7 +4,6 @@
 //! object rendered twice, and the upstream schema of every kind opsmith
 //! ships. Adds opsmith's two labels. Hands [`Collected`] to layout.
 
-#[path = "upstream_stub.rs"]
 pub mod upstream;
 
 use std::collections::BTreeMap;
@@ -232,12 +231,12 @@ fn object(
     let name = text(metadata, "name").ok_or_else(|| format!("{kind} has no `metadata.name`"))?;
     let namespace = text(metadata, "namespace");
     check_name(&kind, &name)?;
-    if let Some(ns) = &namespace {
-        if !is_dns_label(ns) {
-            return Err(format!(
-                "{kind} `{name}`: namespace `{ns}` is not a valid DNS label"
-            ));
-        }
+    if let Some(ns) = &namespace
+        && !is_dns_label(ns)
+    {
+        return Err(format!(
+            "{kind} `{name}`: namespace `{ns}` is not a valid DNS label"
+        ));
     }
     let shown = match &namespace {
         Some(ns) => format!("{kind} `{ns}/{name}`"),
@@ -253,12 +252,12 @@ fn object(
             "{shown} ({api_version}, {where_}) is not among the kinds plugin {plugin} declares in `describe`; opsmith refuses it"
         ));
     }
-    if let Some(allowed) = narrowed {
-        if !permits(allowed, &api_version, &kind, namespace.as_deref()) {
-            return Err(format!(
-                "{shown} ({api_version}) is not allowed by component `{component}`'s `allow` list in the catalog"
-            ));
-        }
+    if let Some(allowed) = narrowed
+        && !permits(allowed, &api_version, &kind, namespace.as_deref())
+    {
+        return Err(format!(
+            "{shown} ({api_version}) is not allowed by component `{component}`'s `allow` list in the catalog"
+        ));
     }
     let labels = metadata
         .entry("labels")
@@ -419,18 +418,18 @@ fn upstream_violations(collected: &Collected, schemas: &UpstreamSchemas) -> Vec<
         let Some((api_version, kind)) = schema.rsplit_once('/') else {
             continue;
         };
-        if let Some(violations) = schemas.validate(api_version, kind, &file.content) {
-            if !violations.is_empty() {
-                let list: Vec<String> = violations
-                    .iter()
-                    .map(|v| format!("{}: {}", v.pointer, v.message))
-                    .collect();
-                errors.push(format!(
+        if let Some(violations) = schemas.validate(api_version, kind, &file.content)
+            && !violations.is_empty()
+        {
+            let list: Vec<String> = violations
+                .iter()
+                .map(|v| format!("{}: {}", v.pointer, v.message))
+                .collect();
+            errors.push(format!(
                     "component `{component}`: day-0 file `{}` does not match the upstream {kind} schema:\n    {}",
                     file.name,
                     list.join("\n    ")
                 ));
-            }
         }
     }
     errors

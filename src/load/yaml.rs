@@ -256,6 +256,8 @@ pub fn parse(text: &str) -> Result<(Value, Node), SyntaxError> {
     budget.max_nodes = 8_000_000;
     budget.max_events = 16_000_000;
     budget.max_total_scalar_bytes = MAX_INPUT_BYTES;
+    // Sites use few anchors; a low cap refuses an alias bomb in well under a second.
+    budget.max_recorded_anchor_events = 100_000;
     options.budget = Some(budget);
     options.with_snippet = false;
     match serde_saphyr::from_str_with_options::<Spanned<Raw>>(text, options) {
@@ -280,10 +282,25 @@ pub fn parse(text: &str) -> Result<(Value, Node), SyntaxError> {
                 .unwrap_or(Pos { line: 1, column: 1 });
             Err(SyntaxError {
                 pos,
-                message: e.to_string(),
+                message: plain_message(&e.to_string()),
             })
         }
     }
+}
+
+/// serde-saphyr's message, in opsmith's words: no parser internals, no
+/// position (the caller prints `file:line:column` already).
+fn plain_message(raw: &str) -> String {
+    let first = raw.lines().next().unwrap_or(raw);
+    if first.contains("budget breached") || first.contains("alias") && first.contains("limit") {
+        return "the document expands too far through anchors and aliases (an alias bomb?); opsmith refuses it".to_owned();
+    }
+    if let Some(rest) = first.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(',').next().unwrap_or(rest).trim();
+        return format!("duplicate key `{key}`: a key may appear only once in a mapping");
+    }
+    let without_position = first.split(" at line ").next().unwrap_or(first);
+    without_position.trim_end_matches('.').to_owned()
 }
 
 #[cfg(test)]

@@ -70,13 +70,13 @@ impl Host {
     pub fn load(&self, source: &PluginSource) -> anyhow::Result<Plugin> {
         let wasm = source.bytes()?;
         let sha256 = hex::encode(Sha256::digest(&wasm));
-        if let Some(expected) = source.pinned_sha256() {
-            if !expected.eq_ignore_ascii_case(&sha256) {
-                bail!(
-                    "sha256 mismatch for {}: the catalog pins {expected}, the file has {sha256}; if the new file is the one you want, update `sha256` in the catalog",
-                    source.label()
-                );
-            }
+        if let Some(expected) = source.pinned_sha256()
+            && !expected.eq_ignore_ascii_case(&sha256)
+        {
+            bail!(
+                "sha256 mismatch for {}: the catalog pins {expected}, the file has {sha256}; if the new file is the one you want, update `sha256` in the catalog",
+                source.label()
+            );
         }
         let started = Instant::now();
         let (component, origin) = self

@@ -241,6 +241,9 @@ fn last_lines(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join(" | ")
 }
 
+// The `types` interface has no functions; its host trait is empty.
+impl super::bindings::opsmith::plugin::types::Host for HostState {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,6 +257,3 @@ mod tests {
         );
     }
 }
-
-// The `types` interface has no functions; its host trait is empty.
-impl super::bindings::opsmith::plugin::types::Host for HostState {}

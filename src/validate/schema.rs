@@ -71,9 +71,8 @@ impl Schema {
             }
             ValidationErrorKind::Required { property } => {
                 let name = property.as_str().unwrap_or_default();
-                let parent = pointer.rsplit('/').next().filter(|p| !p.is_empty());
-                let message = match parent {
-                    Some(parent) => format!("missing required field `{name}` in `{parent}`"),
+                let message = match container_name(&pointer, instance) {
+                    Some(parent) => format!("missing required field `{name}` in {parent}"),
                     None => format!("missing required field `{name}`"),
                 };
                 out.push(doc.problem_at_key(&pointer, message));
@@ -215,6 +214,21 @@ impl Schema {
     }
 }
 
+/// How a message names the mapping at `pointer`: `` `spec` ``, or for a
+/// list item its list and, when it has one, its `name` (`` hosts[0] (`oct-03-04-compute`) ``).
+fn container_name(pointer: &str, instance: &Value) -> Option<String> {
+    let mut segments = pointer.rsplit('/');
+    let last = segments.next().filter(|s| !s.is_empty())?;
+    if last.parse::<usize>().is_err() {
+        return Some(format!("`{last}`"));
+    }
+    let list = segments.next().unwrap_or_default();
+    Some(match instance.get("name").and_then(Value::as_str) {
+        Some(name) => format!("`{list}[{last}]` (`{name}`)"),
+        None => format!("`{list}[{last}]`"),
+    })
+}
+
 fn unknown_field_message(key: &str, allowed: &[String], parent: &str) -> String {
     if parent.ends_with("/bmc")
         && matches!(
@@ -303,7 +317,7 @@ pub fn describe_value(value: &Value) -> String {
 fn lowercase_first(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
-        Some(first) if chars.clone().next().is_some_and(|c| c.is_lowercase()) => {
+        Some(first) if chars.clone().next().is_some_and(|c| !c.is_uppercase()) => {
             first.to_lowercase().chain(chars).collect()
         }
         _ => s.to_owned(),

@@ -58,18 +58,16 @@ fn unique_macs(site: &SiteInventory, doc: &Document, out: &mut Vec<Problem>) {
         let mut nic_macs_here: HashMap<String, String> = HashMap::new();
         for (position, (mac, pointer)) in uses.into_iter().enumerate() {
             let is_boot = position == 0;
-            if !is_boot {
-                if let Some(first) = nic_macs_here.insert(mac.clone(), pointer.clone()) {
-                    out.push(doc.problem_at(
-                        &pointer,
-                        format!(
-                            "MAC address `{mac}` is used twice on host `{}` (first at {})",
-                            host.name,
-                            first_use(doc, &first)
-                        ),
-                    ));
-                    continue;
-                }
+            if !is_boot && let Some(first) = nic_macs_here.insert(mac.clone(), pointer.clone()) {
+                out.push(doc.problem_at(
+                    &pointer,
+                    format!(
+                        "MAC address `{mac}` is used twice on host `{}` (first at {})",
+                        host.name,
+                        first_use(doc, &first)
+                    ),
+                ));
+                continue;
             }
             match owner.get(&mac) {
                 // The boot MAC is normally one of the host's own NICs.
@@ -178,15 +176,15 @@ fn addresses(site: &SiteInventory, doc: &Document, out: &mut Vec<Problem>) {
     ];
     for (a, (name_a, cidr_a)) in networks.iter().enumerate() {
         for (name_b, cidr_b) in &networks[a + 1..] {
-            if let (Ok(x), Ok(y)) = (cidr_a.parse::<IpNet>(), cidr_b.parse::<IpNet>()) {
-                if x.contains(&y.network()) || y.contains(&x.network()) {
-                    out.push(doc.problem_at(
-                        &format!("/spec/network/{name_b}"),
-                        format!(
-                            "{name_b} `{y}` overlaps {name_a} `{x}`: the networks must be disjoint"
-                        ),
-                    ));
-                }
+            if let (Ok(x), Ok(y)) = (cidr_a.parse::<IpNet>(), cidr_b.parse::<IpNet>())
+                && (x.contains(&y.network()) || y.contains(&x.network()))
+            {
+                out.push(doc.problem_at(
+                    &format!("/spec/network/{name_b}"),
+                    format!(
+                        "{name_b} `{y}` overlaps {name_a} `{x}`: the networks must be disjoint"
+                    ),
+                ));
             }
         }
     }
@@ -204,13 +202,12 @@ fn control_plane_size(site: &SiteInventory, doc: &Document, out: &mut Vec<Proble
         .and_then(|v| v.split('.').next())
         .and_then(|v| v.parse::<u32>().ok())
         .unwrap_or(0);
-    let allowed: &[usize] = if minor >= 17 { &[1, 3, 4, 5] } else { &[1, 3] };
+    let (allowed, list): (&[usize], &str) = if minor >= 17 {
+        (&[1, 3, 4, 5], "1, 3, 4 or 5")
+    } else {
+        (&[1, 3], "1 or 3")
+    };
     if !allowed.contains(&count) {
-        let list = allowed
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
         out.push(doc.problem_at(
             "/spec/hosts",
             format!(

@@ -371,5 +371,15 @@ macro_rules! export_plugin {
             }
     $crate::guest::__export_renderer!(OpsmithExport with_types_in $crate::guest);
         };
+        // Natively the plugin is only called by tests; this keeps its code
+        // from counting as dead.
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: (
+            fn() -> $crate::Info,
+            fn(&$crate::Input) -> ::core::result::Result<$crate::Output, $crate::Error>,
+        ) = (
+            <$plugin as $crate::Plugin>::describe,
+            <$plugin as $crate::Plugin>::render,
+        );
     };
 }

@@ -1,0 +1,172 @@
+//! `cargo bench --bench render`: the plugin boundary (cold compile, cache
+//! load, instantiate, one render per built-in) and validate + render end to
+//! end on generated sites of 8, 1 000 and 10 000 hosts, to stdout and to a
+//! tree, with a cold and a warm plugin cache.
+//!
+//! A plain `harness = false` program: it prints a table, asserts nothing.
+//! `OPSMITH_BENCH_SIZES=8,1000` picks the site sizes.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use opsmith::layout;
+use opsmith::output::dir;
+use opsmith::pipeline;
+use opsmith::plugins::sandbox::Limits;
+use opsmith::plugins::{Host, PluginSource, builtin};
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+    let mut samples = Vec::new();
+    let mut last = None;
+    for _ in 0..runs {
+        let started = Instant::now();
+        last = Some(f());
+        samples.push(started.elapsed());
+    }
+    (median(samples), last.expect("at least one run"))
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// A site of `hosts` servers: the reference catalog, an inventory whose
+/// hosts differ in name, addresses and MACs.
+fn generate_site(dir: &Path, hosts: usize) {
+    std::fs::create_dir_all(dir).expect("site dir");
+    let catalog =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("site/catalog.yaml"))
+            .expect("catalog");
+    std::fs::write(dir.join("catalog.yaml"), catalog).expect("write catalog");
+    let mut text = String::from(
+        "apiVersion: opsmith.dev/v1alpha1\nkind: SiteInventory\nmetadata:\n  name: infra\nspec:\n  baseDomain: example.org\n  openshift: { version: \"4.16\" }\n  network:\n    machineNetwork: 10.0.0.0/14\n    clusterNetwork: 10.128.0.0/14\n    serviceNetwork: 172.30.0.0/16\n    apiVIP: 10.0.0.5\n    ingressVIP: 10.0.0.6\n  secretStore: { kind: ClusterSecretStore, name: vault }\n  hosts:\n",
+    );
+    for i in 0..hosts {
+        let (hi, lo) = (i / 250, i % 250 + 1);
+        let role = if i < 3 { "control-plane" } else { "worker" };
+        let name = format!("gen-{:03}-{:02}-compute", i / 40, i % 40);
+        let mac = |nic: usize| {
+            format!(
+                "24:6e:96:{:02x}:{:02x}:{:02x}",
+                (i >> 12) & 0xff,
+                (i >> 4) & 0xff,
+                ((i & 0xf) << 4) | nic
+            )
+        };
+        writeln!(
+            text,
+            "    - name: {name}\n      role: {role}\n      hardware: {{ model: PowerEdge R620, memory: 128Gi, storage: 300Gi }}\n      bmc:\n        address: idrac-virtualmedia://10.1.{hi}.{lo}/redfish/v1/Systems/System.Embedded.1\n        credentialsRef: bmc/{name}\n        disableCertificateVerification: true\n      bootMACAddress: \"{}\"\n      ip: 10.2.{hi}.{lo}\n      nics:\n        - {{ name: eno1, mac: \"{}\" }}\n        - {{ name: eno2, mac: \"{}\" }}\n      rootDeviceHints: {{ deviceName: /dev/sda }}",
+            mac(0),
+            mac(0),
+            mac(1)
+        )
+        .expect("write");
+    }
+    std::fs::write(dir.join("inventory.yaml"), text).expect("write inventory");
+}
+
+fn plugin_boundary(cache: &Path) {
+    println!("## The plugin boundary, per built-in plugin (median of 5)\n");
+    println!("| plugin | size | cold compile | load from cache | instantiate + describe |");
+    println!("|---|---|---|---|---|");
+    let limits = Limits::default();
+    for name in builtin::names() {
+        let source = PluginSource::Builtin(name.to_owned());
+        let (cold, _) = time(3, || {
+            let uncached = Host::new(limits, None, false).expect("host");
+            uncached.load(&source).expect("compile")
+        });
+        let host = Host::new(limits, Some(cache.to_owned()), false).expect("host");
+        host.load(&source).expect("fill the cache");
+        let (warm, plugin) = time(5, || host.load(&source).expect("load"));
+        let (call, _) = time(5, || plugin.describe(&host, &limits).expect("describe"));
+        println!(
+            "| {name} | {} KiB | {} | {} | {} |",
+            plugin.size / 1024,
+            ms(cold),
+            ms(warm),
+            ms(call)
+        );
+    }
+    println!();
+}
+
+fn end_to_end(sizes: &[usize], root: &Path) {
+    println!(
+        "## validate + render end to end, warm cache unless noted (median of 5; 10 000 hosts: 3)\n"
+    );
+    println!(
+        "| hosts | objects | bytes | cold cache, stdout | warm, stdout | warm, tree | plain write loop | objects/s (stdout) | MB/s (stdout) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let limits = Limits::default();
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for &hosts in sizes {
+        let site = root.join(format!("site-{hosts}"));
+        generate_site(&site, hosts);
+        let runs = if hosts >= 10_000 { 3 } else { 5 };
+        let cold_cache = root.join(format!("cold-cache-{hosts}"));
+        let started = Instant::now();
+        let host = Host::new(limits, Some(cold_cache.clone()), false).expect("host");
+        let tree = pipeline::render(&host, &site, jobs).expect("render");
+        let _ = layout::stream(&tree);
+        let cold = started.elapsed();
+        drop(host);
+        let warm_cache = root.join("warm-cache");
+        let host = Host::new(limits, Some(warm_cache), false).expect("host");
+        pipeline::render(&host, &site, jobs).expect("warm the cache");
+        let (stdout, stream) = time(runs, || {
+            let tree = pipeline::render(&host, &site, jobs).expect("render");
+            layout::stream(&tree)
+        });
+        let out = root.join(format!("out-{hosts}"));
+        let (to_tree, tree) = time(runs, || {
+            let tree = pipeline::render(&host, &site, jobs).expect("render");
+            dir::write(&tree, &out).expect("write");
+            tree
+        });
+        let plain = root.join(format!("plain-{hosts}"));
+        let (plain_write, _) = time(runs, || {
+            let _ = std::fs::remove_dir_all(&plain);
+            for (path, bytes) in &tree.files {
+                let dest = plain.join(path);
+                std::fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
+                std::fs::write(dest, bytes).expect("write");
+            }
+        });
+        let objects = tree.files.keys().filter(|p| p.ends_with(".yaml")).count() - 1;
+        println!(
+            "| {hosts} | {objects} | {} | {} | {} | {} | {} | {:.0} | {:.1} |",
+            stream.len(),
+            ms(cold),
+            ms(stdout),
+            ms(to_tree),
+            ms(plain_write),
+            objects as f64 / stdout.as_secs_f64(),
+            stream.len() as f64 / stdout.as_secs_f64() / 1e6,
+        );
+        let _ = std::fs::remove_dir_all(&cold_cache);
+    }
+    println!();
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else is expected.
+    let sizes: Vec<usize> = std::env::var("OPSMITH_BENCH_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![8, 1_000, 10_000]);
+    let root = tempfile::tempdir().expect("tempdir");
+    println!(
+        "# opsmith benchmark ({} cores)\n",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    plugin_boundary(&root.path().join("boundary-cache"));
+    end_to_end(&sizes, root.path());
+}
