@@ -102,6 +102,4 @@ impl Plugin for ProwPlugin {
 export_plugin!(ProwPlugin);
 
 #[cfg(test)]
-mod dump_tmp;
-#[cfg(test)]
 mod tests;

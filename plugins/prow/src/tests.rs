@@ -657,9 +657,3 @@ fn schema_documents_every_property_and_its_defaults_hold() {
         json!(defaults.ghproxy.cache_size_gb)
     );
 }
-pub fn full_config_pub() -> Value {
-    full_config()
-}
-pub fn render_with_pub(c: Value) -> Result<Output, opsmith_plugin_sdk::Error> {
-    render_with(c)
-}
