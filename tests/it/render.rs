@@ -225,3 +225,66 @@ fn invalid_input_leaves_the_old_tree_untouched() {
     assert_eq!(result.status.code(), Some(2));
     assert_eq!(snapshot(&copy.path("out")), before);
 }
+
+/// See: #5. Disabling prow drops its objects and the GitHub App permissions
+/// and events only prow needs.
+#[test]
+fn disabling_prow_removes_its_objects_and_permissions() {
+    let copy = SiteCopy::new();
+    let manifest_of = |files: &[(String, Vec<u8>)]| -> serde_json::Value {
+        let (_, bytes) = files
+            .iter()
+            .find(|(p, _)| p == "infra/day0/github-app/github-app-manifest.json")
+            .expect("the GitHub App manifest");
+        serde_json::from_slice(bytes).expect("the manifest is JSON")
+    };
+    let with_prow = render_to(&copy, "with", &[]);
+    let manifest = manifest_of(&with_prow);
+    for key in [
+        "name",
+        "url",
+        "hook_attributes",
+        "public",
+        "default_permissions",
+        "default_events",
+    ] {
+        assert!(
+            manifest.get(key).is_some(),
+            "manifest lacks `{key}`: {manifest}"
+        );
+    }
+    assert!(with_prow.iter().any(|(p, _)| p.starts_with("infra/prow/")));
+    assert!(
+        manifest["default_events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .any(|e| e == "issue_comment")
+    );
+    copy.edit(
+        "catalog.yaml",
+        "plugin: builtin:prow",
+        "plugin: builtin:prow\n      enabled: false",
+    );
+    // The app's webhook then needs a URL of its own.
+    copy.edit(
+        "catalog.yaml",
+        "org: example",
+        "org: example\n        webhookURL: https://hooks.example.org/github",
+    );
+    let without = render_to(&copy, "without", &[]);
+    assert!(
+        !without.iter().any(|(p, _)| p.starts_with("infra/prow/")),
+        "prow objects remain"
+    );
+    let manifest = manifest_of(&without);
+    let events = manifest["default_events"].as_array().expect("events");
+    assert!(
+        !events.iter().any(|e| e == "issue_comment"),
+        "prow's events remain: {manifest}"
+    );
+    assert!(
+        manifest["default_permissions"].get("issues").is_none(),
+        "prow's permissions remain: {manifest}"
+    );
+}

@@ -102,11 +102,16 @@ impl Plugin for Metal3 {
                 "A metal3 BareMetalHost per server, with an ExternalSecret for its BMC credentials",
             )
             .config_schema(config_schema())
-            .emits("metal3.io/v1alpha1", "BareMetalHost", &[DEFAULT_NAMESPACE])
+            // `namespace` is configurable; the catalog's `allow` can narrow this.
+            .emits(
+                "metal3.io/v1alpha1",
+                "BareMetalHost",
+                &[DEFAULT_NAMESPACE, "*"],
+            )
             .emits(
                 "external-secrets.io/v1",
                 "ExternalSecret",
-                &[DEFAULT_NAMESPACE],
+                &[DEFAULT_NAMESPACE, "*"],
             )
     }
 
