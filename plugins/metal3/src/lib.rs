@@ -203,27 +203,8 @@ fn root_device_hints(hints: &RootDeviceHints, pointer: &str) -> Result<Value, Er
             ),
         ));
     }
-    let mut out = serde_json::Map::new();
-    let mut put = |key: &str, value: Option<Value>| {
-        if let Some(v) = value {
-            out.insert(key.to_owned(), v);
-        }
-    };
-    put("deviceName", hints.device_name.as_ref().map(|v| json!(v)));
-    put("hctl", hints.hctl.as_ref().map(|v| json!(v)));
-    put("model", hints.model.as_ref().map(|v| json!(v)));
-    put("vendor", hints.vendor.as_ref().map(|v| json!(v)));
-    put(
-        "serialNumber",
-        hints.serial_number.as_ref().map(|v| json!(v)),
-    );
-    put(
-        "minSizeGigabytes",
-        hints.min_size_gigabytes.map(|v| json!(v)),
-    );
-    put("wwn", hints.wwn.as_ref().map(|v| json!(v)));
-    put("rotational", hints.rotational.map(|v| json!(v)));
-    Ok(Value::Object(out))
+    // The inventory uses metal3's names and leaves unset hints out.
+    Ok(json!(hints))
 }
 
 /// The ExternalSecret that fills `<host>-bmc-secret` with the `username` and
