@@ -470,9 +470,22 @@ pub fn catalog_for_plugins(site: &Site) -> Value {
 /// Renders every enabled component on `jobs` threads. The result is in
 /// catalog order whatever the thread count; every failure is reported.
 pub fn render_all(host: &Host, site: &Site, jobs: usize) -> anyhow::Result<Vec<Rendered>> {
-    for_each_component(host, site, jobs, |plugin, limits, job| {
+    let rendered = for_each_component(host, site, jobs, |plugin, limits, job| {
         plugin.render(host, limits, job)
-    })
+    })?;
+    for r in &rendered {
+        show_log(host, &r.component, &r.log);
+    }
+    Ok(rendered)
+}
+
+/// A plugin's own output (`log` calls, stdout, stderr), with `--verbose`.
+fn show_log(host: &Host, component: &str, log: &[String]) {
+    if host.verbose {
+        for line in log {
+            crate::diagnostics::note(&format!("component `{component}`: {line}"));
+        }
+    }
 }
 
 /// Checks each enabled component's config against its plugin's schema.
@@ -547,8 +560,11 @@ fn for_each_component<T: Send>(
             Some(Ok(r)) => results.push(r),
             Some(Err(ComponentFailure::Invalid(invalid))) => problems.extend(invalid.problems),
             Some(Err(ComponentFailure::Guest {
-                message, pointer, ..
+                message,
+                pointer,
+                log,
             })) => {
+                show_log(host, name, &log);
                 problems.push(guest_problem(
                     site, job.index, name, &label, &message, &pointer,
                 ));

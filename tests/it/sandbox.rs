@@ -186,3 +186,27 @@ fn a_failing_plugin_leaves_the_old_tree_untouched() {
     assert_eq!(second.status.code(), Some(2));
     assert_eq!(crate::support::snapshot(&copy.path("out")), before);
 }
+
+#[test]
+fn plugin_output_reaches_the_verbose_log_only() {
+    let copy = hostile_site("chatty");
+    let quiet = copy.run(&["render", "--site", "site", "--out", "-"]);
+    assert_eq!(quiet.status.code(), Some(0), "{}", stderr(&quiet));
+    assert!(!stderr(&quiet).contains("hello from"), "{}", stderr(&quiet));
+    assert!(
+        !crate::support::stdout(&quiet).contains("hello from"),
+        "plugin output must not mix into the YAML stream"
+    );
+    let verbose = copy.run(&["render", "--site", "site", "--out", "-", "--verbose"]);
+    let err = stderr(&verbose);
+    for line in [
+        "info: hello from log",
+        "hello from stdout",
+        "hello from stderr",
+    ] {
+        assert!(
+            err.contains(&format!("component `hostile`: {line}")),
+            "{err}"
+        );
+    }
+}

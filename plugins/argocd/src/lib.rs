@@ -721,7 +721,7 @@ fn sync_policy(config: &Config) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opsmith_plugin_sdk::testing::{EXAMPLE_SITE, render};
+    use opsmith_plugin_sdk::testing::{EXAMPLE_SITE, catalog_with, render};
 
     /// Seven components: six built-in (one disabled) and one custom, with
     /// `path` filled in as opsmith does.
@@ -744,33 +744,7 @@ mod tests {
                 "config": { "namespace": "mine" },
             },
         ]);
-        let components: Vec<Value> = components
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| {
-                let mut c = c.clone();
-                c["path"] = json!(format!(
-                    "clusters/example/{}",
-                    c["name"].as_str().unwrap_or_default()
-                ));
-                c
-            })
-            .collect();
-        json!({
-            "apiVersion": "opsmith.dev/v1alpha1",
-            "kind": "AppCatalog",
-            "metadata": { "name": "example" },
-            "spec": {
-                "gitops": {
-                    "repoURL": "https://git.example.org/example/manifests.git",
-                    "targetRevision": "main",
-                    "path": "clusters/example",
-                },
-                "components": components,
-            },
-        })
-        .to_string()
+        catalog_with(components.as_array().cloned().unwrap_or_default())
     }
 
     fn render_with(config: Value) -> Result<Output, Error> {

@@ -472,21 +472,7 @@ mod tests {
 
     #[test]
     fn schema_defaults_match_config_defaults() {
-        let schema = config_schema();
-        assert_eq!(schema["additionalProperties"], false);
-        let defaults = serde_json::to_value(Config::default()).expect("config serialises");
-        let properties = schema["properties"].as_object().expect("properties");
-        assert_eq!(
-            properties.len(),
-            defaults.as_object().map_or(0, |d| d.len())
-        );
-        for (name, property) in properties {
-            assert!(
-                property["description"].is_string(),
-                "{name} has no description"
-            );
-            assert_eq!(property["default"], defaults[name], "{name}");
-        }
+        opsmith_plugin_sdk::testing::assert_schema_matches_defaults::<Config>(&config_schema());
         let parsed: Config = serde_json::from_value(json!({})).expect("empty config");
         assert_eq!(parsed, Config::default());
     }

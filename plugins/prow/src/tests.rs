@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use opsmith_plugin_sdk::testing::{EXAMPLE_SITE, render};
+use opsmith_plugin_sdk::testing::{EXAMPLE_SITE, catalog_with, render};
 use opsmith_plugin_sdk::{Output, Plugin, Severity, Value, json};
 
 use super::ProwPlugin;
@@ -50,20 +50,7 @@ fn catalog(github_app: Option<Value>, prow_config: &Value) -> String {
         "config": prow_config,
         "path": "clusters/example/prow",
     }));
-    json!({
-        "apiVersion": "opsmith.dev/v1alpha1",
-        "kind": "AppCatalog",
-        "metadata": { "name": "example" },
-        "spec": {
-            "gitops": {
-                "repoURL": "https://git.example.org/example/manifests.git",
-                "targetRevision": "main",
-                "path": "clusters/example",
-            },
-            "components": components,
-        },
-    })
-    .to_string()
+    catalog_with(components)
 }
 
 fn render_with(prow_config: Value) -> Result<Output, opsmith_plugin_sdk::Error> {

@@ -324,6 +324,64 @@ pub mod testing {
     /// A catalog with one component, `example`, as JSON.
     pub const EXAMPLE_CATALOG: &str = include_str!("example-catalog.json");
 
+    /// An `AppCatalog` as JSON, named `example`, around `components`; each
+    /// component without a `path` gets `clusters/example/<name>`, as opsmith
+    /// fills it in.
+    pub fn catalog_with(components: Vec<serde_json::Value>) -> String {
+        let components: Vec<serde_json::Value> = components
+            .into_iter()
+            .map(|mut c| {
+                if c.get("path").is_none() {
+                    let name = c["name"].as_str().unwrap_or_default().to_owned();
+                    c["path"] = serde_json::json!(format!("clusters/example/{name}"));
+                }
+                c
+            })
+            .collect();
+        serde_json::json!({
+            "apiVersion": crate::site::API_VERSION,
+            "kind": "AppCatalog",
+            "metadata": { "name": "example" },
+            "spec": {
+                "gitops": {
+                    "repoURL": "https://git.example.org/example/manifests.git",
+                    "targetRevision": "main",
+                    "path": "clusters/example",
+                },
+                "components": components,
+            },
+        })
+        .to_string()
+    }
+
+    /// Checks a config schema against the config type's defaults: closed,
+    /// every property described, and each `default` equal to the value
+    /// `T::default()` serialises to.
+    pub fn assert_schema_matches_defaults<T: serde::Serialize + Default>(
+        schema: &serde_json::Value,
+    ) {
+        assert_eq!(
+            schema["additionalProperties"], false,
+            "the config schema must be closed"
+        );
+        let defaults = serde_json::to_value(T::default()).expect("the config serialises");
+        let properties = schema["properties"]
+            .as_object()
+            .expect("the schema lists properties");
+        assert_eq!(
+            properties.len(),
+            defaults.as_object().map_or(0, |d| d.len()),
+            "one property per config field"
+        );
+        for (name, property) in properties {
+            assert!(
+                property["description"].is_string(),
+                "`{name}` has no description"
+            );
+            assert_eq!(property["default"], defaults[name], "default of `{name}`");
+        }
+    }
+
     /// Parses the input as opsmith would and calls `P::render`.
     pub fn render<P: Plugin>(
         component: &str,

@@ -145,7 +145,7 @@ fn pipeline_names(config: &Config) -> Result<Vec<(String, &config::Repository)>,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opsmith_plugin_sdk::testing::{EXAMPLE_SITE, render};
+    use opsmith_plugin_sdk::testing::{EXAMPLE_SITE, catalog_with, render};
     use opsmith_plugin_sdk::{Output, Value};
 
     /// A catalog with the four components that meet in CI; `tweak` edits
@@ -181,20 +181,7 @@ mod tests {
             json!({ "name": "argocd", "plugin": "builtin:argocd" }),
         ];
         tweak(&mut components);
-        json!({
-            "apiVersion": "opsmith.dev/v1alpha1",
-            "kind": "AppCatalog",
-            "metadata": { "name": "example" },
-            "spec": {
-                "gitops": {
-                    "repoURL": "https://git.example.org/example/manifests.git",
-                    "targetRevision": "main",
-                    "path": "clusters/example",
-                },
-                "components": components,
-            },
-        })
-        .to_string()
+        catalog_with(components)
     }
 
     fn run(catalog: &str) -> Result<Output, Error> {

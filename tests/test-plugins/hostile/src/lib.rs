@@ -97,6 +97,12 @@ impl Guest for Hostile {
                     .unwrap_or_default();
                 ok(namespace(&format!("t{now}")))
             }
+            "chatty" => {
+                guest::log(guest::Severity::Info, "hello from log");
+                println!("hello from stdout");
+                eprintln!("hello from stderr");
+                ok(namespace("calm"))
+            }
             "" | "calm" => ok(namespace("calm")),
             other => refuse(format!("unknown attack `{other}`")),
         }
