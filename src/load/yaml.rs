@@ -260,6 +260,10 @@ pub fn parse(text: &str) -> Result<(Value, Node), SyntaxError> {
     budget.max_recorded_anchor_events = 100_000;
     options.budget = Some(budget);
     options.with_snippet = false;
+    // YAML 1.2 booleans only: `y`, `yes`, `on` stay strings (as Kubernetes'
+    // YAML 1.2 readers and the JSON Schema expect), so `enabled: yes` is
+    // reported as the wrong type instead of silently meaning true.
+    options.strict_booleans = true;
     match serde_saphyr::from_str_with_options::<Spanned<Raw>>(text, options) {
         Ok(root) => {
             let pos = pos_of(&root);
@@ -316,6 +320,14 @@ mod tests {
         assert_eq!(root.locate_key("/b/0/y"), Pos { line: 4, column: 5 });
         // A missing field points at its parent.
         assert_eq!(root.locate("/b/0/z").line, 3);
+    }
+
+    #[test]
+    fn yaml_1_1_booleans_stay_strings() {
+        let (value, _) = parse("y: yes\non: off\nt: true\n").unwrap();
+        assert_eq!(value["y"], "yes");
+        assert_eq!(value["on"], "off");
+        assert_eq!(value["t"], true);
     }
 
     #[test]

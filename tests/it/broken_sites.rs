@@ -60,6 +60,7 @@ broken_sites! {
     missing_required_field: INV, Swap("  baseDomain: example.org\n", ""), At::Line("spec:"), &["missing required field `baseDomain` in `spec`"];
     missing_required_field_of_a_host: INV, Swap("      role: control-plane", ""), At::Line("- name: oct-03-04-compute"), &["missing required field `role`"];
     wrong_type: INV, Swap("version: \"4.16\"", "version: 4.16"), At::Edit("4.16"), &["expected a string, found the number `4.16`"];
+    yaml_1_1_boolean_is_a_string: INV, Swap("disableCertificateVerification: true", "disableCertificateVerification: yes"), At::Edit("yes"), &["expected a boolean, found `yes`"];
     bad_mac: INV, Swap("mac: \"24:6e:96:03:05:a1\"", "mac: \"24:6e:96:03:05:zz\""), At::Edit(""), &["`24:6e:96:03:05:zz` is not a MAC address", "six pairs of hex digits"];
     bad_cidr: INV, Swap("machineNetwork: 10.10.0.0/24", "machineNetwork: 10.10.0.0/33"), At::Edit(""), &["`10.10.0.0/33` is not valid here", "network in CIDR notation"];
     bad_vip: INV, Swap("apiVIP: 10.10.0.5", "apiVIP: 10.10.0.256"), At::Edit(""), &["`10.10.0.256` is not valid here", "IPv4 or IPv6 address"];
