@@ -64,18 +64,21 @@ pub fn inputs(inputs: Inputs) -> Result<Site, Invalid> {
     }
 }
 
+/// The document as `T`, with its schema problems added to `problems`. The
+/// typed model is lenient (unknown fields ignored), so a document with
+/// schema problems usually still reads, and its semantic checks still run:
+/// one run reports everything.
 fn typed<T: for<'de> Deserialize<'de>>(
     doc: &Document,
     schema: &Schema,
     problems: &mut Vec<Problem>,
 ) -> Option<T> {
     let found = schema.problems(&doc.value, doc, "");
-    if !found.is_empty() {
-        problems.extend(found);
-        return None;
-    }
+    let schema_valid = found.is_empty();
+    problems.extend(found);
     match T::deserialize(&doc.value) {
         Ok(typed) => Some(typed),
+        Err(_) if !schema_valid => None,
         Err(e) => {
             // The schema should not let this happen; say so rather than crash.
             problems.push(doc.problem_at("", format!("valid by the schema but not readable: {e}")));

@@ -245,6 +245,30 @@ fn every_semantic_problem_is_reported_in_one_run() {
 }
 
 #[test]
+fn schema_and_semantic_problems_are_reported_in_one_run() {
+    let copy = SiteCopy::new();
+    copy.edit(INV, "apiVIP: 10.10.0.5", "apiVIP: 10.20.0.5");
+    copy.edit(INV, "storage: 300Gi", "storage: 300GB");
+    let text = copy.read(INV);
+    let out = copy.run(&["validate", "--site", "site"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_reported(
+        &err,
+        INV,
+        line_of(&text, "apiVIP:"),
+        &["apiVIP `10.20.0.5` is outside"],
+    );
+    assert_reported(
+        &err,
+        INV,
+        line_of(&text, "300GB"),
+        &["is not a Kubernetes quantity"],
+    );
+    assert!(err.contains("2 problems found"), "{err}");
+}
+
+#[test]
 fn problems_of_both_files_are_reported_in_one_run() {
     let copy = SiteCopy::new();
     copy.edit(INV, "  hosts:", "  hostz:");
