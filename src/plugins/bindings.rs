@@ -5,4 +5,4 @@ wasmtime::component::bindgen!({
     path: "plugins/wit",
 });
 
-pub use opsmith::plugin::types::FileFormat;
+pub use self::opsmith::plugin::types::FileFormat;
