@@ -113,6 +113,15 @@ pub fn report(err: &anyhow::Error) {
         return;
     }
     eprintln!("error: {err:#}");
+    if crate::env::github_actions() {
+        // Errors without an input line (a plugin failure) still show on the run's page.
+        let first = format!("{err:#}")
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .replace('%', "%25");
+        eprintln!("::error title=opsmith::{first}");
+    }
 }
 
 /// Prints a warning line to stderr.

@@ -8,6 +8,19 @@ pub const CACHE_DIR: &str = "OPSMITH_CACHE_DIR";
 /// printed as workflow-command annotations.
 pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
 
+/// `OPSMITH_GIT_TOKEN`: the token `commit --push` uses for an https remote.
+pub const GIT_TOKEN: &str = "OPSMITH_GIT_TOKEN";
+
+/// `GITHUB_TOKEN`: used for an https push when `OPSMITH_GIT_TOKEN` is unset.
+pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
+
+/// `GITHUB_STEP_SUMMARY`: the file GitHub Actions shows as the step's summary.
+pub const GITHUB_STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
+
+/// `PROW_JOB_ID`: set in Prow jobs; `ARTIFACTS` is where Prow collects files.
+pub const PROW_JOB_ID: &str = "PROW_JOB_ID";
+pub const ARTIFACTS: &str = "ARTIFACTS";
+
 pub fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }

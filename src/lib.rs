@@ -49,6 +49,9 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitStatus> {
         Command::Validate(args) => cli::validate::run(args),
         Command::Render(args) => cli::render::run(args),
         Command::Schema(args) => cli::schema::run(args),
+        Command::Diff(args) => cli::diff::run(args),
+        Command::Commit(args) => cli::commit::run(args),
+        Command::Check(args) => cli::check::run(args),
         Command::Plugin(command) => cli::plugin::run(command),
     }
 }

@@ -23,8 +23,13 @@ pub fn check_configs(host: &Host, site: &Site, jobs: usize) -> anyhow::Result<Ve
 /// Stages 1 to 5: the site's tree, in memory.
 pub fn render(host: &Host, dir: &Path, jobs: usize) -> anyhow::Result<Tree> {
     let site = load_and_validate(dir)?;
-    let rendered = plugins::render_all(host, &site, jobs)?;
+    render_site(host, &site, jobs)
+}
+
+/// Stages 3 to 5 for an already validated site.
+pub fn render_site(host: &Host, site: &Site, jobs: usize) -> anyhow::Result<Tree> {
+    let rendered = plugins::render_all(host, site, jobs)?;
     let schemas = UpstreamSchemas::new();
-    let collected = collect::objects(&site, rendered, &schemas)?;
-    layout::tree(&site, &collected)
+    let collected = collect::objects(site, rendered, &schemas)?;
+    layout::tree(site, &collected)
 }

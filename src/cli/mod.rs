@@ -1,6 +1,9 @@
 //! The command line: one file per command, each a thin wrapper that calls
 //! the stages in order.
 
+pub mod check;
+pub mod commit;
+pub mod diff;
 pub mod plugin;
 pub mod render;
 pub mod schema;
@@ -27,6 +30,12 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Render the site's manifests into a folder, or to stdout with `--out -`.
     Render(render::RenderArgs),
+    /// Show how the rendering differs from a folder or a git tree (exit 1 when it does).
+    Diff(diff::DiffArgs),
+    /// Render and commit the site's tree to a branch; optionally push.
+    Commit(commit::CommitArgs),
+    /// What a presubmit runs: validate, render, compare with the committed tree, report.
+    Check(check::CheckArgs),
     /// Print a JSON Schema: `site`, `catalog`, or `plugin:<name>` for a built-in plugin's config.
     Schema(schema::SchemaArgs),
     /// Write, inspect and list plugins.

@@ -1,4 +1,6 @@
 //! Stage 6, output: writes a site's tree to a folder atomically, or prints
 //! it as one YAML stream.
 
+pub mod diff;
 pub mod dir;
+pub mod git;

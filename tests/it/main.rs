@@ -1,6 +1,7 @@
 //! The integration tests: the real binary, real plugins, real folders.
 
 mod broken_sites;
+mod git;
 mod plugin_cmd;
 mod render;
 mod sandbox;

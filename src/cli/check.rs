@@ -1,0 +1,129 @@
+//! `opsmith check`: what a presubmit runs. Validate, render, compare with
+//! the committed tree; print a summary and the diff; write the CI reports
+//! (GitHub step summary and annotations, JUnit for Prow, a PR comment).
+//! Exit 0 when the committed tree is current, 1 when the change alters it,
+//! 2 when the inputs are invalid or rendering fails.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::Args;
+
+use super::diff::{Against, Color};
+use super::{RunArgs, SiteArgs};
+use crate::ci::{CheckOutcome, CheckReport};
+use crate::diagnostics::Invalid;
+use crate::output::diff::TreeDiff;
+use crate::{ExitStatus, env, pipeline};
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub site: SiteArgs,
+    #[command(flatten)]
+    pub against: Against,
+    /// Write a JUnit XML report here (under Prow: `$ARTIFACTS/junit_opsmith.xml` by default).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write a Markdown pull-request comment (summary and folded diffs) here.
+    #[arg(long, value_name = "FILE")]
+    pub comment: Option<PathBuf>,
+    /// Colour the diff: on a terminal (auto), always, never.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: Color,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+fn junit_path(args: &CheckArgs) -> Option<PathBuf> {
+    args.junit.clone().or_else(|| {
+        env::var(env::PROW_JOB_ID)?;
+        env::var(env::ARTIFACTS).map(|dir| Path::new(&dir).join("junit_opsmith.xml"))
+    })
+}
+
+fn write(path: &Path, text: &str, append: bool) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(append)
+        .truncate(!append)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
+    let mut report = CheckReport {
+        site: args.site.site.display().to_string(),
+        components: Vec::new(),
+        outcome: CheckOutcome::Failed(String::new()),
+    };
+    let result = compare(args, &mut report);
+    report.outcome = match result {
+        Ok(outcome) => outcome,
+        Err(e) => match e.downcast::<Invalid>() {
+            Ok(invalid) => CheckOutcome::Invalid(invalid),
+            Err(e) => CheckOutcome::Failed(format!("{e:#}")),
+        },
+    };
+    crate::diagnostics::note(&report.headline());
+    if let Some(path) = junit_path(args) {
+        write(&path, &report.junit()?, false)?;
+    }
+    if let Some(path) = &args.comment {
+        write(path, &report.comment(), false)?;
+    }
+    if env::github_actions()
+        && let Some(path) = env::var(env::GITHUB_STEP_SUMMARY)
+    {
+        write(Path::new(&path), &report.step_summary(), true)?;
+    }
+    match report.outcome {
+        CheckOutcome::Invalid(invalid) => Err(invalid.into()),
+        CheckOutcome::Failed(message) => Err(anyhow::anyhow!(message)),
+        CheckOutcome::Compared { diff, shown, .. } => {
+            if diff.is_empty() {
+                return Ok(ExitStatus::Success);
+            }
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(diff.render(&shown, args.color.enabled()).as_bytes())?;
+            stdout.flush()?;
+            Ok(ExitStatus::Differs)
+        }
+    }
+}
+
+fn compare(args: &CheckArgs, report: &mut CheckReport) -> anyhow::Result<CheckOutcome> {
+    let site = pipeline::load_and_validate(&args.site.site)?;
+    report.site = format!("site {}", site.inventory.metadata.name);
+    report.components = site
+        .catalog
+        .enabled_components()
+        .map(|c| {
+            (
+                c.name.clone(),
+                crate::plugins::PluginSource::of(c, &site.inputs.dir).label(),
+            )
+        })
+        .collect();
+    let host = args.run.host()?;
+    let tree = pipeline::render_site(&host, &site, args.run.jobs())?;
+    let (before, shown) = super::diff::existing(
+        &args.against,
+        &tree.site,
+        &site.catalog.spec.gitops.path,
+        "HEAD",
+    )?;
+    let diff = TreeDiff::between(&before, &tree.files);
+    Ok(CheckOutcome::Compared {
+        diff,
+        shown,
+        files: tree.files.len(),
+    })
+}

@@ -1,0 +1,119 @@
+//! `opsmith commit`: render and commit the site's tree to a branch with git2
+//! (no working copy; bare repositories work), then optionally push.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{RunArgs, SiteArgs};
+use crate::output::git::{self, CommitRequest, Outcome};
+use crate::{ExitStatus, layout, pipeline};
+
+#[derive(Debug, Args)]
+pub struct CommitArgs {
+    #[command(flatten)]
+    pub site: SiteArgs,
+    /// The repository to commit to (bare or not).
+    #[arg(long, value_name = "PATH")]
+    pub repo: PathBuf,
+    /// The branch (default: the catalog's `gitops.targetRevision`); created when absent.
+    #[arg(long, value_name = "B")]
+    pub branch: Option<String>,
+    /// The site's folder in the repository (default: the catalog's `gitops.path`).
+    #[arg(long, value_name = "P")]
+    pub path: Option<String>,
+    /// The commit message's first lines; opsmith adds its trailers.
+    #[arg(long, short = 'm', value_name = "M")]
+    pub message: Option<String>,
+    /// `Name <email>` (default: GIT_AUTHOR_NAME/GIT_AUTHOR_EMAIL, else git config).
+    #[arg(long, value_name = "AUTHOR")]
+    pub author: Option<String>,
+    /// Push the branch to this remote afterwards (never forced).
+    #[arg(long, value_name = "REMOTE")]
+    pub push: Option<String>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// The commit message: the user's text, then git trailers recording what
+/// produced the tree.
+fn message(args: &CommitArgs, site_name: &str, provenance: &serde_json::Value) -> String {
+    let mut text = args
+        .message
+        .clone()
+        .unwrap_or_else(|| format!("opsmith: render site {site_name}"));
+    text.push_str("\n\n");
+    if let Some(digest) = provenance.get("inputsSha256").and_then(|v| v.as_str()) {
+        text.push_str(&format!("Opsmith-Inputs-Sha256: {digest}\n"));
+    }
+    if let Some(source) = git::source_commit(&args.site.site) {
+        text.push_str(&format!("Opsmith-Source-Commit: {source}\n"));
+    }
+    for plugin in provenance
+        .get("plugins")
+        .and_then(|p| p.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let field = |k: &str| {
+            plugin
+                .get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        text.push_str(&format!(
+            "Opsmith-Plugin: {} {}@{} sha256:{}\n",
+            field("component"),
+            field("name"),
+            field("version"),
+            field("sha256")
+        ));
+    }
+    text.push_str(&format!("Opsmith-Version: {}\n", env!("CARGO_PKG_VERSION")));
+    text
+}
+
+pub fn run(args: &CommitArgs) -> anyhow::Result<ExitStatus> {
+    let site = pipeline::load_and_validate(&args.site.site)?;
+    let host = args.run.host()?;
+    let tree = pipeline::render_site(&host, &site, args.run.jobs())?;
+    let repo = git::open(&args.repo)?;
+    let branch = args
+        .branch
+        .clone()
+        .unwrap_or_else(|| site.catalog.spec.gitops.target_revision.clone());
+    let path = args
+        .path
+        .clone()
+        .unwrap_or_else(|| site.catalog.spec.gitops.path.clone());
+    let provenance = tree
+        .files
+        .get(layout::PROVENANCE_FILE)
+        .and_then(|bytes| crate::load::yaml::parse(&String::from_utf8_lossy(bytes)).ok())
+        .map(|(value, _)| value)
+        .unwrap_or_default();
+    let (author, committer) = git::signatures(&repo, args.author.as_deref())?;
+    let text = message(args, &tree.site, &provenance);
+    let request = CommitRequest {
+        branch: &branch,
+        path: &path,
+        files: &tree.files,
+        message: &text,
+        author: &author,
+        committer: &committer,
+    };
+    match git::commit(&repo, &request)? {
+        Outcome::Unchanged => crate::diagnostics::note(&format!(
+            "`{branch}` already holds this rendering of `{path}`: nothing to commit"
+        )),
+        Outcome::Committed { id, files_changed } => crate::diagnostics::note(&format!(
+            "committed {id} on `{branch}`: {files_changed} files changed under `{path}`"
+        )),
+    }
+    if let Some(remote) = &args.push {
+        git::push(&repo, remote, &branch)?;
+        crate::diagnostics::note(&format!("pushed `{branch}` to `{remote}`"));
+    }
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,520 @@
+//! `commit`, `diff --git-ref` and `check` against real git repositories in
+//! temporary folders: bare and non-bare, with an upstream remote on disk.
+
+use std::path::Path;
+use std::process::Output;
+
+use git2::Repository;
+
+use crate::support::{SiteCopy, stderr, stdout};
+
+const AUTHOR: [(&str, &str); 2] = [
+    ("GIT_AUTHOR_NAME", "Site Bot"),
+    ("GIT_AUTHOR_EMAIL", "bot@example.org"),
+];
+
+fn run(copy: &SiteCopy, args: &[&str]) -> Output {
+    crate::support::opsmith()
+        .current_dir(copy.dir.path())
+        .envs(AUTHOR)
+        .args(args)
+        .output()
+        .expect("run opsmith")
+}
+
+fn head_of(repo: &Path, branch: &str) -> Option<git2::Oid> {
+    let repo = Repository::open(repo).expect("open");
+    repo.find_reference(&format!("refs/heads/{branch}"))
+        .ok()
+        .and_then(|r| r.target())
+}
+
+fn commit_count(repo: &Path, branch: &str) -> usize {
+    let repo = Repository::open(repo).expect("open");
+    let mut walk = repo.revwalk().expect("revwalk");
+    walk.push_ref(&format!("refs/heads/{branch}"))
+        .expect("branch");
+    walk.count()
+}
+
+/// Paths of every file under `path` at the tip of `branch`.
+fn files_at(repo: &Path, branch: &str, path: &str) -> Vec<String> {
+    let repo = Repository::open(repo).expect("open");
+    let tree = repo
+        .revparse_single(&format!("refs/heads/{branch}"))
+        .and_then(|o| o.peel_to_tree())
+        .expect("tree");
+    let mut out = Vec::new();
+    tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+        if entry.kind() == Some(git2::ObjectType::Blob) && dir.starts_with(path) {
+            out.push(format!("{dir}{}", entry.name().unwrap_or_default()));
+        }
+        git2::TreeWalkResult::Ok
+    })
+    .expect("walk");
+    out.sort();
+    out
+}
+
+fn rendered_files(copy: &SiteCopy) -> Vec<String> {
+    let out = copy.run(&["render", "--site", "site", "--out", "rendered"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    crate::support::snapshot(&copy.path("rendered/infra"))
+        .into_iter()
+        .map(|(p, _)| format!("clusters/infra/{p}"))
+        .collect()
+}
+
+#[test]
+fn commit_writes_exactly_the_rendered_tree_then_nothing() {
+    for bare in [true, false] {
+        let copy = SiteCopy::new();
+        let repo_dir = copy.path("manifests");
+        if bare {
+            Repository::init_bare(&repo_dir).expect("init");
+        } else {
+            Repository::init(&repo_dir).expect("init");
+        }
+        let first = run(&copy, &["commit", "--site", "site", "--repo", "manifests"]);
+        assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+        let gitdir = if bare {
+            repo_dir.clone()
+        } else {
+            repo_dir.join(".git")
+        };
+        assert_eq!(
+            files_at(&gitdir, "main", "clusters/infra/"),
+            rendered_files(&copy)
+        );
+        assert_eq!(commit_count(&gitdir, "main"), 1);
+        // One pack, no loose objects.
+        let loose = walkdir::WalkDir::new(gitdir.join("objects"))
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file() && !e.path().to_string_lossy().contains("/pack/"))
+            .count();
+        assert_eq!(loose, 0, "objects must go into a pack");
+        let message = Repository::open(&gitdir)
+            .and_then(|r| {
+                r.find_commit(head_of(&gitdir, "main").expect("head"))
+                    .map(|c| c.message().unwrap_or_default().to_owned())
+            })
+            .expect("message");
+        for trailer in [
+            "Opsmith-Inputs-Sha256: ",
+            "Opsmith-Plugin: baremetal-hosts metal3@",
+            "Opsmith-Version: ",
+        ] {
+            assert!(message.contains(trailer), "{message}");
+        }
+        let second = run(&copy, &["commit", "--site", "site", "--repo", "manifests"]);
+        assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+        assert!(
+            stderr(&second).contains("nothing to commit"),
+            "{}",
+            stderr(&second)
+        );
+        assert_eq!(commit_count(&gitdir, "main"), 1);
+    }
+}
+
+#[test]
+fn a_changed_input_makes_one_commit_with_only_the_changed_files() {
+    let copy = SiteCopy::new();
+    Repository::init_bare(copy.path("manifests.git")).expect("init");
+    let first = run(
+        &copy,
+        &[
+            "commit",
+            "--site",
+            "site",
+            "--repo",
+            "manifests.git",
+            "--branch",
+            "deploy",
+        ],
+    );
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    copy.edit(
+        "inventory.yaml",
+        "disableCertificateVerification: true",
+        "disableCertificateVerification: false",
+    );
+    let second = run(
+        &copy,
+        &[
+            "commit",
+            "--site",
+            "site",
+            "--repo",
+            "manifests.git",
+            "--branch",
+            "deploy",
+            "-m",
+            "Verify the first BMC's certificate",
+        ],
+    );
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    let gitdir = copy.path("manifests.git");
+    assert_eq!(commit_count(&gitdir, "deploy"), 2);
+    let repo = Repository::open(&gitdir).expect("open");
+    let head = repo
+        .find_commit(head_of(&gitdir, "deploy").expect("head"))
+        .expect("commit");
+    assert!(
+        head.message()
+            .unwrap_or_default()
+            .starts_with("Verify the first BMC's certificate\n\n")
+    );
+    let diff = repo
+        .diff_tree_to_tree(
+            Some(&head.parent(0).expect("parent").tree().expect("tree")),
+            Some(&head.tree().expect("tree")),
+            None,
+        )
+        .expect("diff");
+    let mut changed: Vec<String> = diff
+        .deltas()
+        .map(|d| {
+            d.new_file()
+                .path()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        })
+        .collect();
+    changed.sort();
+    assert_eq!(
+        changed,
+        [
+            "clusters/infra/baremetal-hosts/openshift-machine-api/baremetalhost-oct-03-04-compute.yaml",
+            "clusters/infra/day0/install-config/install-config.yaml",
+            "clusters/infra/opsmith-provenance.yaml",
+        ]
+    );
+}
+
+#[test]
+fn commit_keeps_the_rest_of_the_repository() {
+    let copy = SiteCopy::new();
+    let repo = Repository::init(copy.path("manifests")).expect("init");
+    std::fs::write(copy.path("manifests/README.md"), "hand-written\n").expect("write");
+    let mut index = repo.index().expect("index");
+    index.add_path(Path::new("README.md")).expect("add");
+    let tree = repo
+        .find_tree(index.write_tree().expect("tree"))
+        .expect("tree");
+    let sig = git2::Signature::now("Human", "human@example.org").expect("sig");
+    repo.commit(Some("refs/heads/main"), &sig, &sig, "readme", &tree, &[])
+        .expect("commit");
+    let out = run(&copy, &["commit", "--site", "site", "--repo", "manifests"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let gitdir = copy.path("manifests/.git");
+    assert!(files_at(&gitdir, "main", "").contains(&"README.md".to_owned()));
+    assert_eq!(commit_count(&gitdir, "main"), 2);
+}
+
+#[test]
+fn concurrent_commits_are_both_safe() {
+    let copy = SiteCopy::new();
+    Repository::init_bare(copy.path("manifests.git")).expect("init");
+    let spawn = |branch_path: &str| {
+        crate::support::opsmith()
+            .current_dir(copy.dir.path())
+            .envs(AUTHOR)
+            .args([
+                "commit",
+                "--site",
+                "site",
+                "--repo",
+                "manifests.git",
+                "--path",
+                branch_path,
+            ])
+            .spawn()
+            .expect("spawn")
+    };
+    let children: Vec<_> = ["clusters/a", "clusters/b", "clusters/c"]
+        .into_iter()
+        .map(spawn)
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        assert_eq!(out.status.code(), Some(0));
+    }
+    let gitdir = copy.path("manifests.git");
+    // Three commits on one line of history, none lost.
+    assert_eq!(commit_count(&gitdir, "main"), 3);
+    for folder in ["clusters/a/", "clusters/b/", "clusters/c/"] {
+        assert!(
+            !files_at(&gitdir, "main", folder).is_empty(),
+            "{folder} lost"
+        );
+    }
+}
+
+#[test]
+fn push_refuses_a_remote_that_moved_on() {
+    let copy = SiteCopy::new();
+    let upstream = Repository::init_bare(copy.path("upstream.git")).expect("init");
+    let work = Repository::init(copy.path("work")).expect("init");
+    work.remote("origin", copy.path("upstream.git").to_str().expect("utf-8"))
+        .expect("remote");
+    let first = run(
+        &copy,
+        &[
+            "commit", "--site", "site", "--repo", "work", "--push", "origin",
+        ],
+    );
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let pushed = head_of(&copy.path("upstream.git"), "main").expect("pushed");
+    assert_eq!(Some(pushed), head_of(&copy.path("work/.git"), "main"));
+    // Someone else commits to the remote.
+    let sig = git2::Signature::now("Other", "other@example.org").expect("sig");
+    let parent = upstream.find_commit(pushed).expect("parent");
+    let theirs = upstream
+        .commit(
+            Some("refs/heads/main"),
+            &sig,
+            &sig,
+            "their change",
+            &parent.tree().expect("tree"),
+            &[&parent],
+        )
+        .expect("commit");
+    copy.edit(
+        "inventory.yaml",
+        "disableCertificateVerification: true",
+        "disableCertificateVerification: false",
+    );
+    let second = run(
+        &copy,
+        &[
+            "commit", "--site", "site", "--repo", "work", "--push", "origin",
+        ],
+    );
+    assert_eq!(second.status.code(), Some(2), "{}", stderr(&second));
+    assert!(stderr(&second).contains("moved on"), "{}", stderr(&second));
+    assert_eq!(
+        head_of(&copy.path("upstream.git"), "main"),
+        Some(theirs),
+        "the remote must keep their commit"
+    );
+    assert_eq!(
+        commit_count(&copy.path("work/.git"), "main"),
+        2,
+        "the local commit stays for a retry"
+    );
+}
+
+#[test]
+fn diff_against_a_git_ref_exits_0_1_2() {
+    let copy = SiteCopy::new();
+    Repository::init_bare(copy.path("m.git")).expect("init");
+    assert_eq!(
+        run(&copy, &["commit", "--site", "site", "--repo", "m.git"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let same = run(
+        &copy,
+        &[
+            "diff",
+            "--site",
+            "site",
+            "--repo",
+            "m.git",
+            "--git-ref",
+            "main",
+        ],
+    );
+    assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
+    copy.edit(
+        "inventory.yaml",
+        "disableCertificateVerification: true",
+        "disableCertificateVerification: false",
+    );
+    let differs = run(
+        &copy,
+        &[
+            "diff",
+            "--site",
+            "site",
+            "--repo",
+            "m.git",
+            "--git-ref",
+            "main",
+        ],
+    );
+    assert_eq!(differs.status.code(), Some(1), "{}", stderr(&differs));
+    let text = stdout(&differs);
+    assert!(text.starts_with("changed  clusters/infra/"), "{text}");
+    assert!(text.contains("-    disableCertificateVerification: true\n+    disableCertificateVerification: false\n"), "{text}");
+    assert!(!text.contains("\x1b["), "no colour when not on a terminal");
+    let missing = run(
+        &copy,
+        &[
+            "diff",
+            "--site",
+            "site",
+            "--repo",
+            "m.git",
+            "--git-ref",
+            "no-such-branch",
+        ],
+    );
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("`no-such-branch` names nothing"),
+        "{}",
+        stderr(&missing)
+    );
+}
+
+#[test]
+fn diff_against_a_folder() {
+    let copy = SiteCopy::new();
+    assert_eq!(
+        copy.run(&["render", "--site", "site", "--out", "out"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        copy.run(&["diff", "--site", "site", "--out", "out"])
+            .status
+            .code(),
+        Some(0)
+    );
+    copy.edit(
+        "inventory.yaml",
+        "    - name: oct-03-11-compute",
+        "    - name: oct-03-12-compute",
+    );
+    let out = copy.run(&["diff", "--site", "site", "--out", "out"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("added    infra/baremetal-hosts/openshift-machine-api/baremetalhost-oct-03-12-compute.yaml"), "{text}");
+    assert!(text.contains("removed  infra/baremetal-hosts/openshift-machine-api/baremetalhost-oct-03-11-compute.yaml"), "{text}");
+}
+
+/// A site checkout with its rendered tree committed, as a presubmit sees it.
+fn checkout_with_committed_tree() -> SiteCopy {
+    let copy = SiteCopy::new();
+    Repository::init(copy.dir.path()).expect("init");
+    assert_eq!(
+        run(&copy, &["commit", "--site", "site", "--repo", "."])
+            .status
+            .code(),
+        Some(0)
+    );
+    copy
+}
+
+#[test]
+fn check_passes_on_a_current_tree_and_reports_a_change() {
+    let copy = checkout_with_committed_tree();
+    let current = run(&copy, &["check", "--site", "site", "--git-ref", "main"]);
+    assert_eq!(current.status.code(), Some(0), "{}", stderr(&current));
+    assert!(
+        stderr(&current).contains("identical to `clusters/infra`"),
+        "{}",
+        stderr(&current)
+    );
+    copy.edit(
+        "inventory.yaml",
+        "disableCertificateVerification: true",
+        "disableCertificateVerification: false",
+    );
+    let junit = copy.path("reports/junit.xml");
+    let comment = copy.path("comment.md");
+    let summary = copy.path("summary.md");
+    let changed = crate::support::opsmith()
+        .current_dir(copy.dir.path())
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .args(["check", "--site", "site", "--git-ref", "main", "--junit"])
+        .arg(&junit)
+        .arg("--comment")
+        .arg(&comment)
+        .output()
+        .expect("run");
+    assert_eq!(changed.status.code(), Some(1), "{}", stderr(&changed));
+    assert!(
+        stderr(&changed).contains("against `clusters/infra`: 0 added, 3 changed, 0 removed"),
+        "{}",
+        stderr(&changed)
+    );
+    let summary = std::fs::read_to_string(summary).expect("step summary");
+    assert!(
+        summary.contains("| baremetal-hosts | `builtin:metal3` | 0 | 1 | 0 |"),
+        "{summary}"
+    );
+    let comment = std::fs::read_to_string(comment).expect("comment");
+    assert!(
+        comment.contains("<details><summary><code>baremetal-hosts</code>: 1 files</summary>"),
+        "{comment}"
+    );
+    assert!(
+        comment.contains("+    disableCertificateVerification: false"),
+        "{comment}"
+    );
+    let xml = std::fs::read_to_string(junit).expect("junit");
+    let doc = roxmltree::Document::parse(&xml).expect("JUnit XML parses");
+    let cases: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .filter_map(|n| n.attribute("name"))
+        .collect();
+    assert_eq!(
+        cases,
+        [
+            "validation",
+            "component baremetal-hosts",
+            "component install-config",
+            "component argocd",
+            "component github-app",
+            "component tekton",
+            "component prow"
+        ]
+    );
+    assert!(
+        !xml.contains("<failure"),
+        "a change is not a failure: {xml}"
+    );
+}
+
+#[test]
+fn check_annotates_input_errors_for_github_and_reports_junit_for_prow() {
+    let copy = checkout_with_committed_tree();
+    copy.edit("inventory.yaml", "  hosts:", "  hostz:");
+    let artifacts = copy.path("artifacts");
+    let out = crate::support::opsmith()
+        .current_dir(copy.dir.path())
+        .env("GITHUB_ACTIONS", "true")
+        .env("PROW_JOB_ID", "123")
+        .env("ARTIFACTS", &artifacts)
+        .args(["check", "--site", "site", "--git-ref", "main"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    let line = std::fs::read_to_string(copy.site().join("inventory.yaml"))
+        .expect("read")
+        .lines()
+        .position(|l| l.starts_with("  hostz:"))
+        .expect("edited line")
+        + 1;
+    assert!(err.contains(&format!("::error file=site/inventory.yaml,line={line},col=3::unknown field `hostz`, did you mean `hosts`?")), "{err}");
+    let xml = std::fs::read_to_string(artifacts.join("junit_opsmith.xml"))
+        .expect("junit under $ARTIFACTS");
+    let doc = roxmltree::Document::parse(&xml).expect("parses");
+    let failure = doc
+        .descendants()
+        .find(|n| n.has_tag_name("failure"))
+        .expect("a failure");
+    assert_eq!(
+        failure.parent().and_then(|p| p.attribute("name")),
+        Some("validation")
+    );
+}
