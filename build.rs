@@ -26,6 +26,7 @@ fn main() {
     let root =
         PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    upstream_schemas_as_json(&root, &out);
     for path in ["plugins", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(path).display());
     }
@@ -128,5 +129,43 @@ fn ensure_target() {
         panic!(
             "the {TARGET} target is missing and `rustup target add {TARGET}` failed: install it and build again"
         );
+    }
+}
+
+/// The upstream schemas (schemas/upstream/, kept verbatim) as JSON in
+/// OUT_DIR: JSON parses an order of magnitude faster than YAML at run time.
+fn upstream_schemas_as_json(root: &Path, out: &Path) {
+    let source = root.join("schemas/upstream");
+    println!("cargo:rerun-if-changed={}", source.display());
+    let mut pending = vec![source.clone()];
+    while let Some(dir) = pending.pop() {
+        for entry in
+            std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let Some(ext) = path.extension().and_then(|e| e.to_str()) else {
+                continue;
+            };
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+            let json = match ext {
+                "json" => text,
+                "yaml" | "yml" => {
+                    let value: serde_json::Value = serde_saphyr::from_str(&text)
+                        .unwrap_or_else(|e| panic!("{} is not YAML: {e}", path.display()));
+                    value.to_string()
+                }
+                _ => continue,
+            };
+            let rel = path.strip_prefix(&source).expect("under schemas/upstream");
+            let dest = out.join("upstream").join(format!("{}.json", rel.display()));
+            std::fs::create_dir_all(dest.parent().expect("parent"))
+                .expect("create OUT_DIR/upstream");
+            std::fs::write(&dest, json).expect("write converted schema");
+        }
     }
 }

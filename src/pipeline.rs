@@ -2,6 +2,7 @@
 //! load → validate → plugins → collect → layout.
 
 use std::path::Path;
+use std::time::Instant;
 
 use crate::collect::upstream::UpstreamSchemas;
 use crate::layout::Tree;
@@ -22,14 +23,32 @@ pub fn check_configs(host: &Host, site: &Site, jobs: usize) -> anyhow::Result<Ve
 
 /// Stages 1 to 5: the site's tree, in memory.
 pub fn render(host: &Host, dir: &Path, jobs: usize) -> anyhow::Result<Tree> {
+    let started = Instant::now();
     let site = load_and_validate(dir)?;
+    stage(host, "load + validate", started);
     render_site(host, &site, jobs)
+}
+
+/// With `--verbose`, how long a stage took.
+fn stage(host: &Host, name: &str, started: Instant) {
+    if host.verbose {
+        crate::diagnostics::note(&format!(
+            "{name}: {:.1} ms",
+            started.elapsed().as_secs_f64() * 1000.0
+        ));
+    }
 }
 
 /// Stages 3 to 5 for an already validated site.
 pub fn render_site(host: &Host, site: &Site, jobs: usize) -> anyhow::Result<Tree> {
+    let started = Instant::now();
     let rendered = plugins::render_all(host, site, jobs)?;
-    let schemas = UpstreamSchemas::new();
-    let collected = collect::objects(site, rendered, &schemas)?;
-    layout::tree(site, &collected)
+    stage(host, "plugins", started);
+    let started = Instant::now();
+    let collected = collect::objects(site, rendered, UpstreamSchemas::shared())?;
+    stage(host, "collect + upstream schemas", started);
+    let started = Instant::now();
+    let tree = layout::tree(site, &collected);
+    stage(host, "layout", started);
+    tree
 }
