@@ -12,12 +12,15 @@ use super::{RunArgs, SiteArgs};
 use crate::ExitStatus;
 use crate::plugins::{Description, Host, PluginSource, builtin};
 
+mod build;
 mod scaffold;
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
-    /// Scaffold a Rust plugin crate that builds with `cargo build --target wasm32-wasip2`.
+    /// Scaffold a plugin project (Rust, Python or JavaScript) that builds anywhere.
     New(NewArgs),
+    /// Build a plugin project into NAME.wasm and print its sha256 and catalog entry.
+    Build(BuildArgs),
     /// Show what a plugin component is: its world, imports, config schema, kinds.
     Inspect(InspectArgs),
     /// List the built-in plugins and those the site's catalog uses.
@@ -30,6 +33,16 @@ pub struct NewArgs {
     pub name: String,
     /// Parent folder of the new plugin's folder.
     #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The plugin's language.
+    #[arg(long, value_enum, default_value = "rust")]
+    pub lang: scaffold::Lang,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The plugin project's folder.
+    #[arg(default_value = ".")]
     pub dir: PathBuf,
 }
 
@@ -52,6 +65,7 @@ pub struct ListArgs {
 pub fn run(command: &PluginCommand) -> anyhow::Result<ExitStatus> {
     match command {
         PluginCommand::New(args) => new(args),
+        PluginCommand::Build(args) => build_project(args),
         PluginCommand::Inspect(args) => inspect(args),
         PluginCommand::List(args) => list(args),
     }
@@ -62,8 +76,32 @@ fn print(text: &str) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
+fn build_project(args: &BuildArgs) -> anyhow::Result<ExitStatus> {
+    let wasm = build::build(&args.dir)?;
+    let bytes = std::fs::read(&wasm).with_context(|| format!("cannot read {}", wasm.display()))?;
+    let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    let file = wasm
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = file.trim_end_matches(".wasm");
+    print(&format!(
+        "built {} ({} bytes)\nsha256: {sha256}\n\ncatalog entry (copy {file} into the site folder's plugins/):\n  - name: {name}\n    plugin: {{ path: plugins/{file}, sha256: {sha256} }}\n",
+        wasm.display(),
+        bytes.len()
+    ))
+}
+
 fn new(args: &NewArgs) -> anyhow::Result<ExitStatus> {
-    let dir = scaffold::create(&args.dir, &args.name)?;
+    let dir = scaffold::create(&args.dir, &args.name, args.lang)?;
+    if args.lang != scaffold::Lang::Rust {
+        return print(&format!(
+            "created {lang:?} plugin `{name}` in {dir}\n\nbuild it (see its README for the tool set-up):\n  opsmith plugin build {dir}\n",
+            lang = args.lang,
+            name = args.name,
+            dir = dir.display(),
+        ));
+    }
     let wasm = format!(
         "target/wasm32-wasip2/release/{}.wasm",
         args.name.replace('-', "_")

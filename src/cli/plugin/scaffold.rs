@@ -1,6 +1,7 @@
-//! The files `opsmith plugin new` writes: a plugin crate plus a vendored copy
-//! of the SDK and the WIT contract, so the crate builds from any folder,
-//! outside this repository.
+//! The files `opsmith plugin new` writes. Rust: a plugin crate plus a
+//! vendored copy of the SDK and the WIT contract. Python and JavaScript: the
+//! module, its test, the build set-up and `wit/plugin.wit`. Each builds from
+//! any folder, outside this repository.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -221,9 +222,53 @@ fn valid_name(name: &str) -> bool {
         && !name.ends_with('-')
 }
 
-/// Writes the new plugin crate into `<parent>/<name>/`, which must not exist
-/// or be empty.
-pub fn create(parent: &Path, name: &str) -> anyhow::Result<PathBuf> {
+/// The language of a plugin project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    Rust,
+    Python,
+    Javascript,
+}
+
+const WIT: &str = include_str!("../../../plugins/wit/plugin.wit");
+
+const PYTHON_FILES: &[(&str, &str)] = &[
+    ("{{module}}.py", include_str!("templates/python/module.py")),
+    (
+        "test_{{module}}.py",
+        include_str!("templates/python/test_module.py"),
+    ),
+    ("README.md", include_str!("templates/python/README.md")),
+    (
+        "requirements.txt",
+        include_str!("templates/python/requirements.txt"),
+    ),
+    (".gitignore", include_str!("templates/python/gitignore")),
+];
+
+const JAVASCRIPT_FILES: &[(&str, &str)] = &[
+    ("plugin.js", include_str!("templates/javascript/plugin.js")),
+    (
+        "plugin.test.js",
+        include_str!("templates/javascript/plugin.test.js"),
+    ),
+    ("build.mjs", include_str!("templates/javascript/build.mjs")),
+    (
+        "package.json",
+        include_str!("templates/javascript/package.json"),
+    ),
+    ("README.md", include_str!("templates/javascript/README.md")),
+    (".gitignore", include_str!("templates/javascript/gitignore")),
+];
+
+/// The Python module name of a plugin: its name with `_` for `-`.
+pub fn python_module(name: &str) -> String {
+    name.replace('-', "_")
+}
+
+/// Writes the new plugin project into `<parent>/<name>/`, which must not
+/// exist or be empty.
+pub fn create(parent: &Path, name: &str, lang: Lang) -> anyhow::Result<PathBuf> {
     if !valid_name(name) {
         bail!(
             "`{name}` is not a usable plugin name: use lowercase letters, digits and `-`, starting with a letter"
@@ -237,6 +282,32 @@ pub fn create(parent: &Path, name: &str) -> anyhow::Result<PathBuf> {
     {
         bail!("{} already exists and is not empty", dir.display());
     }
+    let module = python_module(name);
+    let from_templates = |templates: &[(&str, &str)]| -> Vec<(PathBuf, String)> {
+        let fill = |t: &str| t.replace("{{name}}", name).replace("{{module}}", &module);
+        let mut files: Vec<(PathBuf, String)> = templates
+            .iter()
+            .map(|(path, text)| (dir.join(fill(path)), fill(text)))
+            .collect();
+        files.push((dir.join("wit/plugin.wit"), WIT.to_owned()));
+        files
+    };
+    let files = match lang {
+        Lang::Rust => rust_files(&dir, name),
+        Lang::Python => from_templates(PYTHON_FILES),
+        Lang::Javascript => from_templates(JAVASCRIPT_FILES),
+    };
+    for (path, text) in files {
+        if let Some(folder) = path.parent() {
+            fs::create_dir_all(folder)
+                .with_context(|| format!("cannot create {}", folder.display()))?;
+        }
+        fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(dir)
+}
+
+fn rust_files(dir: &Path, name: &str) -> Vec<(PathBuf, String)> {
     let mut files: Vec<(PathBuf, String)> = vec![
         (dir.join("Cargo.toml"), manifest(name)),
         (dir.join("src/lib.rs"), lib_rs(name)),
@@ -250,12 +321,5 @@ pub fn create(parent: &Path, name: &str) -> anyhow::Result<PathBuf> {
     for (path, text) in SDK_FILES {
         files.push((dir.join("opsmith-sdk").join(path), (*text).to_owned()));
     }
-    for (path, text) in files {
-        if let Some(folder) = path.parent() {
-            fs::create_dir_all(folder)
-                .with_context(|| format!("cannot create {}", folder.display()))?;
-        }
-        fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    Ok(dir)
+    files
 }

@@ -1,0 +1,162 @@
+//! `opsmith plugin build [DIR]`: one command for Rust, Python and JavaScript
+//! plugin projects. It detects the language, runs the tool chain with the
+//! right WIT world and writes `NAME.wasm` in the project folder.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context as _, bail};
+
+use super::scaffold::{Lang, python_module};
+
+/// The tool versions the scaffolds pin and this command was tested with.
+pub const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
+pub const COMPONENTIZE_JS: &str = "@bytecodealliance/componentize-js@0.23.0";
+
+/// What kind of project `dir` is.
+pub fn detect(dir: &Path) -> anyhow::Result<Lang> {
+    if dir.join("Cargo.toml").is_file() {
+        return Ok(Lang::Rust);
+    }
+    if dir.join("package.json").is_file() {
+        return Ok(Lang::Javascript);
+    }
+    let has_python = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .filter_map(Result::ok)
+        .any(|e| e.path().extension().is_some_and(|x| x == "py"));
+    if has_python {
+        return Ok(Lang::Python);
+    }
+    bail!(
+        "{} is not a plugin project: expected Cargo.toml (Rust), package.json (JavaScript) or a .py module (Python)",
+        dir.display()
+    )
+}
+
+/// The project's name: its folder's name, or the package name.
+fn project_name(dir: &Path, lang: Lang) -> anyhow::Result<String> {
+    let from_manifest = |file: &str, key: &str| -> Option<String> {
+        let text = std::fs::read_to_string(dir.join(file)).ok()?;
+        text.lines().find_map(|l| {
+            let l = l.trim();
+            let rest = l.strip_prefix(key)?.trim_start().strip_prefix(['=', ':'])?;
+            Some(
+                rest.trim()
+                    .trim_end_matches(',')
+                    .trim_matches('"')
+                    .to_owned(),
+            )
+        })
+    };
+    let name = match lang {
+        Lang::Rust => from_manifest("Cargo.toml", "name"),
+        Lang::Javascript => from_manifest("package.json", "\"name\""),
+        Lang::Python => None,
+    };
+    match name {
+        Some(n) if !n.is_empty() => Ok(n),
+        _ => dir
+            .canonicalize()?
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .context("the project folder has no name"),
+    }
+}
+
+fn run(cmd: &mut Command, tool: &str, install: &str) -> anyhow::Result<()> {
+    let status = match cmd.status() {
+        Ok(status) => status,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!("`{tool}` is not installed: {install}")
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot run `{tool}`")),
+    };
+    if !status.success() {
+        bail!("`{tool}` failed ({status}); its output is above");
+    }
+    Ok(())
+}
+
+/// Builds the project in `dir` and returns the component's path.
+pub fn build(dir: &Path) -> anyhow::Result<PathBuf> {
+    let lang = detect(dir)?;
+    let name = project_name(dir, lang)?;
+    let out = dir.join(format!("{name}.wasm"));
+    match lang {
+        Lang::Rust => {
+            run(
+                Command::new("cargo").current_dir(dir).args([
+                    "build",
+                    "--release",
+                    "--target",
+                    "wasm32-wasip2",
+                ]),
+                "cargo",
+                "install Rust with rustup, then `rustup target add wasm32-wasip2`",
+            )?;
+            let target = crate::env::var("CARGO_TARGET_DIR")
+                .map_or_else(|| dir.join("target"), PathBuf::from);
+            let built = target
+                .join("wasm32-wasip2/release")
+                .join(format!("{}.wasm", name.replace('-', "_")));
+            std::fs::copy(&built, &out)
+                .with_context(|| format!("cargo built no {}", built.display()))?;
+        }
+        Lang::Python => {
+            let venv_tool = dir.join(".venv/bin/componentize-py");
+            let tool = if venv_tool.is_file() {
+                venv_tool
+            } else {
+                PathBuf::from("componentize-py")
+            };
+            let module = python_module(&name);
+            if !dir.join(format!("{module}.py")).is_file() {
+                bail!(
+                    "{} has no {module}.py: the module must be named after the folder",
+                    dir.display()
+                );
+            }
+            run(
+                Command::new(&tool)
+                    .arg("-d")
+                    .arg(dir.join("wit"))
+                    .args(["-w", "renderer", "componentize", "-p"])
+                    .arg(dir)
+                    .arg(&module)
+                    .arg("-o")
+                    .arg(&out),
+                "componentize-py",
+                &format!(
+                    "`python3 -m venv .venv && .venv/bin/pip install {COMPONENTIZE_PY}` in the project folder"
+                ),
+            )?;
+        }
+        Lang::Javascript => {
+            if !dir
+                .join("node_modules/@bytecodealliance/componentize-js")
+                .is_dir()
+            {
+                run(
+                    Command::new("npm").current_dir(dir).args([
+                        "install",
+                        "--no-audit",
+                        "--no-fund",
+                    ]),
+                    "npm",
+                    "install Node.js 20.6 or newer (with npm)",
+                )?;
+            }
+            run(
+                Command::new("node")
+                    .current_dir(dir)
+                    .arg("build.mjs")
+                    .arg("--out")
+                    .arg(&out),
+                "node",
+                &format!("install Node.js 20.6 or newer; the build uses {COMPONENTIZE_JS}"),
+            )?;
+        }
+    }
+    Ok(out)
+}
