@@ -151,7 +151,9 @@ fn import_note(name: &str) -> &'static str {
         i if i.starts_with("wasi:cli/std") || i.starts_with("wasi:cli/terminal") => {
             "stdin closed; stdout and stderr go to opsmith's log"
         }
-        i if i.starts_with("wasi:io/") || i == "wasi:cli/exit" => "plumbing for the above",
+        i if i.starts_with("wasi:io/") => "streams and polling for stdio",
+        "wasi:cli/exit" => "ends the plugin with an error",
+        i if i.starts_with("opsmith:plugin/") => "opsmith's contract: record types",
         "log" => "opsmith's log (`--verbose`)",
         _ => "not provided by opsmith: the plugin will not link",
     }

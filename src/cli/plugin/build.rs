@@ -80,6 +80,8 @@ fn run(cmd: &mut Command, tool: &str, install: &str) -> anyhow::Result<()> {
 
 /// Builds the project in `dir` and returns the component's path.
 pub fn build(dir: &Path) -> anyhow::Result<PathBuf> {
+    // Absolute, since the tools run in the project folder.
+    let dir = &dir.canonicalize().with_context(|| format!("there is no folder {}", dir.display()))?;
     let lang = detect(dir)?;
     let name = project_name(dir, lang)?;
     let out = dir.join(format!("{name}.wasm"));
