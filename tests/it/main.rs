@@ -3,6 +3,7 @@
 mod broken_sites;
 mod git;
 mod plugin_cmd;
+mod polyglot;
 mod render;
 mod sandbox;
 mod support;

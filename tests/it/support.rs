@@ -158,3 +158,68 @@ fn remap_flags() -> String {
     }
     flags.join("\u{1f}")
 }
+
+/// A Python virtual environment with the pinned componentize-py, made once
+/// under target/polyglot (pip reaches PyPI).
+pub fn python_tools() -> PathBuf {
+    static VENV: OnceLock<PathBuf> = OnceLock::new();
+    VENV.get_or_init(|| {
+        let venv = root().join("target/polyglot/venv");
+        if !venv.join("bin/componentize-py").is_file() {
+            let ok = Command::new("python3")
+                .arg("-m")
+                .arg("venv")
+                .arg(&venv)
+                .status()
+                .is_ok_and(|s| s.success())
+                && Command::new(venv.join("bin/pip"))
+                    .args(["install", "--quiet", "componentize-py==0.25.1"])
+                    .status()
+                    .is_ok_and(|s| s.success());
+            assert!(
+                ok,
+                "installing componentize-py into {} failed",
+                venv.display()
+            );
+        }
+        venv
+    })
+    .clone()
+}
+
+/// node_modules with the pinned componentize-js, made once under
+/// target/polyglot (npm reaches its registry).
+pub fn javascript_tools() -> PathBuf {
+    static MODULES: OnceLock<PathBuf> = OnceLock::new();
+    MODULES
+        .get_or_init(|| {
+            let dir = root().join("target/polyglot/js");
+            let modules = dir.join("node_modules");
+            if !modules.join("@bytecodealliance/componentize-js").is_dir() {
+                std::fs::create_dir_all(&dir).expect("mkdir");
+                std::fs::write(
+                    dir.join("package.json"),
+                    r#"{"private":true,"devDependencies":{"@bytecodealliance/componentize-js":"0.23.0","@bytecodealliance/preview2-shim":"0.25.0"}}"#,
+                )
+                .expect("package.json");
+                let ok = Command::new("npm")
+                    .current_dir(&dir)
+                    .args(["install", "--silent", "--no-audit", "--no-fund"])
+                    .status()
+                    .is_ok_and(|s| s.success());
+                assert!(ok, "npm install of componentize-js failed in {}", dir.display());
+            }
+            modules
+        })
+        .clone()
+}
+
+/// Links the shared tool chain into a Python or JavaScript plugin project.
+pub fn link_tools(project: &Path) {
+    if project.join("package.json").is_file() {
+        std::os::unix::fs::symlink(javascript_tools(), project.join("node_modules"))
+            .expect("link node_modules");
+    } else {
+        std::os::unix::fs::symlink(python_tools(), project.join(".venv")).expect("link .venv");
+    }
+}

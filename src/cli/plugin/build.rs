@@ -64,6 +64,31 @@ fn project_name(dir: &Path, lang: Lang) -> anyhow::Result<String> {
     }
 }
 
+/// The Python module to componentize: the one named after the folder, else
+/// the only module that is not a test.
+fn python_entry(dir: &Path, name: &str) -> anyhow::Result<String> {
+    let wanted = python_module(name);
+    if dir.join(format!("{wanted}.py")).is_file() {
+        return Ok(wanted);
+    }
+    let mut modules: Vec<String> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+        .filter_map(|f| f.strip_suffix(".py").map(str::to_owned))
+        .filter(|m| !m.starts_with("test_") && m != "conftest")
+        .collect();
+    modules.sort();
+    match modules.as_slice() {
+        [only] => Ok(only.clone()),
+        [] => bail!("{} has no Python module", dir.display()),
+        many => bail!(
+            "{} has several modules ({}): name the plugin's module {wanted}.py",
+            dir.display(),
+            many.join(", ")
+        ),
+    }
+}
+
 fn run(cmd: &mut Command, tool: &str, install: &str) -> anyhow::Result<()> {
     let status = match cmd.status() {
         Ok(status) => status,
@@ -81,9 +106,20 @@ fn run(cmd: &mut Command, tool: &str, install: &str) -> anyhow::Result<()> {
 /// Builds the project in `dir` and returns the component's path.
 pub fn build(dir: &Path) -> anyhow::Result<PathBuf> {
     // Absolute, since the tools run in the project folder.
-    let dir = &dir.canonicalize().with_context(|| format!("there is no folder {}", dir.display()))?;
+    let dir = &dir
+        .canonicalize()
+        .with_context(|| format!("there is no folder {}", dir.display()))?;
     let lang = detect(dir)?;
-    let name = project_name(dir, lang)?;
+    let mut name = project_name(dir, lang)?;
+    let module = if lang == Lang::Python {
+        let module = python_entry(dir, &name)?;
+        if module != python_module(&name) {
+            name = module.clone();
+        }
+        module
+    } else {
+        String::new()
+    };
     let out = dir.join(format!("{name}.wasm"));
     match lang {
         Lang::Rust => {
@@ -112,7 +148,6 @@ pub fn build(dir: &Path) -> anyhow::Result<PathBuf> {
             } else {
                 PathBuf::from("componentize-py")
             };
-            let module = python_module(&name);
             if !dir.join(format!("{module}.py")).is_file() {
                 bail!(
                     "{} has no {module}.py: the module must be named after the folder",
