@@ -206,9 +206,14 @@ pub fn classify(err: wasmtime::Error, store: &Store<HostState>, limits: &Limits)
         Some(Trap::MemoryOutOfBounds) => PluginError::Trap {
             trap: "out-of-bounds memory access (in a Rust or C plugin usually a stack overflow from deep recursion)".to_owned(),
         },
-        Some(Trap::UnreachableCodeReached) if stderr.contains("panicked") => PluginError::Panic {
-            message: panic_message(&stderr),
-        },
+        Some(Trap::UnreachableCodeReached) if stderr.contains("panicked") => {
+            let mut message = panic_message(&stderr);
+            // componentize-py prints the Python traceback, then its runtime panics.
+            if let Some(exception) = python_exception(&stderr) {
+                message = format!("{exception} ({message})");
+            }
+            PluginError::Panic { message }
+        }
         Some(trap) => {
             let mut text = trap.to_string();
             if !stderr.is_empty() {
@@ -236,6 +241,19 @@ fn panic_message(stderr: &str) -> String {
     format!("{} (at {location})", message.join(" ").trim())
 }
 
+/// The exception line that ends a Python traceback, such as
+/// `ValueError: bad config`, if stderr holds one.
+fn python_exception(stderr: &str) -> Option<String> {
+    let start = stderr.rfind("Traceback (most recent call last):")?;
+    stderr[start..]
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.contains("panicked at"))
+        .filter(|l| !l.trim().is_empty() && !l.starts_with(' '))
+        .last()
+        .map(|l| format!("Python {}", l.trim()))
+}
+
 fn last_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join(" | ")
@@ -247,6 +265,19 @@ impl super::bindings::opsmith::plugin::types::Host for HostState {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn python_exception_is_the_tracebacks_last_line() {
+        let stderr = "Traceback (most recent call last):\n  File \"/0/p.py\", line 3, in render\n    x = 1 / 0\nZeroDivisionError: division by zero\n\nthread '<unnamed>' panicked at runtime/src/lib.rs:1293:29:\nPython function threw an unexpected exception";
+        assert_eq!(
+            python_exception(stderr).as_deref(),
+            Some("Python ZeroDivisionError: division by zero")
+        );
+        assert_eq!(
+            python_exception("thread 'x' panicked at a.rs:1:1:\nboom"),
+            None
+        );
+    }
 
     #[test]
     fn panic_message_keeps_text_and_location() {

@@ -206,6 +206,11 @@ fn hostile_python_is_contained() {
         &["ran out of fuel"],
     );
     assert_fails(&attack(&wasm, "memory", &[]), &["more than 256 MiB"]);
+    // An exception that is not the WIT error names itself.
+    assert_fails(
+        &attack(&wasm, "raise", &[]),
+        &["panicked: Python ValueError: hostile plugin gave up on purpose"],
+    );
     let env = attack(&wasm, "env", &["--out", "-"]);
     assert_eq!(env.status.code(), Some(0), "{}", stderr(&env));
     assert!(
