@@ -24,7 +24,7 @@
 
 use std::collections::BTreeMap;
 
-use opsmith_plugin_sdk::site::{Host, Role, RootDeviceHints, SiteInventory};
+use opsmith_plugin_sdk::site::{Host, Role, SiteInventory};
 use opsmith_plugin_sdk::{
     Error, File, FileFormat, Info, Input, Output, Plugin, Value, export_plugin, json,
 };
@@ -231,26 +231,9 @@ fn host_entry(host: &Host, pointer: &str, suffix: &str) -> Result<Value, Error> 
         "hardwareProfile": "default",
     });
     if let Some(hints) = &host.root_device_hints {
-        entry["rootDeviceHints"] = root_device_hints(hints, &format!("{pointer}/rootDeviceHints"))?;
+        entry["rootDeviceHints"] = hints.to_metal3(&format!("{pointer}/rootDeviceHints"))?;
     }
     Ok(entry)
-}
-
-/// The inventory's root device hints under the installer's (metal3's) names.
-fn root_device_hints(hints: &RootDeviceHints, pointer: &str) -> Result<Value, Error> {
-    if let Some(name) = &hints.device_name
-        && !name.starts_with("/dev/")
-    {
-        // The installer rejects other device names.
-        return Err(Error::at(
-            &format!("{pointer}/deviceName"),
-            format!(
-                "device name {name:?} must start with /dev/, such as /dev/sda or /dev/disk/by-path/..."
-            ),
-        ));
-    }
-    // The inventory uses metal3's names and leaves unset hints out.
-    Ok(json!(hints))
 }
 
 /// A host name as the tail of an environment variable name:

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use opsmith_plugin_sdk::site::{Host, RootDeviceHints, SiteInventory};
+use opsmith_plugin_sdk::site::{Host, SiteInventory};
 use opsmith_plugin_sdk::{Error, Info, Input, Output, Plugin, Value, export_plugin, json};
 use serde::{Deserialize, Serialize};
 
@@ -173,8 +173,7 @@ fn bare_metal_host(
         },
     });
     if let Some(hints) = &host.root_device_hints {
-        bmh["spec"]["rootDeviceHints"] =
-            root_device_hints(hints, &format!("{pointer}/rootDeviceHints"))?;
+        bmh["spec"]["rootDeviceHints"] = hints.to_metal3(&format!("{pointer}/rootDeviceHints"))?;
     }
     // false is metal3's default; leave it out so the common case stays short.
     if config.externally_provisioned {
@@ -187,24 +186,6 @@ fn bare_metal_host(
             json!({ "argocd.argoproj.io/sync-options": "Prune=false,Delete=false" });
     }
     Ok(bmh)
-}
-
-/// The inventory's root device hints, under metal3's field names (the
-/// inventory uses the same names; listing them keeps anything else out).
-fn root_device_hints(hints: &RootDeviceHints, pointer: &str) -> Result<Value, Error> {
-    if let Some(name) = &hints.device_name
-        && !name.starts_with("/dev/")
-    {
-        // metal3 and the installer both reject other device names.
-        return Err(Error::at(
-            &format!("{pointer}/deviceName"),
-            format!(
-                "device name {name:?} must start with /dev/, such as /dev/sda or /dev/disk/by-path/..."
-            ),
-        ));
-    }
-    // The inventory uses metal3's names and leaves unset hints out.
-    Ok(json!(hints))
 }
 
 /// The ExternalSecret that fills `<host>-bmc-secret` with the `username` and

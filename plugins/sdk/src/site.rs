@@ -245,6 +245,25 @@ pub struct RootDeviceHints {
     pub rotational: Option<bool>,
 }
 
+impl RootDeviceHints {
+    /// The hints under metal3's (and the installer's) field names, which the
+    /// inventory shares; `pointer` is where they are in the input, for the
+    /// error about a device name outside `/dev/`, which both reject.
+    pub fn to_metal3(&self, pointer: &str) -> Result<serde_json::Value, crate::Error> {
+        if let Some(name) = &self.device_name
+            && !name.starts_with("/dev/")
+        {
+            return Err(crate::Error::at(
+                &format!("{pointer}/deviceName"),
+                format!(
+                    "device name {name:?} must start with /dev/, such as /dev/sda or /dev/disk/by-path/..."
+                ),
+            ));
+        }
+        serde_json::to_value(self).map_err(|e| crate::Error::new(e.to_string()))
+    }
+}
+
 /// site/catalog.yaml: the components to deploy and their settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
