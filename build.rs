@@ -1,5 +1,7 @@
 //! Builds the built-in plugins (plugins/<name>/) for wasm32-wasip2 and
-//! embeds them, so `cargo build` gives one self-contained binary.
+//! embeds them, so `cargo build` gives one self-contained binary; and
+//! converts the upstream schemas (schemas/upstream/) into one small JSON
+//! Schema per kind, so a run does not parse megabytes of them.
 //!
 //! The plugins are built by a nested cargo with its own target folder
 //! (target/plugins), paths remapped so that their bytes, and so their
@@ -9,6 +11,12 @@ use std::env;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+// The conversion the runtime used to do on every run (see src/collect/upstream.rs).
+#[path = "src/collect/upstream_convert.rs"]
+mod upstream_convert;
 
 /// Built-in plugin name and its crate folder under plugins/.
 const PLUGINS: &[&str] = &[
@@ -26,7 +34,7 @@ fn main() {
     let root =
         PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    upstream_schemas_as_json(&root, &out);
+    upstream_schemas(&root, &out);
     for path in ["plugins", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(path).display());
     }
@@ -38,24 +46,36 @@ fn main() {
         None => build_plugins(&root),
     };
 
+    // The digests are computed here so that a run does not hash megabytes of embedded wasm.
     let mut table = String::from(
-        "/// Built-in plugins: name and component bytes.\npub static BUILTINS: &[(&str, &[u8])] = &[\n",
+        "/// Built-in plugins: name, component bytes and their sha256 (lowercase hex).\n\
+         pub static BUILTINS: &[(&str, &[u8], &str)] = &[\n",
     );
     for name in PLUGINS {
         let file = format!("opsmith_plugin_{}.wasm", name.replace('-', "_"));
         let source = built.join(&file);
         let dest = out.join(&file);
-        std::fs::copy(&source, &dest)
-            .unwrap_or_else(|e| panic!("cannot copy {}: {e}", source.display()));
+        let wasm = std::fs::read(&source)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", source.display()));
+        std::fs::write(&dest, &wasm)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", dest.display()));
         writeln!(
             table,
-            "    ({name:?}, include_bytes!({:?})),",
-            dest.display().to_string()
+            "    ({name:?}, include_bytes!({:?}), {:?}),",
+            dest.display().to_string(),
+            hex(&Sha256::digest(&wasm)),
         )
         .expect("write to string");
     }
     table.push_str("];\n");
     std::fs::write(out.join("builtin_plugins.rs"), table).expect("write builtin_plugins.rs");
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::new(), |mut text, byte| {
+        write!(text, "{byte:02x}").expect("write to string");
+        text
+    })
 }
 
 fn build_plugins(root: &Path) -> PathBuf {
@@ -132,40 +152,86 @@ fn ensure_target() {
     }
 }
 
-/// The upstream schemas (schemas/upstream/, kept verbatim) as JSON in
-/// OUT_DIR: JSON parses an order of magnitude faster than YAML at run time.
-fn upstream_schemas_as_json(root: &Path, out: &Path) {
-    let source = root.join("schemas/upstream");
-    println!("cargo:rerun-if-changed={}", source.display());
-    let mut pending = vec![source.clone()];
-    while let Some(dir) = pending.pop() {
-        for entry in
-            std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
-        {
-            let path = entry.expect("directory entry").path();
-            if path.is_dir() {
-                pending.push(path);
-                continue;
-            }
-            let Some(ext) = path.extension().and_then(|e| e.to_str()) else {
-                continue;
-            };
+/// Per kind in `upstream_convert::KINDS`, its converted schema as compact JSON in
+/// OUT_DIR/upstream/kinds/, and `upstream_kinds.rs`, the table src/collect/upstream.rs
+/// embeds them with. The sources themselves also go to OUT_DIR/upstream/ as JSON, listed in
+/// `upstream_sources.rs`, for the tests that check the conversion against them; the binary
+/// does not embed them.
+fn upstream_schemas(root: &Path, out: &Path) {
+    let source_dir = root.join("schemas/upstream");
+    // A directory is scanned recursively. The conversion code is compiled into this script,
+    // so a change to it reruns the script anyway; listing it says so.
+    for path in ["schemas/upstream", "src/collect/upstream_convert.rs"] {
+        println!("cargo:rerun-if-changed={}", root.join(path).display());
+    }
+    let upstream = out.join("upstream");
+    let documents: Vec<serde_json::Value> = upstream_convert::SOURCES
+        .iter()
+        .map(|source| {
+            let path = source_dir.join(source.path);
             let text = std::fs::read_to_string(&path)
                 .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-            let json = match ext {
-                "json" => text,
-                "yaml" | "yml" => {
-                    let value: serde_json::Value = serde_saphyr::from_str(&text)
-                        .unwrap_or_else(|e| panic!("{} is not YAML: {e}", path.display()));
-                    value.to_string()
+            let (document, json) = match source.format {
+                upstream_convert::Format::OpenApi => {
+                    let document: serde_json::Value = serde_json::from_str(&text)
+                        .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+                    (document, text)
                 }
-                _ => continue,
+                upstream_convert::Format::Crd => {
+                    let document: serde_json::Value = serde_saphyr::from_str(&text)
+                        .unwrap_or_else(|e| panic!("{} is not YAML: {e}", path.display()));
+                    let json = document.to_string();
+                    (document, json)
+                }
             };
-            let rel = path.strip_prefix(&source).expect("under schemas/upstream");
-            let dest = out.join("upstream").join(format!("{}.json", rel.display()));
-            std::fs::create_dir_all(dest.parent().expect("parent"))
-                .expect("create OUT_DIR/upstream");
-            std::fs::write(&dest, json).expect("write converted schema");
-        }
+            write(&upstream.join(format!("{}.json", source.path)), &json);
+            document
+        })
+        .collect();
+    let mut texts = String::from("[\n");
+    for source in &upstream_convert::SOURCES {
+        let path = upstream.join(format!("{}.json", source.path));
+        writeln!(texts, "    include_str!({:?}),", path.display().to_string())
+            .expect("write to string");
     }
+    texts.push_str("]\n");
+    write(&out.join("upstream_sources.rs"), &texts);
+
+    let mut table = String::from(
+        "// Generated by build.rs from src/collect/upstream_convert.rs.\n\
+         static KINDS: [Kind; ",
+    );
+    writeln!(table, "{}] = [", upstream_convert::KINDS.len()).expect("write to string");
+    for entry in &upstream_convert::KINDS {
+        let schema = upstream_convert::convert_kind(entry, &documents).unwrap_or_else(|e| {
+            panic!(
+                "cannot convert the upstream schema of {} {}: {e}",
+                entry.api_version, entry.kind
+            )
+        });
+        let dest = upstream.join("kinds").join(format!(
+            "{}.{}.json",
+            entry.api_version.replace('/', "_"),
+            entry.kind
+        ));
+        write(&dest, &schema.to_string());
+        writeln!(
+            table,
+            "    Kind {{ api_version: {:?}, kind: {:?}, source: {:?}, defaults: {}, schema: include_str!({:?}) }},",
+            entry.api_version,
+            entry.kind,
+            upstream_convert::SOURCES[entry.source].path,
+            upstream_convert::declares_defaults(&schema),
+            dest.display().to_string(),
+        )
+        .expect("write to string");
+    }
+    table.push_str("];\n");
+    write(&out.join("upstream_kinds.rs"), &table);
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().expect("a file in OUT_DIR has a parent"))
+        .unwrap_or_else(|e| panic!("create the folder of {}: {e}", path.display()));
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
 }

@@ -2,11 +2,12 @@
 //! load → validate → plugins → collect → layout.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use crate::collect::upstream::UpstreamSchemas;
 use crate::layout::Tree;
-use crate::plugins::{Description, Host};
+use crate::plugins::{Description, Host, PluginSource};
 use crate::validate::Site;
 use crate::{collect, layout, load, plugins, validate};
 
@@ -14,6 +15,62 @@ use crate::{collect, layout, load, plugins, validate};
 pub fn load_and_validate(dir: &Path) -> anyhow::Result<Site> {
     let inputs = load::site(dir)?;
     Ok(validate::inputs(inputs)?)
+}
+
+/// Stages 1 and 2, while another thread loads the catalog's plugins and
+/// compiles the upstream schemas of the kinds they declare: on a large site
+/// parsing the inventory is the longest step before rendering, and on a
+/// small one loading the plugins is.
+pub fn load_and_validate_for(host: &Host, dir: &Path) -> anyhow::Result<Site> {
+    let cancel = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let started = Instant::now();
+            // Compiling the input schemas takes a few milliseconds, which
+            // can pass while the main thread parses.
+            validate::site_schema();
+            validate::catalog_schema();
+            host.prefetch(&catalog_plugins(dir), &cancel);
+            stage(host, "load plugins (beside load + validate)", started);
+        });
+        let site = load_and_validate_timed(host, dir);
+        // Invalid input: the error need not wait for plugins nobody will run.
+        if site.is_err() {
+            cancel.store(true, Ordering::Relaxed);
+        }
+        site
+    })
+}
+
+fn load_and_validate_timed(host: &Host, dir: &Path) -> anyhow::Result<Site> {
+    let started = Instant::now();
+    let inputs = load::site(dir)?;
+    stage(host, "load", started);
+    let started = Instant::now();
+    let site = validate::inputs(inputs)?;
+    stage(host, "validate", started);
+    Ok(site)
+}
+
+/// The plugins the enabled components of `dir`'s catalog name, read
+/// leniently: whatever is wrong with the catalog, validation reports it.
+fn catalog_plugins(dir: &Path) -> Vec<PluginSource> {
+    let Ok(catalog) = load::document(&dir.join(load::CATALOG_FILE)) else {
+        return Vec::new();
+    };
+    let components = catalog
+        .value
+        .pointer("/spec/components")
+        .and_then(serde_json::Value::as_array);
+    components
+        .into_iter()
+        .flatten()
+        .filter_map(|c| {
+            serde_json::from_value::<opsmith_plugin_sdk::site::Component>(c.clone()).ok()
+        })
+        .filter(|c| c.enabled)
+        .map(|c| PluginSource::of(&c, dir))
+        .collect()
 }
 
 /// Each component's config against its plugin's declared schema.
@@ -24,9 +81,18 @@ pub fn check_configs(host: &Host, site: &Site, jobs: usize) -> anyhow::Result<Ve
 /// Stages 1 to 5: the site's tree, in memory.
 pub fn render(host: &Host, dir: &Path, jobs: usize) -> anyhow::Result<Tree> {
     let started = Instant::now();
-    let site = load_and_validate(dir)?;
-    stage(host, "load + validate", started);
-    render_site(host, &site, jobs)
+    let site = load_and_validate_for(host, dir)?;
+    stage(host, "load + validate (and load plugins)", started);
+    let tree = render_site(host, &site, jobs);
+    drop_in_background(site);
+    tree
+}
+
+/// Frees a large value on another thread: for a big site, freeing the
+/// parsed inputs or the rendered objects takes tens of milliseconds that
+/// the output need not wait for.
+fn drop_in_background<T: Send + 'static>(value: T) {
+    std::thread::spawn(move || drop(value));
 }
 
 /// With `--verbose`, how long a stage took.
@@ -50,5 +116,6 @@ pub fn render_site(host: &Host, site: &Site, jobs: usize) -> anyhow::Result<Tree
     let started = Instant::now();
     let tree = layout::tree(site, &collected);
     stage(host, "layout", started);
+    drop_in_background(collected);
     tree
 }

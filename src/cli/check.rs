@@ -100,7 +100,8 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
 }
 
 fn compare(args: &CheckArgs, report: &mut CheckReport) -> anyhow::Result<CheckOutcome> {
-    let site = pipeline::load_and_validate(&args.site.site)?;
+    let host = args.run.host()?;
+    let site = pipeline::load_and_validate_for(&host, &args.site.site)?;
     report.site = format!("site {}", site.inventory.metadata.name);
     report.components = site
         .catalog
@@ -112,7 +113,6 @@ fn compare(args: &CheckArgs, report: &mut CheckReport) -> anyhow::Result<CheckOu
             )
         })
         .collect();
-    let host = args.run.host()?;
     let tree = pipeline::render_site(&host, &site, args.run.jobs())?;
     let (before, shown) = super::diff::existing(
         &args.against,

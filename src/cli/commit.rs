@@ -75,8 +75,8 @@ fn message(args: &CommitArgs, site_name: &str, provenance: &serde_json::Value) -
 }
 
 pub fn run(args: &CommitArgs) -> anyhow::Result<ExitStatus> {
-    let site = pipeline::load_and_validate(&args.site.site)?;
     let host = args.run.host()?;
+    let site = pipeline::load_and_validate_for(&host, &args.site.site)?;
     let tree = pipeline::render_site(&host, &site, args.run.jobs())?;
     let repo = git::open(&args.repo)?;
     let branch = args

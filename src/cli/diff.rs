@@ -84,8 +84,8 @@ pub fn run(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
             "say what to compare with: `--out DIR`, or `--git-ref REF` (with `--repo PATH` when not in the repository)"
         );
     }
-    let site = pipeline::load_and_validate(&args.site.site)?;
     let host = args.run.host()?;
+    let site = pipeline::load_and_validate_for(&host, &args.site.site)?;
     let tree = pipeline::render_site(&host, &site, args.run.jobs())?;
     let (before, shown) = existing(
         &args.against,

@@ -127,7 +127,7 @@ fn source_of(arg: &str) -> PluginSource {
 fn describe(
     host: &Host,
     source: &PluginSource,
-) -> anyhow::Result<(crate::plugins::Plugin, Description)> {
+) -> anyhow::Result<(std::sync::Arc<crate::plugins::Plugin>, Description)> {
     let plugin = host.load(source)?;
     let description = plugin
         .describe(host, &host.limits)

@@ -25,11 +25,25 @@ pub struct RenderArgs {
 pub fn run(args: &RenderArgs) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
     let host = args.run.host()?;
+    if host.verbose {
+        crate::diagnostics::note(&format!(
+            "start the plugin host: {:.1} ms",
+            started.elapsed().as_secs_f64() * 1000.0
+        ));
+    }
     let tree = pipeline::render(&host, &args.site.site, args.run.jobs())?;
     if args.out.as_os_str() == "-" {
+        let writing = Instant::now();
         let mut stdout = std::io::stdout().lock();
         stdout.write_all(crate::layout::stream(&tree).as_bytes())?;
         stdout.flush()?;
+        if host.verbose {
+            crate::diagnostics::note(&format!(
+                "write to stdout: {:.1} ms; in all {:.1} ms",
+                writing.elapsed().as_secs_f64() * 1000.0,
+                started.elapsed().as_secs_f64() * 1000.0
+            ));
+        }
         return Ok(ExitStatus::Success);
     }
     let summary = dir::write(&tree, &args.out)?;

@@ -15,8 +15,8 @@ pub struct ValidateArgs {
 }
 
 pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitStatus> {
-    let site = pipeline::load_and_validate(&args.site.site)?;
     let host = args.run.host()?;
+    let site = pipeline::load_and_validate_for(&host, &args.site.site)?;
     pipeline::check_configs(&host, &site, args.run.jobs())?;
     crate::diagnostics::note(&format!(
         "{}: valid ({} hosts, {} components)",

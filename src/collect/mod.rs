@@ -69,7 +69,7 @@ pub fn objects(
     let mut problems: Vec<Problem> = Vec::new();
     let mut collected = Collected::default();
     let allow = catalog_allowances(site);
-    for r in rendered {
+    for mut r in rendered {
         let index = site
             .catalog
             .spec
@@ -92,14 +92,21 @@ pub fn objects(
             }
         }
         let narrowed = allow.get(&r.component);
-        for (i, value) in r.objects.into_iter().enumerate() {
-            match object(
-                &r.component,
-                &r.plugin,
-                value,
-                &r.description.emits,
-                narrowed,
-            ) {
+        let checked: Vec<Result<Object, String>> = std::mem::take(&mut r.objects)
+            .into_par_iter()
+            .with_min_len(64)
+            .map(|value| {
+                object(
+                    &r.component,
+                    &r.plugin,
+                    value,
+                    &r.description.emits,
+                    narrowed,
+                )
+            })
+            .collect();
+        for (i, checked) in checked.into_iter().enumerate() {
+            match checked {
                 Ok(o) => collected.objects.push(o),
                 Err(e) => errors.push(format!(
                     "component `{}` (plugin {}): object #{}: {e}",
@@ -393,46 +400,55 @@ fn duplicates(objects: &[Object], errors: &mut Vec<String>) {
 /// Every object and day-0 file whose kind has a shipped upstream schema,
 /// checked on all cores.
 fn upstream_violations(collected: &Collected, schemas: &UpstreamSchemas) -> Vec<String> {
-    let mut errors: Vec<String> = collected
-        .objects
-        .par_iter()
-        .filter_map(|o| {
-            let violations = schemas.validate(&o.api_version, &o.kind, &o.value)?;
-            (!violations.is_empty()).then(|| {
-                let list: Vec<String> = violations
-                    .iter()
-                    .map(|v| format!("{}: {}", v.pointer, v.message))
-                    .collect();
-                format!(
-                    "component `{}`: {} does not match the upstream {} schema:\n    {}",
-                    o.component,
-                    o.describe(),
-                    o.kind,
-                    list.join("\n    ")
-                )
-            })
-        })
-        .collect();
-    for (component, file) in &collected.files {
-        let Some(schema) = &file.schema else { continue };
-        let Some((api_version, kind)) = schema.rsplit_once('/') else {
-            continue;
-        };
-        if let Some(violations) = schemas.validate(api_version, kind, &file.content)
-            && !violations.is_empty()
-        {
-            let list: Vec<String> = violations
-                .iter()
-                .map(|v| format!("{}: {}", v.pointer, v.message))
-                .collect();
-            errors.push(format!(
-                    "component `{component}`: day-0 file `{}` does not match the upstream {kind} schema:\n    {}",
-                    file.name,
-                    list.join("\n    ")
-                ));
-        }
-    }
+    // A day-0 file (install-config.yaml lists every host) is one large
+    // document: it is checked beside the objects, not after them.
+    let (mut errors, file_errors) = rayon::join(
+        || {
+            collected
+                .objects
+                .par_iter()
+                .filter_map(|o| {
+                    let violations = schemas.validate(&o.api_version, &o.kind, &o.value)?;
+                    (!violations.is_empty()).then(|| {
+                        format!(
+                            "component `{}`: {} does not match the upstream {} schema:\n    {}",
+                            o.component,
+                            o.describe(),
+                            o.kind,
+                            violation_list(&violations)
+                        )
+                    })
+                })
+                .collect::<Vec<String>>()
+        },
+        || {
+            collected
+                .files
+                .par_iter()
+                .filter_map(|(component, file)| {
+                    let (api_version, kind) = file.schema.as_deref()?.rsplit_once('/')?;
+                    let violations = schemas.validate(api_version, kind, &file.content)?;
+                    (!violations.is_empty()).then(|| {
+                        format!(
+                            "component `{component}`: day-0 file `{}` does not match the upstream {kind} schema:\n    {}",
+                            file.name,
+                            violation_list(&violations)
+                        )
+                    })
+                })
+                .collect::<Vec<String>>()
+        },
+    );
+    errors.extend(file_errors);
     errors
+}
+
+fn violation_list(violations: &[upstream::Violation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("{}: {}", v.pointer, v.message))
+        .collect::<Vec<_>>()
+        .join("\n    ")
 }
 
 #[cfg(test)]

@@ -7,8 +7,9 @@
 //! fails `opsmith render` in CI instead of failing an Argo CD sync later.
 //!
 //! The schemas are the upstream files, copied verbatim under `schemas/upstream/` (see
-//! `SOURCES.md` there) and embedded in the binary. They are written in the OpenAPI v3 dialect
-//! Kubernetes uses, so before compiling one we rewrite it into JSON Schema 2020-12:
+//! `SOURCES.md` there). They are written in the OpenAPI v3 dialect Kubernetes uses, so at
+//! build time (build.rs runs `upstream_convert.rs`) each kind's schema is rewritten into a
+//! self-contained JSON Schema 2020-12 document, and only those are embedded:
 //!
 //! - `x-kubernetes-*` extensions, `format`, `nullable`, `description` and `example` are
 //!   dropped (Kubernetes formats such as `int32` or `ip` are not JSON Schema formats, and
@@ -37,196 +38,42 @@
 //! object that holds the field), `` missing required field `online` ``,
 //! `expected boolean, got "yes"`.
 //!
-//! Everything is lazy: [`UpstreamSchemas::new`] parses nothing. A source file is parsed the
-//! first time one of its kinds is needed, and a kind's validator is compiled the first time an
-//! object of that kind is validated; both are cached for the life of the value, which is
-//! `Send + Sync` and meant to be shared by all rendering threads.
+//! A kind's validator is compiled from its embedded schema the first time an object of that
+//! kind is validated, or ahead of time by [`UpstreamSchemas::prepare`] (so another thread can
+//! do it while the plugins run), and cached for the life of the value, which is
+//! `Send + Sync` and meant to be shared by all rendering threads. [`UpstreamSchemas::new`]
+//! parses nothing.
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::OnceLock;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{Draft, JsonType, ValidationError, Validator};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-/// One embedded upstream file.
-struct Source {
-    /// Path under `schemas/upstream/`, for messages and docs.
-    path: &'static str,
-    text: &'static str,
-    format: Format,
-}
+// Shared with build.rs, which runs the conversion; here only the tests use it, to check
+// the build's output against the sources.
+#[cfg(test)]
+#[path = "upstream_convert.rs"]
+mod convert;
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Format {
-    /// A CustomResourceDefinition in YAML.
-    Crd,
-    /// A Kubernetes OpenAPI v3 document (`/openapi/v3/...`) in JSON.
-    OpenApi,
-}
-
-// Every source is embedded as JSON: build.rs converts the CRDs' YAML, which
-// would otherwise cost a render about 100 ms of YAML parsing.
-macro_rules! source {
-    ($path:literal, $format:expr) => {
-        Source {
-            path: $path,
-            text: include_str!(concat!(env!("OUT_DIR"), "/upstream/", $path, ".json")),
-            format: $format,
-        }
-    };
-}
-
-const METAL3_BMH: usize = 0;
-const INSTALL_CONFIG: usize = 1;
-const ARGO_APPLICATION: usize = 2;
-const ARGO_APPPROJECT: usize = 3;
-const EXTERNAL_SECRET: usize = 4;
-const TEKTON_PIPELINE: usize = 5;
-const TEKTON_TASK: usize = 6;
-const PROWJOB: usize = 7;
-const ROUTE: usize = 8;
-const K8S_CORE: usize = 9;
-const K8S_APPS: usize = 10;
-const K8S_RBAC: usize = 11;
-const K8S_NETWORKING: usize = 12;
-
-/// Indexed by the constants above.
-static SOURCES: [Source; 13] = [
-    source!("metal3/metal3.io_baremetalhosts.yaml", Format::Crd),
-    source!(
-        "openshift-installer/install.openshift.io_installconfigs.yaml",
-        Format::Crd
-    ),
-    source!("argo-cd/application-crd.yaml", Format::Crd),
-    source!("argo-cd/appproject-crd.yaml", Format::Crd),
-    source!(
-        "external-secrets/external-secrets.io_externalsecrets.yaml",
-        Format::Crd
-    ),
-    source!("tekton-pipeline/300-pipeline.yaml", Format::Crd),
-    source!("tekton-pipeline/300-task.yaml", Format::Crd),
-    source!("prow/prowjob_customresourcedefinition.yaml", Format::Crd),
-    source!("openshift-api/routes.crd.yaml", Format::Crd),
-    source!("kubernetes/1.33/api/v1.json", Format::OpenApi),
-    source!("kubernetes/1.33/apis/apps/v1.json", Format::OpenApi),
-    source!(
-        "kubernetes/1.33/apis/rbac.authorization.k8s.io/v1.json",
-        Format::OpenApi
-    ),
-    source!(
-        "kubernetes/1.33/apis/networking.k8s.io/v1.json",
-        Format::OpenApi
-    ),
-];
-
-/// Where CRD schemas take `ObjectMeta` from: the smallest document that has it.
-const OBJECT_META_SOURCE: usize = K8S_RBAC;
-const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
-
-/// A kind we ship a schema for. For a CRD the served version is the part of `api_version`
-/// after the `/`; for an OpenAPI document `definition` names the schema in
-/// `components.schemas`.
-struct KindEntry {
+/// A kind we ship a schema for, as build.rs converted it (the table is in
+/// `upstream_convert.rs`).
+struct Kind {
     api_version: &'static str,
     kind: &'static str,
-    source: usize,
-    definition: &'static str,
+    /// The upstream file, path under `schemas/upstream/`, for messages and docs.
+    source: &'static str,
+    /// Whether the schema declares defaults (CRDs only), which the apiserver fills in before
+    /// it validates.
+    defaults: bool,
+    /// The converted, self-contained JSON Schema 2020-12, as compact JSON.
+    schema: &'static str,
 }
 
-const fn crd(api_version: &'static str, kind: &'static str, source: usize) -> KindEntry {
-    KindEntry {
-        api_version,
-        kind,
-        source,
-        definition: "",
-    }
-}
-
-const fn core(
-    api_version: &'static str,
-    kind: &'static str,
-    source: usize,
-    definition: &'static str,
-) -> KindEntry {
-    KindEntry {
-        api_version,
-        kind,
-        source,
-        definition,
-    }
-}
-
-/// Every (apiVersion, kind) with a schema. For CRDs this lists every served version; the
-/// tests check it against the files, so a CRD update that serves a new version fails them.
-/// install-config.yaml says `apiVersion: v1` and has no kind; opsmith checks it under the
-/// CRD's own key, `install.openshift.io/v1` + `InstallConfig`.
-static KINDS: [KindEntry; 23] = [
-    crd("metal3.io/v1alpha1", "BareMetalHost", METAL3_BMH),
-    crd("install.openshift.io/v1", "InstallConfig", INSTALL_CONFIG),
-    crd("argoproj.io/v1alpha1", "Application", ARGO_APPLICATION),
-    crd("argoproj.io/v1alpha1", "AppProject", ARGO_APPPROJECT),
-    crd("external-secrets.io/v1", "ExternalSecret", EXTERNAL_SECRET),
-    crd("tekton.dev/v1", "Pipeline", TEKTON_PIPELINE),
-    crd("tekton.dev/v1beta1", "Pipeline", TEKTON_PIPELINE),
-    crd("tekton.dev/v1", "Task", TEKTON_TASK),
-    crd("tekton.dev/v1beta1", "Task", TEKTON_TASK),
-    crd("prow.k8s.io/v1", "ProwJob", PROWJOB),
-    crd("route.openshift.io/v1", "Route", ROUTE),
-    core("v1", "ConfigMap", K8S_CORE, "io.k8s.api.core.v1.ConfigMap"),
-    core("v1", "Namespace", K8S_CORE, "io.k8s.api.core.v1.Namespace"),
-    core(
-        "v1",
-        "PersistentVolumeClaim",
-        K8S_CORE,
-        "io.k8s.api.core.v1.PersistentVolumeClaim",
-    ),
-    core("v1", "Secret", K8S_CORE, "io.k8s.api.core.v1.Secret"),
-    core("v1", "Service", K8S_CORE, "io.k8s.api.core.v1.Service"),
-    core(
-        "v1",
-        "ServiceAccount",
-        K8S_CORE,
-        "io.k8s.api.core.v1.ServiceAccount",
-    ),
-    core(
-        "apps/v1",
-        "Deployment",
-        K8S_APPS,
-        "io.k8s.api.apps.v1.Deployment",
-    ),
-    core(
-        "rbac.authorization.k8s.io/v1",
-        "ClusterRole",
-        K8S_RBAC,
-        "io.k8s.api.rbac.v1.ClusterRole",
-    ),
-    core(
-        "rbac.authorization.k8s.io/v1",
-        "ClusterRoleBinding",
-        K8S_RBAC,
-        "io.k8s.api.rbac.v1.ClusterRoleBinding",
-    ),
-    core(
-        "rbac.authorization.k8s.io/v1",
-        "Role",
-        K8S_RBAC,
-        "io.k8s.api.rbac.v1.Role",
-    ),
-    core(
-        "rbac.authorization.k8s.io/v1",
-        "RoleBinding",
-        K8S_RBAC,
-        "io.k8s.api.rbac.v1.RoleBinding",
-    ),
-    core(
-        "networking.k8s.io/v1",
-        "Ingress",
-        K8S_NETWORKING,
-        "io.k8s.api.networking.v1.Ingress",
-    ),
-];
+// `static KINDS: [Kind; N]`: every (apiVersion, kind) with a schema, in the order of
+// `upstream_convert::KINDS`.
+include!(concat!(env!("OUT_DIR"), "/upstream_kinds.rs"));
 
 /// One way an object breaks its upstream schema.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -251,8 +98,6 @@ impl fmt::Display for Violation {
 
 /// The upstream schemas, compiled on demand. Create one per process and share it.
 pub struct UpstreamSchemas {
-    /// Parsed source files, by index into [`SOURCES`].
-    documents: Vec<OnceLock<Result<Value, String>>>,
     /// Compiled validators, by index into [`KINDS`].
     compiled: Vec<OnceLock<Result<Compiled, String>>>,
 }
@@ -262,8 +107,7 @@ struct Compiled {
     /// The converted schema: for defaults, and to name the known fields when an unknown one
     /// turns up.
     schema: Value,
-    /// Whether the schema declares defaults (CRDs only), which the apiserver fills in before
-    /// it validates.
+    /// See [`Kind::defaults`].
     defaults: bool,
 }
 
@@ -295,14 +139,12 @@ impl UpstreamSchemas {
     #[must_use]
     pub fn new() -> Self {
         Self {
-            documents: SOURCES.iter().map(|_| OnceLock::new()).collect(),
             compiled: (0..KINDS.len()).map(|_| OnceLock::new()).collect(),
         }
     }
 
-    /// The process's instance: what one render parsed and compiled, the
-    /// next render in the same process (a benchmark, a long-running caller)
-    /// reuses.
+    /// The process's instance: what one render compiled, the next render in
+    /// the same process (a benchmark, a long-running caller) reuses.
     pub fn shared() -> &'static UpstreamSchemas {
         static SHARED: OnceLock<UpstreamSchemas> = OnceLock::new();
         SHARED.get_or_init(UpstreamSchemas::new)
@@ -311,7 +153,8 @@ impl UpstreamSchemas {
     /// Checks `object` against the upstream schema of (`api_version`, `kind`).
     ///
     /// `None`: opsmith ships no schema for this kind. `Some(vec![])`: valid. Otherwise the
-    /// violations, ordered by pointer. The first call for a kind compiles its schema.
+    /// violations, ordered by pointer. The first call for a kind compiles its schema, unless
+    /// [`prepare`](Self::prepare) did.
     #[must_use]
     pub fn validate(
         &self,
@@ -320,7 +163,7 @@ impl UpstreamSchemas {
         object: &Value,
     ) -> Option<Vec<Violation>> {
         let index = lookup(api_version, kind)?;
-        let compiled = match self.compiled[index].get_or_init(|| self.compile(index)) {
+        let compiled = match self.compiled(index) {
             Ok(compiled) => compiled,
             Err(error) => {
                 return Some(vec![Violation {
@@ -362,6 +205,15 @@ impl UpstreamSchemas {
         Some(violations)
     }
 
+    /// Compiles the validator of (`api_version`, `kind`) now, if opsmith ships a schema for it
+    /// and it is not compiled yet, so that a later [`validate`](Self::validate) finds it ready.
+    /// A call that races a `validate` of the same kind waits for one compilation, not two.
+    pub fn prepare(&self, api_version: &str, kind: &str) {
+        if let Some(index) = lookup(api_version, kind) {
+            self.compiled(index);
+        }
+    }
+
     /// Whether a schema is shipped for (`api_version`, `kind`). Parses nothing.
     #[must_use]
     pub fn knows(&self, api_version: &str, kind: &str) -> bool {
@@ -383,308 +235,32 @@ impl UpstreamSchemas {
     /// checked against, for documentation.
     #[must_use]
     pub fn source_of(&self, api_version: &str, kind: &str) -> Option<&'static str> {
-        lookup(api_version, kind).map(|index| SOURCES[KINDS[index].source].path)
+        lookup(api_version, kind).map(|index| KINDS[index].source)
     }
 
-    fn document(&self, source: usize) -> Result<&Value, String> {
-        self.documents[source]
-            .get_or_init(|| {
-                let Source { path, text, format } = &SOURCES[source];
-                let _ = format;
-                let parsed = serde_json::from_str::<Value>(text).map_err(|e| e.to_string());
-                parsed.map_err(|error| format!("{path}: {error}"))
-            })
-            .as_ref()
-            .map_err(Clone::clone)
+    fn compiled(&self, index: usize) -> &Result<Compiled, String> {
+        self.compiled[index].get_or_init(|| compile(&KINDS[index]))
     }
+}
 
-    fn compile(&self, index: usize) -> Result<Compiled, String> {
-        let entry = &KINDS[index];
-        let schema = match SOURCES[entry.source].format {
-            Format::Crd => self.crd_schema(entry)?,
-            Format::OpenApi => {
-                let definitions = self.definitions(entry.source)?;
-                let mut defs = Map::new();
-                copy_definitions(definitions, entry.definition, &mut defs)?;
-                let mut root = Map::new();
-                root.insert("$ref".into(), Value::String(def_ref(entry.definition)));
-                root.insert("$defs".into(), Value::Object(defs));
-                Value::Object(root)
-            }
-        };
-        let validator = jsonschema::options()
-            .with_draft(Draft::Draft202012)
-            .build(&schema)
-            .map_err(|error| error.to_string())?;
-        let defaults = declares_defaults(&schema);
-        Ok(Compiled {
-            validator,
-            schema,
-            defaults,
-        })
-    }
-
-    /// `components.schemas` of an OpenAPI document.
-    fn definitions(&self, source: usize) -> Result<&Map<String, Value>, String> {
-        self.document(source)?
-            .pointer("/components/schemas")
-            .and_then(Value::as_object)
-            .ok_or_else(|| format!("{}: no components.schemas", SOURCES[source].path))
-    }
-
-    fn crd_schema(&self, entry: &KindEntry) -> Result<Value, String> {
-        let path = SOURCES[entry.source].path;
-        let crd = self.document(entry.source)?;
-        let version = entry.api_version.rsplit('/').next().unwrap_or_default();
-        let served = crd
-            .pointer("/spec/versions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .find(|v| v["name"] == version && v["served"] == true)
-            .ok_or_else(|| format!("{path}: version {version} is not served"))?;
-        let raw = served
-            .pointer("/schema/openAPIV3Schema")
-            .ok_or_else(|| format!("{path}: version {version} has no openAPIV3Schema"))?;
-        let mut schema = convert(raw, Context::CRD);
-
-        // The apiserver checks every object's metadata as ObjectMeta, whatever the CRD says.
-        let bare_metadata = schema
-            .pointer("/properties/metadata")
-            .and_then(Value::as_object)
-            .is_some_and(|m| !m.contains_key("properties") && !m.contains_key("$ref"));
-        if bare_metadata {
-            let mut defs = Map::new();
-            copy_definitions(
-                self.definitions(OBJECT_META_SOURCE)?,
-                OBJECT_META,
-                &mut defs,
-            )?;
-            schema["properties"]["metadata"] = serde_json::json!({ "$ref": def_ref(OBJECT_META) });
-            schema["$defs"] = Value::Object(defs);
-        }
-        Ok(schema)
-    }
+/// Parses a kind's converted schema (small: build.rs did the conversion) and compiles it.
+fn compile(kind: &Kind) -> Result<Compiled, String> {
+    let schema: Value = serde_json::from_str(kind.schema).map_err(|error| error.to_string())?;
+    let validator = jsonschema::options()
+        .with_draft(Draft::Draft202012)
+        .build(&schema)
+        .map_err(|error| error.to_string())?;
+    Ok(Compiled {
+        validator,
+        schema,
+        defaults: kind.defaults,
+    })
 }
 
 fn lookup(api_version: &str, kind: &str) -> Option<usize> {
     KINDS
         .iter()
         .position(|entry| entry.api_version == api_version && entry.kind == kind)
-}
-
-// ---------------------------------------------------------------------------------------------
-// OpenAPI v3 (Kubernetes dialect) -> JSON Schema 2020-12
-
-const OPENAPI_REF_PREFIX: &str = "#/components/schemas/";
-
-fn def_ref(name: &str) -> String {
-    format!("#/$defs/{}", name.replace('~', "~0").replace('/', "~1"))
-}
-
-/// Copies `name` and every definition it reaches, converted, into `defs`.
-fn copy_definitions(
-    all: &Map<String, Value>,
-    name: &str,
-    defs: &mut Map<String, Value>,
-) -> Result<(), String> {
-    let mut pending = vec![name.to_owned()];
-    while let Some(name) = pending.pop() {
-        if defs.contains_key(&name) {
-            continue;
-        }
-        let raw = all
-            .get(&name)
-            .ok_or_else(|| format!("no definition {name}"))?;
-        let mut reached = BTreeSet::new();
-        collect_refs(raw, &mut reached);
-        pending.extend(reached.into_iter().filter(|r| !defs.contains_key(r)));
-        defs.insert(name, convert(raw, Context::OPENAPI));
-    }
-    Ok(())
-}
-
-fn collect_refs(value: &Value, out: &mut BTreeSet<String>) {
-    match value {
-        Value::Object(map) => {
-            for (key, child) in map {
-                match (key.as_str(), child) {
-                    ("$ref", Value::String(target)) => {
-                        if let Some(name) = target.strip_prefix(OPENAPI_REF_PREFIX) {
-                            out.insert(name.to_owned());
-                        }
-                    }
-                    _ => collect_refs(child, out),
-                }
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|item| collect_refs(item, out)),
-        _ => {}
-    }
-}
-
-#[derive(Clone, Copy)]
-struct Context {
-    /// False inside `allOf`/`anyOf`/`oneOf`/`not`, where `properties` constrain fields the
-    /// enclosing schema declares, and must not close the object.
-    structural: bool,
-    /// Keep `default`: a CRD's defaults are applied by the apiserver before it validates
-    /// (structural defaulting). In Kubernetes' own OpenAPI documents `default` only records
-    /// Go zero values (`default: ""` on required fields), so there it is dropped.
-    defaults: bool,
-}
-
-impl Context {
-    const CRD: Context = Context {
-        structural: true,
-        defaults: true,
-    };
-    const OPENAPI: Context = Context {
-        structural: true,
-        defaults: false,
-    };
-
-    fn logic(self) -> Context {
-        Context {
-            structural: false,
-            ..self
-        }
-    }
-}
-
-/// Rewrites one schema node.
-fn convert(node: &Value, context: Context) -> Value {
-    let Value::Object(schema) = node else {
-        // `additionalProperties: true|false` and the like.
-        return node.clone();
-    };
-    let flag = |key: &str| schema.get(key).and_then(Value::as_bool).unwrap_or(false);
-    let preserve_unknown = flag("x-kubernetes-preserve-unknown-fields");
-    let nullable = flag("nullable");
-    let int_or_string = flag("x-kubernetes-int-or-string")
-        || schema.get("format").and_then(Value::as_str) == Some("int-or-string");
-
-    let mut out = Map::new();
-    for (key, value) in schema {
-        if value.is_null() || key.starts_with("x-") {
-            // `anyOf: null` appears in generated CRDs; vendor extensions don't validate.
-            continue;
-        }
-        let converted = match key.as_str() {
-            "default" if context.defaults && context.structural => value.clone(),
-            "nullable" | "format" | "description" | "default" | "example" | "externalDocs"
-            | "title" | "readOnly" | "writeOnly" | "discriminator" | "xml" | "deprecated" => {
-                continue;
-            }
-            "properties" => match value {
-                Value::Object(fields) => Value::Object(
-                    fields
-                        .iter()
-                        .map(|(name, field)| (name.clone(), convert(field, context)))
-                        .collect(),
-                ),
-                other => other.clone(),
-            },
-            "items" | "additionalProperties" => convert(value, context),
-            "allOf" | "anyOf" | "oneOf" => match value {
-                Value::Array(branches) => Value::Array(
-                    branches
-                        .iter()
-                        .map(|branch| convert(branch, context.logic()))
-                        .collect(),
-                ),
-                other => other.clone(),
-            },
-            "not" => convert(value, context.logic()),
-            "$ref" => match value
-                .as_str()
-                .and_then(|r| r.strip_prefix(OPENAPI_REF_PREFIX))
-            {
-                Some(name) => Value::String(def_ref(name)),
-                None => value.clone(),
-            },
-            _ => value.clone(),
-        };
-        out.insert(key.clone(), converted);
-    }
-
-    // OpenAPI 3.0 writes exclusive bounds as booleans beside minimum/maximum.
-    for (exclusive, bound) in [
-        ("exclusiveMinimum", "minimum"),
-        ("exclusiveMaximum", "maximum"),
-    ] {
-        if let Some(Value::Bool(is_exclusive)) = out.get(exclusive).cloned() {
-            out.remove(exclusive);
-            if is_exclusive && let Some(limit) = out.remove(bound) {
-                out.insert(exclusive.into(), limit);
-            }
-        }
-    }
-
-    // `allOf: [{$ref: X}]` (how Kubernetes puts a ref beside `default`/`description`).
-    if !out.contains_key("$ref")
-        && let Some(Value::Array(branches)) = out.get("allOf")
-        && let [Value::Object(only)] = branches.as_slice()
-        && only.len() == 1
-        && let Some(target) = only.get("$ref").cloned()
-    {
-        out.remove("allOf");
-        out.insert("$ref".into(), target);
-    }
-
-    // `anyOf`/`oneOf` that only list types: say it with `type`, for plainer messages.
-    if !out.contains_key("type") {
-        for keyword in ["anyOf", "oneOf"] {
-            if let Some(types) = out.get(keyword).and_then(only_types)
-                && (keyword == "anyOf"
-                    || !(types.contains(&"integer") && types.contains(&"number")))
-            {
-                let types = types
-                    .into_iter()
-                    .map(|t| Value::String(t.to_owned()))
-                    .collect();
-                out.remove(keyword);
-                out.insert("type".into(), Value::Array(types));
-                break;
-            }
-        }
-    }
-
-    if int_or_string {
-        out.insert("type".into(), serde_json::json!(["integer", "string"]));
-        for keyword in ["anyOf", "oneOf"] {
-            if out.get(keyword).and_then(only_types).is_some() {
-                out.remove(keyword);
-            }
-        }
-    }
-
-    if nullable {
-        match out.get_mut("type") {
-            Some(Value::String(single)) => {
-                let single = std::mem::take(single);
-                out.insert("type".into(), serde_json::json!([single, "null"]));
-            }
-            Some(Value::Array(types)) if !types.iter().any(|t| t == "null") => {
-                types.push(Value::String("null".into()));
-            }
-            _ => {}
-        }
-        if let Some(Value::Array(options)) = out.get_mut("enum")
-            && !options.contains(&Value::Null)
-        {
-            options.push(Value::Null);
-        }
-    }
-
-    if context.structural
-        && !preserve_unknown
-        && out.contains_key("properties")
-        && !out.contains_key("additionalProperties")
-    {
-        out.insert("additionalProperties".into(), Value::Bool(false));
-    }
-    Value::Object(out)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -735,41 +311,6 @@ fn apply_defaults(value: &mut Value, schema: &Value, root: &Value) {
         }
         _ => {}
     }
-}
-
-/// Whether any schema reachable the way [`apply_defaults`] walks has a `default`.
-fn declares_defaults(schema: &Value) -> bool {
-    let Value::Object(schema) = schema else {
-        return false;
-    };
-    schema.contains_key("default")
-        || schema
-            .get("properties")
-            .and_then(Value::as_object)
-            .is_some_and(|p| p.values().any(declares_defaults))
-        || schema.get("items").is_some_and(declares_defaults)
-        || schema
-            .get("additionalProperties")
-            .is_some_and(declares_defaults)
-}
-
-/// `[{type: a}, {type: b}]` -> `[a, b]`; `None` if any branch says more than its type.
-fn only_types(branches: &Value) -> Option<Vec<&str>> {
-    let branches = branches.as_array()?;
-    if branches.is_empty() {
-        return None;
-    }
-    branches
-        .iter()
-        .map(|branch| {
-            let branch = branch.as_object()?;
-            if branch.len() == 1 {
-                branch.get("type")?.as_str()
-            } else {
-                None
-            }
-        })
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1030,6 +571,8 @@ fn compare_pointers(a: &str, b: &str) -> std::cmp::Ordering {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     /// One instance for the tests that don't measure compilation, shared like in production.
@@ -1594,8 +1137,7 @@ spec:
             schemas.source_of("metal3.io/v1alpha1", "BareMetalHost"),
             Some("metal3/metal3.io_baremetalhosts.yaml")
         );
-        // Listing parsed nothing.
-        assert!(schemas.documents.iter().all(|d| d.get().is_none()));
+        // Listing compiled nothing.
         assert!(schemas.compiled.iter().all(|c| c.get().is_none()));
     }
 
@@ -1634,6 +1176,50 @@ spec:
         assert_eq!(compiled, ["BareMetalHost", "Deployment"]);
     }
 
+    #[test]
+    fn prepare_compiles_ahead() {
+        let schemas = UpstreamSchemas::new();
+        schemas.prepare("example.com/v1", "Widget");
+        schemas.prepare("v1", "BareMetalHost");
+        assert!(schemas.compiled.iter().all(|c| c.get().is_none()));
+        std::thread::scope(|scope| {
+            scope.spawn(|| schemas.prepare("apps/v1", "Deployment"));
+        });
+        let compiled: Vec<_> = KINDS
+            .iter()
+            .zip(&schemas.compiled)
+            .filter(|(_, c)| c.get().is_some_and(Result::is_ok))
+            .map(|(k, _)| k.kind)
+            .collect();
+        assert_eq!(compiled, ["Deployment"]);
+        schemas.prepare("apps/v1", "Deployment"); // again: nothing to do
+        assert_eq!(
+            schemas.validate("apps/v1", "Deployment", &yaml(DEPLOYMENT)),
+            Some(vec![])
+        );
+    }
+
+    /// What compiling each kind's validator costs (a render pays it once per kind it
+    /// emits). `cargo test --release --lib compile_times -- --ignored --nocapture`
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn compile_times() {
+        let mut total = std::time::Duration::ZERO;
+        for kind in &KINDS {
+            let started = std::time::Instant::now();
+            compile(kind).unwrap();
+            let took = started.elapsed();
+            total += took;
+            println!(
+                "{:30} {:22} {:>8} bytes {took:>10.2?}",
+                kind.api_version,
+                kind.kind,
+                kind.schema.len()
+            );
+        }
+        println!("total {total:.2?}");
+    }
+
     /// Every shipped schema converts and compiles, and accepts a minimal object of its kind.
     #[test]
     fn every_kind_compiles() {
@@ -1656,19 +1242,62 @@ spec:
         }
     }
 
+    /// The upstream documents, parsed (from the JSON build.rs made of them), by index into
+    /// `convert::SOURCES`.
+    fn sources() -> &'static [Value] {
+        static TEXTS: &[&str] = &include!(concat!(env!("OUT_DIR"), "/upstream_sources.rs"));
+        static PARSED: OnceLock<Vec<Value>> = OnceLock::new();
+        PARSED.get_or_init(|| {
+            TEXTS
+                .iter()
+                .map(|text| serde_json::from_str(text).unwrap())
+                .collect()
+        })
+    }
+
+    /// The embedded table and schemas are what the conversion makes of the sources now.
+    #[test]
+    fn build_output_matches_the_sources() {
+        assert_eq!(KINDS.len(), convert::KINDS.len());
+        for (kind, entry) in KINDS.iter().zip(&convert::KINDS) {
+            assert_eq!(
+                (kind.api_version, kind.kind, kind.source),
+                (
+                    entry.api_version,
+                    entry.kind,
+                    convert::SOURCES[entry.source].path
+                )
+            );
+            let expected = convert::convert_kind(entry, sources()).unwrap();
+            let embedded: Value = serde_json::from_str(kind.schema).unwrap();
+            // Order-insensitive: build.rs's serde_json sorts keys, ours keeps their order.
+            assert!(embedded == expected, "{} {}", kind.api_version, kind.kind);
+            assert_eq!(
+                kind.defaults,
+                convert::declares_defaults(&expected),
+                "{}",
+                kind.kind
+            );
+            assert!(
+                !kind.defaults || convert::SOURCES[entry.source].format == convert::Format::Crd,
+                "{}: only CRDs keep defaults",
+                kind.kind
+            );
+        }
+    }
+
     /// The kind table says exactly what the shipped files serve.
     #[test]
     fn kind_table_matches_the_files() {
-        let schemas = UpstreamSchemas::new();
-        for (index, source) in SOURCES.iter().enumerate() {
-            let listed: BTreeSet<(String, String)> = KINDS
+        for (index, source) in convert::SOURCES.iter().enumerate() {
+            let listed: BTreeSet<(String, String)> = convert::KINDS
                 .iter()
                 .filter(|entry| entry.source == index)
                 .map(|entry| (entry.api_version.to_owned(), entry.kind.to_owned()))
                 .collect();
-            let document = schemas.document(index).unwrap();
+            let document = &sources()[index];
             match source.format {
-                Format::Crd => {
+                convert::Format::Crd => {
                     let group = document["spec"]["group"].as_str().unwrap();
                     let kind = document["spec"]["names"]["kind"].as_str().unwrap();
                     let served: BTreeSet<(String, String)> = document["spec"]["versions"]
@@ -1685,10 +1314,11 @@ spec:
                         .collect();
                     assert_eq!(listed, served, "{}", source.path);
                 }
-                Format::OpenApi => {
-                    for entry in KINDS.iter().filter(|entry| entry.source == index) {
-                        let gvk = &schemas.definitions(index).unwrap()[entry.definition]["x-kubernetes-group-version-kind"]
-                            [0];
+                convert::Format::OpenApi => {
+                    let definitions = convert::definitions(sources(), index).unwrap();
+                    for entry in convert::KINDS.iter().filter(|entry| entry.source == index) {
+                        let gvk =
+                            &definitions[entry.definition]["x-kubernetes-group-version-kind"][0];
                         let group = gvk["group"].as_str().unwrap();
                         let version = gvk["version"].as_str().unwrap();
                         let api_version = if group.is_empty() {
@@ -1736,11 +1366,10 @@ spec:
                 }
             }
         }
-        let schemas = UpstreamSchemas::new();
         let mut found = Vec::new();
-        for (index, entry) in KINDS.iter().enumerate() {
-            if SOURCES[entry.source].format == Format::Crd {
-                let compiled = schemas.compile(index).unwrap();
+        for entry in &KINDS {
+            if entry.defaults {
+                let compiled = compile(entry).unwrap();
                 let mut here = Vec::new();
                 walk(&compiled.schema, "", &mut here);
                 found.extend(here.into_iter().map(|p| format!("{} {p}", entry.kind)));
@@ -1764,7 +1393,7 @@ spec:
             },
             "anyOf": [{"properties": {"format": {"maxLength": 0}}}, {"required": ["port"]}]
         });
-        let converted = convert(&raw, Context::OPENAPI);
+        let converted = convert::convert(&raw, convert::Context::OPENAPI);
         assert_eq!(
             converted,
             serde_json::json!({

@@ -82,23 +82,28 @@ pub fn inputs_digest(site: &Site) -> String {
 
 /// Lays out the collected objects and files.
 pub fn tree(site: &Site, collected: &Collected) -> anyhow::Result<Tree> {
-    let rendered: Vec<(String, anyhow::Result<String>, &Object)> = collected
+    let mut rendered: Vec<(String, &Object)> = collected
         .objects
         .par_iter()
-        .map(|o| (object_path(o), yaml::canonical(&o.value), o))
+        .map(|o| (object_path(o), o))
         .collect();
-    let mut files = BTreeMap::new();
-    let mut owners: BTreeMap<String, String> = BTreeMap::new();
-    for (path, text, o) in rendered {
-        let text = text?;
-        if let Some(first) = owners.insert(path.clone(), o.describe()) {
-            anyhow::bail!(
-                "{} and {first} would both be written to `{path}`; rename one of them",
-                o.describe()
-            );
-        }
-        files.insert(path, text.into_bytes());
+    // Stable: of two objects with one path, the first in catalog order is
+    // named first.
+    rendered.par_sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some(pair) = rendered.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+        anyhow::bail!(
+            "{} and {} would both be written to `{}`; rename one of them",
+            pair[1].1.describe(),
+            pair[0].1.describe(),
+            pair[0].0
+        );
     }
+    let texts: Vec<(String, Vec<u8>)> = rendered
+        .into_par_iter()
+        .map(|(path, o)| yaml::canonical(&o.value).map(|text| (path, text.into_bytes())))
+        .collect::<anyhow::Result<_>>()?;
+    // Already sorted: the map is built in one pass.
+    let mut files: BTreeMap<String, Vec<u8>> = texts.into_iter().collect();
     for (component, file) in &collected.files {
         let path = format!("{DAY0_DIR}/{component}/{}", file.name);
         let text = if file.json {

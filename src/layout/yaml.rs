@@ -20,28 +20,26 @@ impl Serialize for Canonical<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self.value {
             Value::Object(map) => {
-                let mut keys: Vec<&String> = map.keys().collect();
-                keys.sort_by_key(|k| {
-                    (
-                        self.first.iter().position(|f| f == k).unwrap_or(usize::MAX),
-                        k.as_str(),
-                    )
-                });
-                let mut out = serializer.serialize_map(Some(keys.len()))?;
-                for key in keys {
-                    let first: &'static [&'static str] =
-                        if self.first == TOP_FIRST && key == "metadata" {
-                            METADATA_FIRST
-                        } else {
-                            &[]
-                        };
-                    out.serialize_entry(
-                        key,
-                        &Canonical {
-                            value: &map[key],
-                            first,
-                        },
-                    )?;
+                // serde_json's maps are sorted by key (the `preserve_order`
+                // feature is off; a test below keeps it so): only the keys
+                // that go first need moving.
+                let mut out = serializer.serialize_map(Some(map.len()))?;
+                for &key in self.first {
+                    if let Some(value) = map.get(key) {
+                        let first: &'static [&'static str] =
+                            if self.first == TOP_FIRST && key == "metadata" {
+                                METADATA_FIRST
+                            } else {
+                                &[]
+                            };
+                        out.serialize_entry(key, &Canonical { value, first })?;
+                    }
+                }
+                for (key, value) in map {
+                    if self.first.contains(&key.as_str()) {
+                        continue;
+                    }
+                    out.serialize_entry(key, &Canonical { value, first: &[] })?;
                 }
                 out.end()
             }
@@ -85,6 +83,17 @@ mod tests {
         let order: Vec<&str> = text.lines().filter(|l| !l.starts_with(' ')).collect();
         assert_eq!(order, ["apiVersion: v1", "kind: K", "metadata:", "spec:"]);
         assert!(text.find("name: x").unwrap() < text.find("labels").unwrap());
+    }
+
+    #[test]
+    fn maps_are_sorted_whatever_the_insertion_order() {
+        // Canonical output relies on serde_json's sorted map; a dependency
+        // turning on `preserve_order` would silently break it.
+        let mut map = serde_json::Map::new();
+        map.insert("zeta".into(), json!(1));
+        map.insert("alpha".into(), json!(2));
+        let text = canonical(&Value::Object(map)).unwrap();
+        assert_eq!(text, "alpha: 2\nzeta: 1\n");
     }
 
     #[test]

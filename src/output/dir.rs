@@ -9,6 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
+use rayon::prelude::*;
 use walkdir::WalkDir;
 
 use crate::layout::{self, Tree};
@@ -56,14 +57,8 @@ pub fn write(tree: &Tree, out: &Path) -> anyhow::Result<Summary> {
         .tempdir_in(out)
         .with_context(|| format!("cannot create a staging folder in {}", out.display()))?;
     let mut summary = Summary::default();
-    for (path, bytes) in &tree.files {
-        let dest = staging.path().join(path);
-        if let Some(parent) = dest.parent() {
-            fs::create_dir_all(parent)?;
-        }
-        fs::write(&dest, bytes).with_context(|| format!("cannot write {}", dest.display()))?;
-        summary.written += 1;
-    }
+    write_files(staging.path(), tree)?;
+    summary.written = tree.files.len();
     if target.exists() {
         let owned = owned(&target)?;
         carry_over_foreign_files(&target, staging.path(), tree, &owned, &mut summary)?;
@@ -77,6 +72,51 @@ pub fn write(tree: &Tree, out: &Path) -> anyhow::Result<Summary> {
             .with_context(|| format!("cannot move the new tree to {}", target.display()))?;
     }
     Ok(summary)
+}
+
+/// Every file of `tree` under `root`: the folders first, once each, then
+/// the files on all cores (a large site has tens of thousands).
+fn write_files(root: &Path, tree: &Tree) -> anyhow::Result<()> {
+    let folders: BTreeSet<&str> = tree
+        .files
+        .keys()
+        .filter_map(|path| path.rsplit_once('/').map(|(folder, _)| folder))
+        .collect();
+    for folder in folders {
+        let dir = root.join(folder);
+        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let files: Vec<(&String, &Vec<u8>)> = tree.files.iter().collect();
+    files
+        .par_iter()
+        .with_min_len(64)
+        .try_for_each(|(path, bytes)| {
+            let dest = root.join(path);
+            fs::write(&dest, bytes).with_context(|| format!("cannot write {}", dest.display()))
+        })
+}
+
+/// Removes a folder tree: the files on all cores, then the folders, deepest
+/// first.
+fn remove_tree(dir: &Path) -> anyhow::Result<()> {
+    let mut files = Vec::new();
+    let mut folders = Vec::new();
+    for entry in WalkDir::new(dir).contents_first(true) {
+        let entry = entry?;
+        if entry.file_type().is_dir() {
+            folders.push(entry.into_path());
+        } else {
+            files.push(entry.into_path());
+        }
+    }
+    files
+        .par_iter()
+        .with_min_len(64)
+        .try_for_each(fs::remove_file)?;
+    for folder in folders {
+        fs::remove_dir(folder)?;
+    }
+    Ok(())
 }
 
 fn carry_over_foreign_files(
@@ -128,7 +168,7 @@ fn swap(target: &Path, new: PathBuf, out: &Path) -> anyhow::Result<()> {
         let _ = fs::remove_dir_all(&new);
         return Err(e).with_context(|| format!("cannot move the new tree to {}", target.display()));
     }
-    fs::remove_dir_all(&old)
+    remove_tree(&old)
         .with_context(|| format!("cannot remove the old tree at {}", old.display()))?;
     Ok(())
 }

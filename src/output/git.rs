@@ -91,14 +91,19 @@ pub struct CommitRequest<'a> {
 /// otherwise the commit is rebuilt on the new tip.
 pub fn commit(repo: &Repository, request: &CommitRequest<'_>) -> anyhow::Result<Outcome> {
     let refname = format!("refs/heads/{}", request.branch);
+    // One in-memory backend for all attempts, on a handle of our own: a
+    // second backend added to the same object database (a retry, another
+    // call) would not be the one new objects go to, and dumping it would
+    // leave the commit out of the pack.
+    let repo = &Repository::open(repo.path())?;
+    let odb = repo.odb()?;
+    let mempack = odb.add_new_mempack_backend(1000)?;
     for _attempt in 0..5 {
         let parent = match repo.find_reference(&refname) {
             Ok(r) => Some(r.peel_to_commit()?),
             Err(e) if e.code() == ErrorCode::NotFound => None,
             Err(e) => return Err(e.into()),
         };
-        let odb = repo.odb()?;
-        let mempack = odb.add_new_mempack_backend(1000)?;
         let built = build(repo, parent.as_ref(), request);
         let (tree_id, files_changed) = match built {
             Ok(v) => v,

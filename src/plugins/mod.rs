@@ -9,14 +9,19 @@ pub mod cache;
 pub mod error;
 pub mod sandbox;
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use opsmith_plugin_sdk::site::{Component, PluginRef};
+use rayon::prelude::*;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component as WasmComponent, HasSelf, Linker};
 use wasmtime::{Config, Engine};
@@ -29,11 +34,17 @@ use cache::{Cache, Origin};
 pub use error::PluginError;
 use sandbox::{HostState, Limits};
 
+/// Where one source's plugin is kept once loaded; locked while it loads.
+type LoadSlot = Arc<Mutex<Option<Arc<Plugin>>>>;
+
 /// One wasmtime engine and linker for the process, and the compile cache.
 pub struct Host {
     engine: Engine,
     linker: Linker<HostState>,
     cache: Cache,
+    /// Plugins loaded by this host, by source: two components of one plugin,
+    /// or a load started early while the inputs are parsed, load it once.
+    loaded: Mutex<HashMap<String, LoadSlot>>,
     pub limits: Limits,
     pub verbose: bool,
 }
@@ -61,15 +72,92 @@ impl Host {
             engine,
             linker,
             cache,
+            loaded: Mutex::default(),
             limits,
             verbose,
         })
     }
 
-    /// Compiles (or loads from cache) and pre-links a plugin.
-    pub fn load(&self, source: &PluginSource) -> anyhow::Result<Plugin> {
+    /// The plugin of `source`, loaded once per host: the first caller loads
+    /// it (concurrent callers for the same source wait), later ones share it.
+    /// A failed load is not remembered, so every caller sees its error.
+    pub fn load(&self, source: &PluginSource) -> anyhow::Result<Arc<Plugin>> {
+        let key = format!(
+            "{}\0{}",
+            source.label(),
+            source.pinned_sha256().unwrap_or_default()
+        );
+        let slot = {
+            let mut loaded = self
+                .loaded
+                .lock()
+                .map_err(|_| anyhow::anyhow!("a plugin load panicked"))?;
+            Arc::clone(loaded.entry(key).or_default())
+        };
+        let mut slot = slot
+            .lock()
+            .map_err(|_| anyhow::anyhow!("a plugin load panicked"))?;
+        if let Some(plugin) = slot.as_ref() {
+            return Ok(Arc::clone(plugin));
+        }
+        let plugin = Arc::new(self.load_uncached(source)?);
+        *slot = Some(Arc::clone(&plugin));
+        Ok(plugin)
+    }
+
+    /// Loads the plugins of `sources` ahead of their use and compiles the
+    /// upstream schemas of the kinds they declare. Only plugins already in
+    /// the compile cache are loaded, so that invalid input is never kept
+    /// waiting for a compile; failures are ignored (the real load reports
+    /// them), and `cancel` stops what has not started.
+    pub fn prefetch(&self, sources: &[PluginSource], cancel: &AtomicBool) {
+        // `describe` is tiny; a plugin that needs more is described again,
+        // under the real limits, when it renders.
+        let limits = Limits {
+            fuel: self.limits.fuel.min(1_000_000_000),
+            timeout: self.limits.timeout.min(Duration::from_secs(1)),
+            ..self.limits
+        };
+        sources.par_iter().for_each(|source| {
+            if cancel.load(Ordering::Relaxed) || !self.is_cached(source) {
+                return;
+            }
+            let Ok(plugin) = self.load(source) else {
+                return;
+            };
+            if cancel.load(Ordering::Relaxed) {
+                return;
+            }
+            if let Ok(description) = plugin.describe(self, &limits) {
+                let schemas = crate::collect::upstream::UpstreamSchemas::shared();
+                for kind in &description.emits {
+                    schemas.prepare(&kind.api_version, &kind.kind);
+                }
+            }
+        });
+    }
+
+    /// Whether the compile cache holds `source`'s plugin (by its pinned or
+    /// built-in digest), so loading it takes milliseconds.
+    fn is_cached(&self, source: &PluginSource) -> bool {
+        let sha256 = match source {
+            PluginSource::Builtin(name) => builtin::sha256(name),
+            PluginSource::File { sha256, .. } => sha256.as_deref(),
+        };
+        sha256.is_some_and(|sha256| self.cache.holds(&sha256.to_ascii_lowercase()))
+    }
+
+    /// Compiles (or loads from the compile cache) and pre-links a plugin,
+    /// every time it is called.
+    pub fn load_uncached(&self, source: &PluginSource) -> anyhow::Result<Plugin> {
         let wasm = source.bytes()?;
-        let sha256 = hex::encode(Sha256::digest(&wasm));
+        let sha256 = match source {
+            // Hashed by build.rs.
+            PluginSource::Builtin(name) => builtin::sha256(name)
+                .map(str::to_owned)
+                .unwrap_or_else(|| hex::encode(Sha256::digest(&wasm))),
+            PluginSource::File { .. } => hex::encode(Sha256::digest(&wasm)),
+        };
         if let Some(expected) = source.pinned_sha256()
             && !expected.eq_ignore_ascii_case(&sha256)
         {
@@ -141,6 +229,10 @@ fn start_epoch_ticker(engine: &Engine) {
     });
 }
 
+/// The largest plugin file opsmith reads (Python and JavaScript components
+/// are around 20 MB).
+const MAX_PLUGIN_BYTES: u64 = 512 << 20;
+
 /// Where a plugin's bytes come from.
 #[derive(Debug, Clone)]
 pub enum PluginSource {
@@ -181,13 +273,27 @@ impl PluginSource {
         }
     }
 
-    fn bytes(&self) -> anyhow::Result<Vec<u8>> {
+    fn bytes(&self) -> anyhow::Result<Cow<'static, [u8]>> {
         match self {
             PluginSource::Builtin(name) => builtin::find(name)
-                .map(<[u8]>::to_vec)
+                .map(Cow::Borrowed)
                 .with_context(|| format!("there is no built-in plugin `{name}`")),
-            PluginSource::File { path, .. } => std::fs::read(path)
-                .with_context(|| format!("cannot read plugin file {}", path.display())),
+            PluginSource::File { path, .. } => {
+                let cannot = || format!("cannot read plugin file {}", path.display());
+                // Checked before reading: a path such as /dev/zero must not hang the run.
+                let meta = std::fs::metadata(path).with_context(cannot)?;
+                if !meta.is_file() {
+                    bail!("{}: not a regular file", cannot());
+                }
+                if meta.len() > MAX_PLUGIN_BYTES {
+                    bail!(
+                        "{}: {} bytes; a plugin may have at most {MAX_PLUGIN_BYTES}",
+                        cannot(),
+                        meta.len()
+                    );
+                }
+                std::fs::read(path).map(Cow::Owned).with_context(cannot)
+            }
         }
     }
 }
@@ -289,6 +395,7 @@ impl Plugin {
         limits: &Limits,
         job: &Job<'_>,
     ) -> Result<Rendered, ComponentFailure> {
+        let started = Instant::now();
         let mut store = sandbox::store(&host.engine, limits).map_err(|e| {
             self.fail(PluginError::Trap {
                 trap: e.to_string(),
@@ -309,9 +416,11 @@ impl Plugin {
             catalog: job.catalog_json.to_string(),
             config: job.config.to_string(),
         };
+        let prepared = started.elapsed();
         let result = instance
             .call_render(&mut store, &input)
             .map_err(|e| self.fail(sandbox::classify(e, &store, limits)))?;
+        let called = started.elapsed();
         let log = store.data_mut().take_log();
         let output = match result {
             Ok(output) => output,
@@ -331,11 +440,8 @@ impl Plugin {
                 limit: limits.output_bytes,
             }));
         }
-        let objects = match serde_json::from_str::<Value>(&output.objects) {
-            Ok(Value::Array(items)) => items,
-            Ok(_) => return Err(self.fail(malformed("`objects` is not a JSON array"))),
-            Err(e) => return Err(self.fail(malformed(&format!("`objects` is not JSON: {e}")))),
-        };
+        let objects = parse_objects(&output.objects).map_err(|e| self.fail(e))?;
+        drop(output.objects);
         let mut files = Vec::new();
         for file in output.files {
             let content = serde_json::from_str(&file.content).map_err(|e| {
@@ -357,6 +463,15 @@ impl Plugin {
                 pointer: d.pointer,
             })
             .collect();
+        if host.verbose {
+            crate::diagnostics::note(&format!(
+                "component `{}`: instantiate + describe + config check {:.1} ms, render {:.1} ms, reading its output {:.1} ms",
+                job.component.name,
+                prepared.as_secs_f64() * 1000.0,
+                (called - prepared).as_secs_f64() * 1000.0,
+                (started.elapsed() - called).as_secs_f64() * 1000.0,
+            ));
+        }
         Ok(Rendered {
             component: job.component.name.clone(),
             plugin: self.label.clone(),
@@ -372,6 +487,27 @@ impl Plugin {
     fn fail(&self, error: PluginError) -> ComponentFailure {
         ComponentFailure::Plugin(error)
     }
+}
+
+/// The `objects` JSON array, its elements parsed in parallel: for a large
+/// site this is the biggest single piece of work after the plugins' own.
+fn parse_objects(text: &str) -> Result<Vec<Value>, PluginError> {
+    let items = match serde_json::from_str::<Vec<&RawValue>>(text) {
+        Ok(items) => items,
+        // Say what is wrong the way a full parse sees it.
+        Err(e) => {
+            return Err(match serde_json::from_str::<Value>(text) {
+                Ok(_) => malformed("`objects` is not a JSON array"),
+                Err(_) => malformed(&format!("`objects` is not JSON: {e}")),
+            });
+        }
+    };
+    items
+        .par_iter()
+        .with_min_len(64)
+        .map(|raw| serde_json::from_str::<Value>(raw.get()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| malformed(&format!("`objects` is not JSON: {e}")))
 }
 
 fn malformed(reason: &str) -> PluginError {
@@ -507,7 +643,7 @@ fn for_each_component<T: Send>(
     jobs: usize,
     work: impl Fn(&Plugin, &Limits, &Job<'_>) -> Result<T, ComponentFailure> + Sync,
 ) -> anyhow::Result<Vec<T>> {
-    let site_json = serde_json::to_string(&site.inputs.inventory.value)?;
+    let site_json = &site.inventory_json;
     let catalog_json = serde_json::to_string(&catalog_for_plugins(site))?;
     let components = site
         .catalog
@@ -521,7 +657,7 @@ fn for_each_component<T: Send>(
             index,
             component,
             site,
-            site_json: &site_json,
+            site_json,
             catalog_json: &catalog_json,
             config: component
                 .config

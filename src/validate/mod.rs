@@ -41,12 +41,19 @@ pub struct Site {
     pub inputs: Inputs,
     pub inventory: SiteInventory,
     pub catalog: AppCatalog,
+    /// The inventory as JSON, as plugins receive it.
+    pub inventory_json: String,
 }
 
 /// Schema and semantic checks of both documents.
 pub fn inputs(inputs: Inputs) -> Result<Site, Invalid> {
     let mut problems = Vec::new();
-    let inventory = typed::<SiteInventory>(&inputs.inventory, site_schema(), &mut problems);
+    // The plugins' copy of the inventory is written beside the checks, which
+    // leave a core free most of the time.
+    let (inventory, inventory_json) = rayon::join(
+        || typed::<SiteInventory>(&inputs.inventory, site_schema(), &mut problems),
+        || serde_json::to_string(&inputs.inventory.value).unwrap_or_default(),
+    );
     let catalog = typed::<AppCatalog>(&inputs.catalog, catalog_schema(), &mut problems);
     if let Some(inventory) = &inventory {
         semantic::inventory(inventory, &inputs.inventory, &mut problems);
@@ -59,6 +66,7 @@ pub fn inputs(inputs: Inputs) -> Result<Site, Invalid> {
             inputs,
             inventory,
             catalog,
+            inventory_json,
         }),
         _ => Err(Invalid::new(problems)),
     }
@@ -68,15 +76,19 @@ pub fn inputs(inputs: Inputs) -> Result<Site, Invalid> {
 /// typed model is lenient (unknown fields ignored), so a document with
 /// schema problems usually still reads, and its semantic checks still run:
 /// one run reports everything.
-fn typed<T: for<'de> Deserialize<'de>>(
+fn typed<T: for<'de> Deserialize<'de> + Send>(
     doc: &Document,
     schema: &Schema,
     problems: &mut Vec<Problem>,
 ) -> Option<T> {
-    let found = schema.problems(&doc.value, doc, "");
+    // Independent, and each takes a while on a large inventory.
+    let (found, typed) = rayon::join(
+        || schema.problems(&doc.value, doc, ""),
+        || T::deserialize(&doc.value),
+    );
     let schema_valid = found.is_empty();
     problems.extend(found);
-    match T::deserialize(&doc.value) {
+    match typed {
         Ok(typed) => Some(typed),
         Err(_) if !schema_valid => None,
         Err(e) => {
