@@ -34,8 +34,8 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<ExitStatus> {
     let tree = pipeline::render(&host, &args.site.site, args.run.jobs())?;
     if args.out.as_os_str() == "-" {
         let writing = Instant::now();
-        let mut stdout = std::io::stdout().lock();
-        stdout.write_all(crate::layout::stream(&tree).as_bytes())?;
+        let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+        crate::layout::write_stream(&tree, &mut stdout)?;
         stdout.flush()?;
         if host.verbose {
             crate::diagnostics::note(&format!(

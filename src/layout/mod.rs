@@ -3,6 +3,7 @@
 //! provenance record. The same inputs give the same bytes on any machine and
 //! with any number of threads. Hands a [`Tree`] to output.
 
+mod fast;
 pub mod yaml;
 
 use std::collections::BTreeMap;
@@ -163,17 +164,20 @@ pub fn owned_files(text: &str) -> Option<Vec<String>> {
 /// All objects as one multi-document YAML stream, in path order, the way
 /// `helm template` and `kustomize build` print them.
 pub fn stream(tree: &Tree) -> String {
-    let mut out = String::new();
+    let mut out = Vec::with_capacity(tree.bytes() + tree.files.len() * 64);
+    // Writing into a Vec cannot fail.
+    let _ = write_stream(tree, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// [`stream`], written straight to `out` (no copy of the whole stream).
+pub fn write_stream(tree: &Tree, out: &mut impl std::io::Write) -> std::io::Result<()> {
     for (path, bytes) in &tree.files {
         if !path.ends_with(".yaml") || path == PROVENANCE_FILE {
             continue;
         }
-        out.push_str("---\n# Source: ");
-        out.push_str(&tree.site);
-        out.push('/');
-        out.push_str(path);
-        out.push('\n');
-        out.push_str(&String::from_utf8_lossy(bytes));
+        write!(out, "---\n# Source: {}/{path}\n", tree.site)?;
+        out.write_all(bytes)?;
     }
-    out
+    Ok(())
 }

@@ -7,8 +7,8 @@
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
 
-const TOP_FIRST: &[&str] = &["apiVersion", "kind", "metadata"];
-const METADATA_FIRST: &[&str] = &["name", "namespace", "labels", "annotations"];
+pub(super) const TOP_FIRST: &[&str] = &["apiVersion", "kind", "metadata"];
+pub(super) const METADATA_FIRST: &[&str] = &["name", "namespace", "labels", "annotations"];
 
 /// A value serialised in canonical key order.
 struct Canonical<'a> {
@@ -58,8 +58,17 @@ impl Serialize for Canonical<'_> {
     }
 }
 
-/// One object as canonical YAML text.
+/// One object as canonical YAML text: by the fast writer when it can match
+/// serde-saphyr byte for byte (almost every object), else by serde-saphyr.
 pub fn canonical(value: &Value) -> anyhow::Result<String> {
+    match super::fast::canonical(value) {
+        Ok(text) => Ok(text),
+        Err(super::fast::Unsupported) => canonical_by_serde_saphyr(value),
+    }
+}
+
+/// One object as canonical YAML text, all of it written by serde-saphyr.
+pub fn canonical_by_serde_saphyr(value: &Value) -> anyhow::Result<String> {
     to_yaml(&Canonical {
         value,
         first: TOP_FIRST,
