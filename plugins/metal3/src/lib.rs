@@ -121,8 +121,21 @@ impl Plugin for Metal3 {
         for (i, host) in input.site.spec.hosts.iter().enumerate() {
             let pointer = format!("/site/spec/hosts/{i}");
             let labels = host_labels(host);
-            out.object(bare_metal_host(host, &pointer, &labels, &config)?);
-            out.object(credentials(host, &labels, &input.site, &config));
+            let credentials_name = credentials_name(host);
+            out.serialize(&bare_metal_host(
+                host,
+                &pointer,
+                &labels,
+                &credentials_name,
+                &config,
+            )?)?;
+            out.serialize(&credentials(
+                host,
+                &labels,
+                &credentials_name,
+                &input.site,
+                &config,
+            ))?;
         }
         Ok(out)
     }
@@ -130,17 +143,112 @@ impl Plugin for Metal3 {
 
 export_plugin!(Metal3);
 
-/// The name of the Secret holding a host's BMC username and password.
 fn credentials_name(host: &Host) -> String {
     format!("{}-bmc-secret", host.name)
 }
 
-fn bare_metal_host(
-    host: &Host,
+// The two kinds as typed structs, written straight to JSON: a site of
+// thousands of hosts renders several times faster than through `json!`.
+
+/// `metadata` of both kinds.
+#[derive(Serialize)]
+struct Metadata<'a> {
+    name: &'a str,
+    namespace: &'a str,
+    labels: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    annotations: BTreeMap<&'static str, &'static str>,
+}
+
+/// A metal3.io/v1alpha1 BareMetalHost, with the fields opsmith sets.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BareMetalHost<'a> {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: Metadata<'a>,
+    spec: BareMetalHostSpec<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BareMetalHostSpec<'a> {
+    online: bool,
+    #[serde(rename = "bootMACAddress")]
+    boot_mac_address: &'a str,
+    boot_mode: &'a str,
+    bmc: Bmc<'a>,
+    automated_cleaning_mode: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    root_device_hints: Option<Value>,
+    #[serde(skip_serializing_if = "is_false")]
+    externally_provisioned: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Bmc<'a> {
+    address: &'a str,
+    credentials_name: &'a str,
+    disable_certificate_verification: bool,
+}
+
+/// An external-secrets.io/v1 ExternalSecret.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExternalSecret<'a> {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: Metadata<'a>,
+    spec: ExternalSecretSpec<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExternalSecretSpec<'a> {
+    refresh_interval: &'a str,
+    secret_store_ref: SecretStoreRef<'a>,
+    target: Target<'a>,
+    data: [SecretData<'a>; 2],
+}
+
+#[derive(Serialize)]
+struct SecretStoreRef<'a> {
+    name: &'a str,
+    kind: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Target<'a> {
+    name: &'a str,
+    creation_policy: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SecretData<'a> {
+    secret_key: &'static str,
+    remote_ref: RemoteRef<'a>,
+}
+
+#[derive(Serialize)]
+struct RemoteRef<'a> {
+    key: &'a str,
+    property: &'static str,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+fn bare_metal_host<'a>(
+    host: &'a Host,
     pointer: &str,
-    labels: &BTreeMap<String, String>,
-    config: &Config,
-) -> Result<Value, Error> {
+    labels: &'a BTreeMap<String, String>,
+    credentials_name: &'a str,
+    config: &'a Config,
+) -> Result<BareMetalHost<'a>, Error> {
     let boot_mode = host.boot_mode.as_deref().unwrap_or("UEFI");
     if !BOOT_MODES.contains(&boot_mode) {
         return Err(Error::at(
@@ -151,80 +259,82 @@ fn bare_metal_host(
             ),
         ));
     }
-
-    let mut bmh = json!({
-        "apiVersion": "metal3.io/v1alpha1",
-        "kind": "BareMetalHost",
-        "metadata": {
-            "name": host.name,
-            "namespace": config.namespace,
-            "labels": labels,
-        },
-        "spec": {
-            "online": config.online,
-            "bootMACAddress": host.boot_mac_address,
-            "bootMode": boot_mode,
-            "bmc": {
-                "address": host.bmc.address,
-                "credentialsName": credentials_name(host),
-                "disableCertificateVerification": host.bmc.disable_certificate_verification,
-            },
-            "automatedCleaningMode": config.automated_cleaning_mode,
-        },
-    });
-    if let Some(hints) = &host.root_device_hints {
-        bmh["spec"]["rootDeviceHints"] = hints.to_metal3(&format!("{pointer}/rootDeviceHints"))?;
-    }
-    // false is metal3's default; leave it out so the common case stays short.
-    if config.externally_provisioned {
-        bmh["spec"]["externallyProvisioned"] = json!(true);
-    }
+    let root_device_hints = host
+        .root_device_hints
+        .as_ref()
+        .map(|hints| hints.to_metal3(&format!("{pointer}/rootDeviceHints")))
+        .transpose()?;
+    let mut annotations = BTreeMap::new();
     if config.prune_protection {
-        // Deleting a BareMetalHost deprovisions the server and, with
-        // automated cleaning, wipes its disks: never let a sync do that.
-        bmh["metadata"]["annotations"] =
-            json!({ "argocd.argoproj.io/sync-options": "Prune=false,Delete=false" });
+        annotations.insert(
+            "argocd.argoproj.io/sync-options",
+            "Prune=false,Delete=false",
+        );
     }
-    Ok(bmh)
-}
-
-/// The ExternalSecret that fills `<host>-bmc-secret` with the `username` and
-/// `password` properties of the host's key in the secret store.
-fn credentials(
-    host: &Host,
-    labels: &BTreeMap<String, String>,
-    site: &SiteInventory,
-    config: &Config,
-) -> Value {
-    let key = &host.bmc.credentials_ref;
-    json!({
-        "apiVersion": "external-secrets.io/v1",
-        "kind": "ExternalSecret",
-        "metadata": {
-            "name": credentials_name(host),
-            "namespace": config.namespace,
-            "labels": labels,
+    Ok(BareMetalHost {
+        api_version: "metal3.io/v1alpha1",
+        kind: "BareMetalHost",
+        metadata: Metadata {
+            name: &host.name,
+            namespace: &config.namespace,
+            labels,
+            annotations,
         },
-        "spec": {
-            "refreshInterval": config.refresh_interval,
-            "secretStoreRef": {
-                "name": site.spec.secret_store.name,
-                "kind": site.spec.secret_store.kind,
+        spec: BareMetalHostSpec {
+            online: config.online,
+            boot_mac_address: &host.boot_mac_address,
+            boot_mode,
+            bmc: Bmc {
+                address: &host.bmc.address,
+                credentials_name,
+                disable_certificate_verification: host.bmc.disable_certificate_verification,
             },
-            "target": {
-                "name": credentials_name(host),
-                "creationPolicy": "Owner",
-            },
-            "data": [
-                { "secretKey": "username", "remoteRef": { "key": key, "property": "username" } },
-                { "secretKey": "password", "remoteRef": { "key": key, "property": "password" } },
-            ],
+            automated_cleaning_mode: &config.automated_cleaning_mode,
+            root_device_hints,
+            externally_provisioned: config.externally_provisioned,
         },
     })
 }
 
-/// The host's own labels, then its role and hardware model (which win, so
-/// `-l opsmith.dev/role=worker` always means what it says).
+fn credentials<'a>(
+    host: &'a Host,
+    labels: &'a BTreeMap<String, String>,
+    credentials_name: &'a str,
+    site: &'a SiteInventory,
+    config: &'a Config,
+) -> ExternalSecret<'a> {
+    let key = &host.bmc.credentials_ref;
+    let remote = |secret_key, property| SecretData {
+        secret_key,
+        remote_ref: RemoteRef { key, property },
+    };
+    ExternalSecret {
+        api_version: "external-secrets.io/v1",
+        kind: "ExternalSecret",
+        metadata: Metadata {
+            name: credentials_name,
+            namespace: &config.namespace,
+            labels,
+            annotations: BTreeMap::new(),
+        },
+        spec: ExternalSecretSpec {
+            refresh_interval: &config.refresh_interval,
+            secret_store_ref: SecretStoreRef {
+                name: &site.spec.secret_store.name,
+                kind: &site.spec.secret_store.kind,
+            },
+            target: Target {
+                name: credentials_name,
+                creation_policy: "Owner",
+            },
+            data: [
+                remote("username", "username"),
+                remote("password", "password"),
+            ],
+        },
+    }
+}
+
 fn host_labels(host: &Host) -> BTreeMap<String, String> {
     let mut labels = host.labels.clone();
     labels.insert(ROLE_LABEL.to_owned(), host.role.as_str().to_owned());
@@ -272,8 +382,8 @@ mod tests {
     #[test]
     fn renders_a_host_and_its_credentials_per_server() {
         let out = example("{}");
-        let kinds: Vec<_> = out
-            .objects
+        let objects = out.all_objects();
+        let kinds: Vec<_> = objects
             .iter()
             .map(|o| o["kind"].as_str().unwrap_or_default())
             .collect();
@@ -293,7 +403,8 @@ mod tests {
     #[test]
     fn bare_metal_host_carries_the_inventory() {
         let out = example("{}");
-        let bmh = &out.objects[0];
+        let objects = out.all_objects();
+        let bmh = &objects[0];
         assert_eq!(bmh["apiVersion"], "metal3.io/v1alpha1");
         assert_eq!(bmh["metadata"]["name"], "example-cp-0");
         assert_eq!(bmh["metadata"]["namespace"], "openshift-machine-api");
@@ -326,7 +437,7 @@ mod tests {
         assert!(spec.get("externallyProvisioned").is_none());
         assert!(spec.get("hardwareProfile").is_none());
 
-        let worker = &out.objects[2]["spec"];
+        let worker = &objects[2]["spec"];
         assert_eq!(worker["bmc"]["disableCertificateVerification"], false);
         assert!(worker.get("rootDeviceHints").is_none());
     }
@@ -334,7 +445,8 @@ mod tests {
     #[test]
     fn external_secret_maps_the_store_key() {
         let out = example("{}");
-        let es = &out.objects[1];
+        let objects = out.all_objects();
+        let es = &objects[1];
         assert_eq!(es["apiVersion"], "external-secrets.io/v1");
         assert_eq!(es["metadata"]["name"], "example-cp-0-bmc-secret");
         assert_eq!(es["metadata"]["namespace"], "openshift-machine-api");
@@ -356,7 +468,7 @@ mod tests {
         );
         // The BareMetalHost points at exactly the Secret this fills.
         assert_eq!(
-            out.objects[0]["spec"]["bmc"]["credentialsName"],
+            objects[0]["spec"]["bmc"]["credentialsName"],
             es["spec"]["target"]["name"]
         );
     }
@@ -364,7 +476,8 @@ mod tests {
     #[test]
     fn never_renders_a_secret() {
         let out = example("{}");
-        assert!(out.objects.iter().all(|o| o["kind"] != "Secret"));
+        let objects = out.all_objects();
+        assert!(objects.iter().all(|o| o["kind"] != "Secret"));
     }
 
     #[test]
@@ -372,15 +485,16 @@ mod tests {
         let config = r#"{"namespace":"metal3","online":false,"automatedCleaningMode":"disabled",
             "externallyProvisioned":true,"pruneProtection":false,"refreshInterval":"15m"}"#;
         let out = example(config);
-        for o in &out.objects {
+        let objects = out.all_objects();
+        for o in &objects {
             assert_eq!(o["metadata"]["namespace"], "metal3");
         }
-        let bmh = &out.objects[0];
+        let bmh = &objects[0];
         assert_eq!(bmh["spec"]["online"], false);
         assert_eq!(bmh["spec"]["automatedCleaningMode"], "disabled");
         assert_eq!(bmh["spec"]["externallyProvisioned"], true);
         assert!(bmh["metadata"].get("annotations").is_none());
-        assert_eq!(out.objects[1]["spec"]["refreshInterval"], "15m");
+        assert_eq!(objects[1]["spec"]["refreshInterval"], "15m");
     }
 
     #[test]
@@ -409,11 +523,12 @@ mod tests {
         });
         let out =
             render::<Metal3>("baremetal-hosts", &site, EXAMPLE_CATALOG, "{}").expect("renders");
-        let bmh = &out.objects[2];
+        let objects = out.all_objects();
+        let bmh = &objects[2];
         assert_eq!(bmh["spec"]["bootMode"], "legacy");
         assert_eq!(bmh["metadata"]["labels"]["rack"], "r3");
         assert_eq!(bmh["metadata"]["labels"]["opsmith.dev/role"], "worker");
-        assert_eq!(out.objects[3]["metadata"]["labels"]["rack"], "r3");
+        assert_eq!(objects[3]["metadata"]["labels"]["rack"], "r3");
         let hints = &bmh["spec"]["rootDeviceHints"];
         assert_eq!(hints["serialNumber"], "0123");
         assert_eq!(hints["minSizeGigabytes"], 200);
@@ -462,7 +577,8 @@ mod tests {
     fn describe_declares_what_render_emits() {
         let info = Metal3::describe();
         let out = example("{}");
-        for o in &out.objects {
+        let objects = out.all_objects();
+        for o in &objects {
             let declared = info.emits.iter().any(|e| {
                 e.api_version == o["apiVersion"]
                     && e.kind == o["kind"]

@@ -41,8 +41,7 @@ pub fn render<P: Plugin>(input: RenderInput) -> Result<RenderOutput, RenderError
             .map_err(into_wit_error)?;
     drop(input);
     let out = P::render(&parsed).map_err(into_wit_error)?;
-    let objects = serde_json::to_string(&out.objects)
-        .map_err(|e| into_wit_error(Error::new(e.to_string())))?;
+    let objects = out.objects_json().map_err(into_wit_error)?;
     Ok(RenderOutput {
         objects,
         files: out

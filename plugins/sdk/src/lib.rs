@@ -222,12 +222,14 @@ pub struct File {
 /// What a render returns.
 #[derive(Debug, Clone, Default)]
 pub struct Output {
-    /// Kubernetes objects.
+    /// Kubernetes objects added as values ([`Output::object`]).
     pub objects: Vec<Value>,
     /// Day-0 files.
     pub files: Vec<File>,
     /// Warnings and notes.
     pub diagnostics: Vec<Diagnostic>,
+    /// Kubernetes objects added by [`Output::serialize`], already JSON text.
+    serialized: Vec<String>,
 }
 
 impl Output {
@@ -242,10 +244,47 @@ impl Output {
         self
     }
 
-    /// Adds a Kubernetes object from any serialisable type.
+    /// Adds a Kubernetes object from any serialisable type (typically a
+    /// struct deriving `Serialize`). It is written to JSON at once, without
+    /// building a [`Value`]: for a plugin that renders thousands of objects
+    /// this is several times faster than [`Output::object`] with `json!`.
+    /// opsmith orders objects by path, so the order of calls does not show.
     pub fn serialize<T: Serialize>(&mut self, object: &T) -> Result<&mut Self, Error> {
-        let value = serde_json::to_value(object).map_err(|e| Error::new(e.to_string()))?;
-        Ok(self.object(value))
+        let text = serde_json::to_string(object).map_err(|e| Error::new(e.to_string()))?;
+        self.serialized.push(text);
+        Ok(self)
+    }
+
+    /// Every object, however it was added, as values: for tests.
+    pub fn all_objects(&self) -> Vec<Value> {
+        let mut all = self.objects.clone();
+        all.extend(
+            self.serialized
+                .iter()
+                .filter_map(|text| serde_json::from_str(text).ok()),
+        );
+        all
+    }
+
+    /// Every object as one JSON array, as the host receives it.
+    pub fn objects_json(&self) -> Result<String, Error> {
+        let size: usize = self.serialized.iter().map(|s| s.len() + 1).sum();
+        let mut out = Vec::with_capacity(size + self.objects.len() * 512 + 2);
+        out.push(b'[');
+        for object in &self.objects {
+            if out.len() > 1 {
+                out.push(b',');
+            }
+            serde_json::to_writer(&mut out, object).map_err(|e| Error::new(e.to_string()))?;
+        }
+        for text in &self.serialized {
+            if out.len() > 1 {
+                out.push(b',');
+            }
+            out.extend_from_slice(text.as_bytes());
+        }
+        out.push(b']');
+        String::from_utf8(out).map_err(|e| Error::new(e.to_string()))
     }
 
     /// Adds a day-0 file.
@@ -440,4 +479,32 @@ macro_rules! export_plugin {
             <$plugin as $crate::Plugin>::render,
         );
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Output;
+
+    #[test]
+    fn objects_json_holds_values_then_serialized_objects() {
+        #[derive(serde::Serialize)]
+        struct Typed {
+            kind: &'static str,
+        }
+        let mut out = Output::new();
+        out.serialize(&Typed { kind: "B" }).expect("serializes");
+        out.object(serde_json::json!({ "kind": "A" }));
+        assert_eq!(
+            out.objects_json().expect("json"),
+            r#"[{"kind":"A"},{"kind":"B"}]"#
+        );
+        assert_eq!(
+            out.all_objects(),
+            [
+                serde_json::json!({ "kind": "A" }),
+                serde_json::json!({ "kind": "B" })
+            ]
+        );
+        assert_eq!(Output::new().objects_json().expect("json"), "[]");
+    }
 }
