@@ -160,15 +160,21 @@ struct Metadata<'a> {
     annotations: BTreeMap<&'static str, &'static str>,
 }
 
-/// A metal3.io/v1alpha1 BareMetalHost, with the fields opsmith sets.
+/// A Kubernetes object: the BareMetalHost or the ExternalSecret.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct BareMetalHost<'a> {
+struct Object<'a, Spec> {
     api_version: &'static str,
     kind: &'static str,
     metadata: Metadata<'a>,
-    spec: BareMetalHostSpec<'a>,
+    spec: Spec,
 }
+
+/// A metal3.io/v1alpha1 BareMetalHost, with the fields opsmith sets.
+type BareMetalHost<'a> = Object<'a, BareMetalHostSpec<'a>>;
+
+/// An external-secrets.io/v1 ExternalSecret.
+type ExternalSecret<'a> = Object<'a, ExternalSecretSpec<'a>>;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -191,16 +197,6 @@ struct Bmc<'a> {
     address: &'a str,
     credentials_name: &'a str,
     disable_certificate_verification: bool,
-}
-
-/// An external-secrets.io/v1 ExternalSecret.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ExternalSecret<'a> {
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: Metadata<'a>,
-    spec: ExternalSecretSpec<'a>,
 }
 
 #[derive(Serialize)]
@@ -271,7 +267,7 @@ fn bare_metal_host<'a>(
             "Prune=false,Delete=false",
         );
     }
-    Ok(BareMetalHost {
+    Ok(Object {
         api_version: "metal3.io/v1alpha1",
         kind: "BareMetalHost",
         metadata: Metadata {
@@ -308,7 +304,7 @@ fn credentials<'a>(
         secret_key,
         remote_ref: RemoteRef { key, property },
     };
-    ExternalSecret {
+    Object {
         api_version: "external-secrets.io/v1",
         kind: "ExternalSecret",
         metadata: Metadata {
