@@ -28,8 +28,7 @@ pub fn load_and_validate_for(host: &Host, dir: &Path) -> anyhow::Result<Site> {
             let started = Instant::now();
             // Compiling the input schemas takes a few milliseconds, which
             // can pass while the main thread parses.
-            validate::site_schema();
-            validate::catalog_schema();
+            rayon::join(validate::site_schema, validate::catalog_schema);
             host.prefetch(&catalog_plugins(dir), &cancel);
             stage(host, "load plugins (beside load + validate)", started);
         });

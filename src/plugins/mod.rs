@@ -10,7 +10,7 @@ pub mod error;
 pub mod sandbox;
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -105,8 +105,8 @@ impl Host {
         Ok(plugin)
     }
 
-    /// Loads the plugins of `sources` ahead of their use and compiles the
-    /// upstream schemas of the kinds they declare. Only plugins already in
+    /// Loads the plugins of `sources` ahead of their use and starts
+    /// compiling the upstream schemas of the kinds they declare. Only plugins already in
     /// the compile cache are loaded, so that invalid input is never kept
     /// waiting for a compile; failures are ignored (the real load reports
     /// them), and `cancel` stops what has not started.
@@ -118,22 +118,36 @@ impl Host {
             timeout: self.limits.timeout.min(Duration::from_secs(1)),
             ..self.limits
         };
-        sources.par_iter().for_each(|source| {
-            if cancel.load(Ordering::Relaxed) || !self.is_cached(source) {
-                return;
-            }
-            let Ok(plugin) = self.load(source) else {
-                return;
-            };
-            if cancel.load(Ordering::Relaxed) {
-                return;
-            }
-            if let Ok(description) = plugin.describe(self, &limits) {
-                let schemas = crate::collect::upstream::UpstreamSchemas::shared();
-                for kind in &description.emits {
-                    schemas.prepare(&kind.api_version, &kind.kind);
+        let kinds: BTreeSet<(String, String)> = sources
+            .par_iter()
+            .filter_map(|source| {
+                if cancel.load(Ordering::Relaxed) || !self.is_cached(source) {
+                    return None;
                 }
-            }
+                let plugin = self.load(source).ok()?;
+                if cancel.load(Ordering::Relaxed) {
+                    return None;
+                }
+                plugin.describe(self, &limits).ok()
+            })
+            .flat_map_iter(|description| {
+                description
+                    .emits
+                    .into_iter()
+                    .map(|kind| (kind.api_version, kind.kind))
+            })
+            .collect();
+        if cancel.load(Ordering::Relaxed) {
+            return;
+        }
+        // The schemas are needed only after the plugins have rendered: they
+        // compile in the background, on whatever core the plugins leave idle
+        // (a check that needs one sooner waits for it).
+        rayon::spawn(move || {
+            let schemas = crate::collect::upstream::UpstreamSchemas::shared();
+            kinds
+                .par_iter()
+                .for_each(|(api_version, kind)| schemas.prepare(api_version, kind));
         });
     }
 
