@@ -13,8 +13,8 @@ use crate::{collect, layout, load, plugins, validate};
 
 /// Stages 1 and 2: the inputs, parsed and checked.
 pub fn load_and_validate(dir: &Path) -> anyhow::Result<Site> {
-    let inputs = load::site(dir)?;
-    Ok(validate::inputs(inputs)?)
+    let catalog = load::document(&dir.join(load::CATALOG_FILE));
+    checked_inputs(None, dir, catalog)
 }
 
 /// Stages 1 and 2, while another thread loads the catalog's plugins and
@@ -22,6 +22,11 @@ pub fn load_and_validate(dir: &Path) -> anyhow::Result<Site> {
 /// parsing the inventory is the longest step before rendering, and on a
 /// small one loading the plugins is.
 pub fn load_and_validate_for(host: &Host, dir: &Path) -> anyhow::Result<Site> {
+    let catalog = load::document(&dir.join(load::CATALOG_FILE));
+    let sources = catalog
+        .as_ref()
+        .map(|catalog| catalog_plugins(catalog, dir))
+        .unwrap_or_default();
     let cancel = AtomicBool::new(false);
     std::thread::scope(|scope| {
         scope.spawn(|| {
@@ -29,10 +34,10 @@ pub fn load_and_validate_for(host: &Host, dir: &Path) -> anyhow::Result<Site> {
             // Compiling the input schemas takes a few milliseconds, which
             // can pass while the main thread parses.
             rayon::join(validate::site_schema, validate::catalog_schema);
-            host.prefetch(&catalog_plugins(dir), &cancel);
-            stage(host, "load plugins (beside load + validate)", started);
+            host.prefetch(&sources, &cancel);
+            stage(Some(host), "load plugins (beside load + validate)", started);
         });
-        let site = load_and_validate_timed(host, dir);
+        let site = checked_inputs(Some(host), dir, catalog);
         // Invalid input: the error need not wait for plugins nobody will run.
         if site.is_err() {
             cancel.store(true, Ordering::Relaxed);
@@ -41,9 +46,15 @@ pub fn load_and_validate_for(host: &Host, dir: &Path) -> anyhow::Result<Site> {
     })
 }
 
-fn load_and_validate_timed(host: &Host, dir: &Path) -> anyhow::Result<Site> {
+/// The inventory read beside `catalog`, then both checked; timed with
+/// `--verbose`.
+fn checked_inputs(
+    host: Option<&Host>,
+    dir: &Path,
+    catalog: Result<load::Document, crate::diagnostics::Problem>,
+) -> anyhow::Result<Site> {
     let started = Instant::now();
-    let inputs = load::site(dir)?;
+    let inputs = load::site_with_catalog(dir, catalog)?;
     stage(host, "load", started);
     let started = Instant::now();
     let site = validate::inputs(inputs)?;
@@ -51,12 +62,9 @@ fn load_and_validate_timed(host: &Host, dir: &Path) -> anyhow::Result<Site> {
     Ok(site)
 }
 
-/// The plugins the enabled components of `dir`'s catalog name, read
-/// leniently: whatever is wrong with the catalog, validation reports it.
-fn catalog_plugins(dir: &Path) -> Vec<PluginSource> {
-    let Ok(catalog) = load::document(&dir.join(load::CATALOG_FILE)) else {
-        return Vec::new();
-    };
+/// The plugins the enabled components of the catalog name, read leniently:
+/// whatever is wrong with the catalog, validation reports it.
+fn catalog_plugins(catalog: &load::Document, dir: &Path) -> Vec<PluginSource> {
     let components = catalog
         .value
         .pointer("/spec/components")
@@ -81,7 +89,7 @@ pub fn check_configs(host: &Host, site: &Site, jobs: usize) -> anyhow::Result<Ve
 pub fn render(host: &Host, dir: &Path, jobs: usize) -> anyhow::Result<Tree> {
     let started = Instant::now();
     let site = load_and_validate_for(host, dir)?;
-    stage(host, "load + validate (and load plugins)", started);
+    stage(Some(host), "load + validate (and load plugins)", started);
     let tree = render_site(host, &site, jobs);
     drop_in_background(site);
     tree
@@ -95,8 +103,8 @@ fn drop_in_background<T: Send + 'static>(value: T) {
 }
 
 /// With `--verbose`, how long a stage took.
-fn stage(host: &Host, name: &str, started: Instant) {
-    if host.verbose {
+fn stage(host: Option<&Host>, name: &str, started: Instant) {
+    if host.is_some_and(|host| host.verbose) {
         crate::diagnostics::note(&format!(
             "{name}: {:.1} ms",
             started.elapsed().as_secs_f64() * 1000.0
@@ -108,13 +116,13 @@ fn stage(host: &Host, name: &str, started: Instant) {
 pub fn render_site(host: &Host, site: &Site, jobs: usize) -> anyhow::Result<Tree> {
     let started = Instant::now();
     let rendered = plugins::render_all(host, site, jobs)?;
-    stage(host, "plugins", started);
+    stage(Some(host), "plugins", started);
     let started = Instant::now();
     let collected = collect::objects(site, rendered, UpstreamSchemas::shared())?;
-    stage(host, "collect + upstream schemas", started);
+    stage(Some(host), "collect + upstream schemas", started);
     let started = Instant::now();
     let tree = layout::tree(site, &collected);
-    stage(host, "layout", started);
+    stage(Some(host), "layout", started);
     drop_in_background(collected);
     tree
 }

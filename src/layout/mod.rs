@@ -167,7 +167,7 @@ pub fn stream(tree: &Tree) -> String {
     let mut out = Vec::with_capacity(tree.bytes() + tree.files.len() * 64);
     // Writing into a Vec cannot fail.
     let _ = write_stream(tree, &mut out);
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// [`stream`], written straight to `out` (no copy of the whole stream).

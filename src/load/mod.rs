@@ -59,8 +59,16 @@ pub const CATALOG_FILE: &str = "catalog.yaml";
 /// Reads and parses both files of the site in `dir`, reporting the problems
 /// of both at once.
 pub fn site(dir: &Path) -> Result<Inputs, Invalid> {
+    site_with_catalog(dir, document(&dir.join(CATALOG_FILE)))
+}
+
+/// [`site`], with the catalog already read (the pipeline reads it first to
+/// start loading its plugins).
+pub fn site_with_catalog(
+    dir: &Path,
+    catalog: Result<Document, Problem>,
+) -> Result<Inputs, Invalid> {
     let inventory = document(&dir.join(INVENTORY_FILE));
-    let catalog = document(&dir.join(CATALOG_FILE));
     match (inventory, catalog) {
         (Ok(inventory), Ok(catalog)) => Ok(Inputs {
             dir: dir.to_owned(),

@@ -86,14 +86,10 @@ fn write_files(root: &Path, tree: &Tree) -> anyhow::Result<()> {
         let dir = root.join(folder);
         fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let files: Vec<(&String, &Vec<u8>)> = tree.files.iter().collect();
-    files
-        .par_iter()
-        .with_min_len(64)
-        .try_for_each(|(path, bytes)| {
-            let dest = root.join(path);
-            fs::write(&dest, bytes).with_context(|| format!("cannot write {}", dest.display()))
-        })
+    tree.files.par_iter().try_for_each(|(path, bytes)| {
+        let dest = root.join(path);
+        fs::write(&dest, bytes).with_context(|| format!("cannot write {}", dest.display()))
+    })
 }
 
 /// Removes a folder tree: the files on all cores, then the folders, deepest
