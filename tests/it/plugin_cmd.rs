@@ -98,6 +98,8 @@ fn scaffolded_plugin_builds_and_renders() {
             .current_dir(&crate_dir)
             .args(args)
             .env("CARGO_TARGET_DIR", &target)
+            // Debug info for the scaffold's tests is not read and costs disk in CI.
+            .env("CARGO_PROFILE_DEV_DEBUG", "false")
             .env_remove("RUSTFLAGS")
             .status()
             .expect("run cargo");
