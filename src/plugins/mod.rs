@@ -684,10 +684,12 @@ fn for_each_component<T: Send>(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.max(1))
         .build()?;
-    pool.scope(|scope| {
+    // First in, first out: the components start in catalog order, so the
+    // first free thread takes the next one rather than the last one.
+    pool.scope_fifo(|scope| {
         for (job, slot) in work_items.iter().zip(&slots) {
             let work = &work;
-            scope.spawn(move |_| {
+            scope.spawn_fifo(move |_| {
                 let limits = component_limits(host.limits, site, job.index);
                 let source = PluginSource::of(job.component, &site.inputs.dir);
                 let outcome = host

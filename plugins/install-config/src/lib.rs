@@ -24,9 +24,9 @@
 
 use std::collections::BTreeMap;
 
-use opsmith_plugin_sdk::site::{Host, Role, SiteInventory};
+use opsmith_plugin_sdk::site::{Host, Proxy, Role, SiteInventory};
 use opsmith_plugin_sdk::{
-    Error, File, FileFormat, Info, Input, Output, Plugin, Value, export_plugin, json,
+    Error, FileFormat, Info, Input, Output, Plugin, Value, export_plugin, json,
 };
 use serde::{Deserialize, Serialize};
 
@@ -110,130 +110,230 @@ impl Plugin for InstallConfig {
         check_counts(control_plane, workers, &mut out)?;
 
         let network = &site.spec.network;
-        let mut install_config = json!({
-            "apiVersion": "v1",
-            "baseDomain": site.spec.base_domain,
-            "metadata": { "name": site.metadata.name },
-            "networking": {
-                "networkType": config.network_type,
-                "machineNetwork": [{ "cidr": network.machine_network }],
-                "clusterNetwork": [{ "cidr": network.cluster_network, "hostPrefix": network.cluster_network_host_prefix }],
-                "serviceNetwork": [network.service_network],
+        let proxy =
+            site.spec.proxy.as_ref().filter(|p| {
+                p.http_proxy.is_some() || p.https_proxy.is_some() || p.no_proxy.is_some()
+            });
+        let install_config = InstallConfigFile {
+            api_version: "v1",
+            base_domain: &site.spec.base_domain,
+            metadata: Name {
+                name: &site.metadata.name,
             },
-            // The InstallConfig CRD requires `platform` on both machine pools,
-            // although openshift-install does not.
-            "controlPlane": {
-                "name": "master",
-                "replicas": control_plane,
-                "architecture": "amd64",
-                "platform": { "baremetal": {} },
+            networking: Networking {
+                network_type: &config.network_type,
+                machine_network: [Cidr {
+                    cidr: &network.machine_network,
+                    host_prefix: None,
+                }],
+                cluster_network: [Cidr {
+                    cidr: &network.cluster_network,
+                    host_prefix: Some(network.cluster_network_host_prefix),
+                }],
+                service_network: [&network.service_network],
             },
-            "compute": [{
-                "name": "worker",
-                "replicas": workers,
-                "architecture": "amd64",
-                "platform": { "baremetal": {} },
+            control_plane: MachinePool {
+                name: "master",
+                replicas: control_plane,
+                architecture: "amd64",
+                platform: EMPTY_BAREMETAL,
+            },
+            compute: [MachinePool {
+                name: "worker",
+                replicas: workers,
+                architecture: "amd64",
+                platform: EMPTY_BAREMETAL,
             }],
-            "platform": { "baremetal": baremetal_platform(site)? },
-            "fips": config.fips,
-            "pullSecret": config.pull_secret_placeholder,
-            "sshKey": config.ssh_key_placeholder,
-        });
-        if let Some(proxy) = &site.spec.proxy {
-            let mut fields = serde_json::Map::new();
-            for (key, value) in [
-                ("httpProxy", &proxy.http_proxy),
-                ("httpsProxy", &proxy.https_proxy),
-                ("noProxy", &proxy.no_proxy),
-            ] {
-                if let Some(value) = value {
-                    fields.insert(key.to_owned(), json!(value));
-                }
-            }
-            if !fields.is_empty() {
-                install_config["proxy"] = Value::Object(fields);
-            }
-        }
-
-        out.file(File {
-            name: "install-config.yaml".to_owned(),
-            format: FileFormat::Yaml,
-            content: install_config,
-            schema: Some("install.openshift.io/v1/InstallConfig".to_owned()),
-        });
+            platform: Platform {
+                baremetal: baremetal_platform(site)?,
+            },
+            fips: config.fips,
+            pull_secret: &config.pull_secret_placeholder,
+            ssh_key: &config.ssh_key_placeholder,
+            proxy,
+        };
+        out.serialize_file(
+            "install-config.yaml",
+            FileFormat::Yaml,
+            Some("install.openshift.io/v1/InstallConfig"),
+            &install_config,
+        )?;
         Ok(out)
     }
 }
 
 export_plugin!(InstallConfig);
 
+/// install-config.yaml, field for field as openshift-install reads it
+/// (`install.openshift.io/v1` `InstallConfig`, without `kind`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InstallConfigFile<'a> {
+    api_version: &'static str,
+    base_domain: &'a str,
+    metadata: Name<'a>,
+    networking: Networking<'a>,
+    control_plane: MachinePool,
+    compute: [MachinePool; 1],
+    platform: Platform<'a>,
+    fips: bool,
+    pull_secret: &'a str,
+    ssh_key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    proxy: Option<&'a Proxy>,
+}
+
+#[derive(Serialize)]
+struct Name<'a> {
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Networking<'a> {
+    network_type: &'a str,
+    machine_network: [Cidr<'a>; 1],
+    cluster_network: [Cidr<'a>; 1],
+    service_network: [&'a str; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Cidr<'a> {
+    cidr: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host_prefix: Option<u8>,
+}
+
+/// `controlPlane` and `compute[0]`. The InstallConfig CRD requires
+/// `platform` on both machine pools, although openshift-install does not.
+#[derive(Serialize)]
+struct MachinePool {
+    name: &'static str,
+    replicas: usize,
+    architecture: &'static str,
+    platform: EmptyBaremetal,
+}
+
+#[derive(Serialize, Clone, Copy)]
+struct EmptyBaremetal {
+    baremetal: Empty,
+}
+
+#[derive(Serialize, Clone, Copy)]
+struct Empty {}
+
+const EMPTY_BAREMETAL: EmptyBaremetal = EmptyBaremetal {
+    baremetal: Empty {},
+};
+
+#[derive(Serialize)]
+struct Platform<'a> {
+    baremetal: Baremetal<'a>,
+}
+
 /// `platform.baremetal`: the VIPs, the provisioning network and every host.
-fn baremetal_platform(site: &SiteInventory) -> Result<Value, Error> {
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Baremetal<'a> {
+    // The list forms; the singular apiVIP/ingressVIP are deprecated.
+    #[serde(rename = "apiVIPs")]
+    api_vips: [&'a str; 1],
+    #[serde(rename = "ingressVIPs")]
+    ingress_vips: [&'a str; 1],
+    provisioning_network: &'a str,
+    hosts: Vec<HostEntry<'a>>,
+    #[serde(
+        rename = "additionalNTPServers",
+        skip_serializing_if = "<[_]>::is_empty"
+    )]
+    additional_ntp_servers: &'a [String],
+}
+
+/// One entry of `platform.baremetal.hosts`; the installer turns it into a
+/// BareMetalHost and a `<host>-bmc-secret` Secret.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HostEntry<'a> {
+    name: &'a str,
+    role: &'static str,
+    bmc: BmcEntry<'a>,
+    #[serde(rename = "bootMACAddress")]
+    boot_mac_address: &'a str,
+    boot_mode: &'a str,
+    // Deprecated, but the InstallConfig CRD requires it; `default` is what
+    // openshift-install fills in when it is empty.
+    hardware_profile: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    root_device_hints: Option<Value>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BmcEntry<'a> {
+    address: &'a str,
+    // Filled in by the install step from the secret store key
+    // `bmc.credentialsRef`; see the module documentation.
+    username: String,
+    password: String,
+    disable_certificate_verification: bool,
+}
+
+fn baremetal_platform(site: &SiteInventory) -> Result<Baremetal<'_>, Error> {
     let network = &site.spec.network;
     let mut variables: BTreeMap<String, &str> = BTreeMap::new();
     let mut hosts = Vec::with_capacity(site.spec.hosts.len());
     for (i, host) in site.spec.hosts.iter().enumerate() {
-        let pointer = format!("/site/spec/hosts/{i}");
         let suffix = variable_suffix(&host.name);
         if let Some(other) = variables.insert(suffix.clone(), &host.name) {
             return Err(Error::at(
-                &format!("{pointer}/name"),
+                &format!("/site/spec/hosts/{i}/name"),
                 format!(
                     "hosts {other:?} and {:?} both give the placeholder suffix {suffix}; rename one",
                     host.name
                 ),
             ));
         }
-        hosts.push(host_entry(host, &pointer, &suffix)?);
+        hosts.push(host_entry(host, i, &suffix)?);
     }
-
-    let mut platform = json!({
-        // The list forms; the singular apiVIP/ingressVIP are deprecated.
-        "apiVIPs": [network.api_vip],
-        "ingressVIPs": [network.ingress_vip],
-        "provisioningNetwork": network.provisioning_network,
-        "hosts": hosts,
-    });
-    if !site.spec.ntp_servers.is_empty() {
-        platform["additionalNTPServers"] = json!(site.spec.ntp_servers);
-    }
-    Ok(platform)
+    Ok(Baremetal {
+        api_vips: [&network.api_vip],
+        ingress_vips: [&network.ingress_vip],
+        provisioning_network: &network.provisioning_network,
+        hosts,
+        additional_ntp_servers: &site.spec.ntp_servers,
+    })
 }
 
-/// One entry of `platform.baremetal.hosts`; the installer turns it into a
-/// BareMetalHost and a `<host>-bmc-secret` Secret.
-fn host_entry(host: &Host, pointer: &str, suffix: &str) -> Result<Value, Error> {
+fn host_entry<'a>(host: &'a Host, index: usize, suffix: &str) -> Result<HostEntry<'a>, Error> {
     let boot_mode = host.boot_mode.as_deref().unwrap_or("UEFI");
     if !BOOT_MODES.contains(&boot_mode) {
         return Err(Error::at(
-            &format!("{pointer}/bootMode"),
+            &format!("/site/spec/hosts/{index}/bootMode"),
             format!(
                 "boot mode {boot_mode:?} is not one of {}",
                 BOOT_MODES.join(", ")
             ),
         ));
     }
-    let mut entry = json!({
-        "name": host.name,
-        "role": host.role.install_config_role(),
-        "bmc": {
-            "address": host.bmc.address,
-            // Filled in by the install step from the secret store key
-            // `bmc.credentialsRef`; see the module documentation.
-            "username": format!("${{BMC_USERNAME_{suffix}}}"),
-            "password": format!("${{BMC_PASSWORD_{suffix}}}"),
-            "disableCertificateVerification": host.bmc.disable_certificate_verification,
+    let root_device_hints = match &host.root_device_hints {
+        Some(hints) => Some(hints.to_metal3(&format!("/site/spec/hosts/{index}/rootDeviceHints"))?),
+        None => None,
+    };
+    Ok(HostEntry {
+        name: &host.name,
+        role: host.role.install_config_role(),
+        bmc: BmcEntry {
+            address: &host.bmc.address,
+            username: format!("${{BMC_USERNAME_{suffix}}}"),
+            password: format!("${{BMC_PASSWORD_{suffix}}}"),
+            disable_certificate_verification: host.bmc.disable_certificate_verification,
         },
-        "bootMACAddress": host.boot_mac_address,
-        "bootMode": boot_mode,
-        // Deprecated, but the InstallConfig CRD requires it; `default` is
-        // what openshift-install fills in when it is empty.
-        "hardwareProfile": "default",
-    });
-    if let Some(hints) = &host.root_device_hints {
-        entry["rootDeviceHints"] = hints.to_metal3(&format!("{pointer}/rootDeviceHints"))?;
-    }
-    Ok(entry)
+        boot_mac_address: &host.boot_mac_address,
+        boot_mode,
+        hardware_profile: "default",
+        root_device_hints,
+    })
 }
 
 /// A host name as the tail of an environment variable name:
@@ -352,8 +452,9 @@ mod tests {
         let out = render::<InstallConfig>("install-config", site, EXAMPLE_CATALOG, config)
             .expect("renders");
         assert!(out.objects.is_empty());
-        assert_eq!(out.files.len(), 1);
-        (out.files[0].content.clone(), out)
+        let files = out.all_files();
+        assert_eq!(files.len(), 1);
+        (files[0].content.clone(), out)
     }
 
     #[test]
@@ -361,7 +462,8 @@ mod tests {
         let out = render::<InstallConfig>("install-config", EXAMPLE_SITE, EXAMPLE_CATALOG, "{}")
             .expect("renders");
         assert!(out.objects.is_empty());
-        let file = &out.files[0];
+        let files = out.all_files();
+        let file = &files[0];
         assert_eq!(file.name, "install-config.yaml");
         assert_eq!(file.format, FileFormat::Yaml);
         assert_eq!(

@@ -37,15 +37,16 @@ pub fn describe<P: Plugin>() -> PluginInfo {
 /// `render`, for plugin `P`: parse, call, serialise.
 pub fn render<P: Plugin>(input: RenderInput) -> Result<RenderOutput, RenderError> {
     let parsed =
-        crate::Input::from_json(&input.component, &input.site, &input.catalog, &input.config)
+        crate::Input::for_plugin::<P>(&input.component, &input.site, &input.catalog, &input.config)
             .map_err(into_wit_error)?;
     drop(input);
-    let out = P::render(&parsed).map_err(into_wit_error)?;
+    let mut out = P::render(&parsed).map_err(into_wit_error)?;
     let objects = out.objects_json().map_err(into_wit_error)?;
+    let diagnostics = std::mem::take(&mut out.diagnostics);
     Ok(RenderOutput {
         objects,
         files: out
-            .files
+            .into_serialized_files()
             .into_iter()
             .map(|f| WitFile {
                 name: f.name,
@@ -53,12 +54,11 @@ pub fn render<P: Plugin>(input: RenderInput) -> Result<RenderOutput, RenderError
                     FileFormat::Yaml => WitFileFormat::Yaml,
                     FileFormat::Json => WitFileFormat::Json,
                 },
-                content: f.content.to_string(),
+                content: f.content,
                 schema: f.schema,
             })
             .collect(),
-        diagnostics: out
-            .diagnostics
+        diagnostics: diagnostics
             .into_iter()
             .map(|d| WitDiagnostic {
                 severity: wit_severity(d.severity),

@@ -51,6 +51,12 @@ pub trait Plugin {
     fn describe() -> Info;
     /// Renders the component described by `input`.
     fn render(input: &Input) -> Result<Output, Error>;
+
+    /// Whether `render` reads `input.site.spec.hosts`. A plugin that does not
+    /// sets this to `false` and the SDK skips building the host list, which
+    /// on a site of thousands of hosts is most of the plugin's work; its
+    /// `hosts` is then empty.
+    const READS_HOSTS: bool = true;
 }
 
 /// What [`Plugin::describe`] returns.
@@ -141,9 +147,30 @@ impl Input {
         catalog: &str,
         config: &str,
     ) -> Result<Self, Error> {
+        Self::parse(component, site, catalog, config, true)
+    }
+
+    /// As [`Input::from_json`] for plugin `P`: without the hosts when `P`
+    /// does not read them.
+    pub fn for_plugin<P: Plugin>(
+        component: &str,
+        site: &str,
+        catalog: &str,
+        config: &str,
+    ) -> Result<Self, Error> {
+        Self::parse(component, site, catalog, config, P::READS_HOSTS)
+    }
+
+    fn parse(
+        component: &str,
+        site: &str,
+        catalog: &str,
+        config: &str,
+        with_hosts: bool,
+    ) -> Result<Self, Error> {
         Ok(Input {
             component: component.to_owned(),
-            site: serde_json::from_str(site).map_err(|e| {
+            site: site::parse_inventory(site, with_hosts).map_err(|e| {
                 Error::at("/site", format!("site does not match the SDK's model: {e}"))
             })?,
             catalog: serde_json::from_str(catalog).map_err(|e| {
@@ -230,6 +257,17 @@ pub struct Output {
     pub diagnostics: Vec<Diagnostic>,
     /// Kubernetes objects added by [`Output::serialize`], already JSON text.
     serialized: Vec<String>,
+    /// Day-0 files added by [`Output::serialize_file`], content as JSON text.
+    serialized_files: Vec<SerializedFile>,
+}
+
+/// A day-0 file whose content is already JSON text.
+#[derive(Debug, Clone)]
+pub(crate) struct SerializedFile {
+    pub(crate) name: String,
+    pub(crate) format: FileFormat,
+    pub(crate) content: String,
+    pub(crate) schema: Option<String>,
 }
 
 impl Output {
@@ -291,6 +329,57 @@ impl Output {
     pub fn file(&mut self, file: File) -> &mut Self {
         self.files.push(file);
         self
+    }
+
+    /// Adds a day-0 file whose content is any serialisable type, written to
+    /// JSON at once as [`Output::serialize`] does for objects: for a large
+    /// file (an install-config of thousands of hosts) several times faster
+    /// than building a [`Value`].
+    pub fn serialize_file<T: Serialize>(
+        &mut self,
+        name: &str,
+        format: FileFormat,
+        schema: Option<&str>,
+        content: &T,
+    ) -> Result<&mut Self, Error> {
+        let content = serde_json::to_string(content).map_err(|e| Error::new(e.to_string()))?;
+        self.serialized_files.push(SerializedFile {
+            name: name.to_owned(),
+            format,
+            content,
+            schema: schema.map(str::to_owned),
+        });
+        Ok(self)
+    }
+
+    /// Every day-0 file, however it was added, with its content as a value:
+    /// for tests.
+    pub fn all_files(&self) -> Vec<File> {
+        let mut all = self.files.clone();
+        all.extend(self.serialized_files.iter().map(|f| File {
+            name: f.name.clone(),
+            format: f.format,
+            content: serde_json::from_str(&f.content).unwrap_or(Value::Null),
+            schema: f.schema.clone(),
+        }));
+        all
+    }
+
+    /// Every day-0 file as the host receives it, content as JSON text.
+    #[cfg_attr(not(feature = "guest"), allow(dead_code))]
+    pub(crate) fn into_serialized_files(self) -> Vec<SerializedFile> {
+        let mut all: Vec<SerializedFile> = self
+            .files
+            .into_iter()
+            .map(|f| SerializedFile {
+                name: f.name,
+                format: f.format,
+                content: f.content.to_string(),
+                schema: f.schema,
+            })
+            .collect();
+        all.extend(self.serialized_files);
+        all
     }
 
     /// Adds a warning about the node at `pointer`.
@@ -428,7 +517,7 @@ pub mod testing {
         catalog: &str,
         config: &str,
     ) -> Result<Output, Error> {
-        P::render(&Input::from_json(component, site, catalog, config)?)
+        P::render(&Input::for_plugin::<P>(component, site, catalog, config)?)
     }
 }
 

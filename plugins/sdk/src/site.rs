@@ -9,7 +9,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use std::cell::Cell;
+
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// `apiVersion` of both input documents.
 pub const API_VERSION: &str = "opsmith.dev/v1alpha1";
@@ -53,7 +56,8 @@ pub struct SiteSpec {
     /// Cluster-wide HTTP(S) proxy, if the site needs one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<Proxy>,
-    /// The servers.
+    /// The servers (empty for a plugin whose `READS_HOSTS` is false).
+    #[serde(deserialize_with = "hosts_unless_skipped")]
     pub hosts: Vec<Host>,
 }
 
@@ -365,5 +369,36 @@ impl SiteInventory {
     /// Hosts of one role, in inventory order.
     pub fn hosts_with_role(&self, role: Role) -> impl Iterator<Item = &Host> {
         self.spec.hosts.iter().filter(move |h| h.role == role)
+    }
+}
+
+thread_local! {
+    /// Set while [`parse_inventory`] reads a site for a plugin that does not
+    /// read hosts; serde's derive has no other way to pass a flag down.
+    static SKIP_HOSTS: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A `SiteInventory` from JSON, with or without its host list. Without, the
+/// hosts are still checked to be JSON but not built (or allocated).
+pub(crate) fn parse_inventory(
+    json: &str,
+    with_hosts: bool,
+) -> Result<SiteInventory, serde_json::Error> {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SKIP_HOSTS.with(|skip| skip.set(self.0));
+        }
+    }
+    let _restore = Restore(SKIP_HOSTS.with(|skip| skip.replace(!with_hosts)));
+    serde_json::from_str(json)
+}
+
+fn hosts_unless_skipped<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Host>, D::Error> {
+    if SKIP_HOSTS.with(Cell::get) {
+        IgnoredAny::deserialize(deserializer)?;
+        Ok(Vec::new())
+    } else {
+        Vec::deserialize(deserializer)
     }
 }
