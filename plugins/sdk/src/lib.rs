@@ -596,4 +596,58 @@ mod tests {
         );
         assert_eq!(Output::new().objects_json().expect("json"), "[]");
     }
+
+    #[test]
+    fn files_keep_their_order_and_content_however_added() {
+        let mut out = Output::new();
+        out.file(super::File {
+            name: "a.json".to_owned(),
+            format: super::FileFormat::Json,
+            content: serde_json::json!({ "a": 1 }),
+            schema: None,
+        });
+        out.serialize_file("b.yaml", super::FileFormat::Yaml, Some("v1/B"), &[1, 2])
+            .expect("serializes");
+        let files = out.all_files();
+        assert_eq!(files.len(), 2);
+        assert_eq!(files[1].content, serde_json::json!([1, 2]));
+        assert_eq!(files[1].schema.as_deref(), Some("v1/B"));
+        let sent = out.into_serialized_files();
+        let sent: Vec<_> = sent
+            .iter()
+            .map(|f| (f.name.as_str(), f.content.as_str()))
+            .collect();
+        assert_eq!(sent, [("a.json", r#"{"a":1}"#), ("b.yaml", "[1,2]")]);
+    }
+
+    struct WithoutHosts;
+    impl super::Plugin for WithoutHosts {
+        fn describe() -> super::Info {
+            super::Info::new("without-hosts", "0.0.0")
+        }
+        fn render(_: &super::Input) -> Result<Output, super::Error> {
+            Ok(Output::new())
+        }
+        const READS_HOSTS: bool = false;
+    }
+
+    #[test]
+    fn a_plugin_that_reads_no_hosts_gets_none_and_others_still_do() {
+        use super::testing::{EXAMPLE_CATALOG, EXAMPLE_SITE};
+        let input =
+            super::Input::for_plugin::<WithoutHosts>("c", EXAMPLE_SITE, EXAMPLE_CATALOG, "{}")
+                .expect("parses");
+        assert!(input.site.spec.hosts.is_empty());
+        assert_eq!(input.site.spec.base_domain, "example.org");
+        // The flag is per parse: the next reader gets every host.
+        let input =
+            super::Input::from_json("c", EXAMPLE_SITE, EXAMPLE_CATALOG, "{}").expect("parses");
+        assert_eq!(input.site.spec.hosts.len(), 2);
+        // Skipped hosts must still be JSON.
+        let broken = EXAMPLE_SITE.replacen("\"hosts\": [", "\"hosts\": [nul", 1);
+        assert_ne!(broken, EXAMPLE_SITE);
+        let err = super::Input::for_plugin::<WithoutHosts>("c", &broken, EXAMPLE_CATALOG, "{}")
+            .expect_err("not JSON");
+        assert_eq!(err.pointer, "/site");
+    }
 }
