@@ -3,6 +3,7 @@
 //! stage can point its errors at `file:line:column`. Hands [`Inputs`] to
 //! validate.
 
+mod split;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};
@@ -126,7 +127,7 @@ pub fn document(path: &Path) -> Result<Document, Problem> {
         ));
     }
     let (value, root) =
-        yaml::parse(&text).map_err(|e| Problem::new(&file, Some(&text), e.pos, e.message))?;
+        split::parse(&text).map_err(|e| Problem::new(&file, Some(&text), e.pos, e.message))?;
     if !value.is_object() {
         let found = match &value {
             Value::Array(_) => "a list",

@@ -154,6 +154,23 @@ pub fn parse(text: &str) -> Result<(Value, Node), SyntaxError> {
     Ok((second.value, second.node))
 }
 
+/// Most nodes a document may build, for a caller that parses it in parts.
+pub(crate) const MAX_DOCUMENT_NODES: usize = MAX_NODES;
+
+/// Parses a part of a larger document whose root sits `depth` mappings and
+/// lists deep in it, as [`super::split`] does; also returns the nodes built,
+/// for the whole document's budget. The caller keeps anchors and aliases out
+/// (they may refer across parts).
+pub(crate) fn parse_part(text: &str, depth: usize) -> Result<(Value, Node, usize), SyntaxError> {
+    let mut builder = Builder::new(text, None);
+    builder.base_depth = depth;
+    let built = builder.run()?;
+    if !built.complete {
+        return Err(SyntaxError::new(Pos { line: 1, column: 1 }, ALIAS_BOMB));
+    }
+    Ok((built.value, built.node, built.nodes))
+}
+
 fn pos_of(span: &Span) -> Pos {
     Pos {
         line: span.start.line() as u64,
@@ -240,6 +257,8 @@ struct Built {
     complete: bool,
     /// By anchor id, whether an alias repeats it.
     referenced: Vec<bool>,
+    /// Nodes built, aliases expanded.
+    nodes: usize,
 }
 
 struct Builder<'a> {
@@ -263,6 +282,9 @@ struct Builder<'a> {
     built: Size,
     /// What aliases added.
     aliased: Size,
+    /// Mapping and list levels around the document's root: non-zero for a
+    /// part of a larger document (see [`parse_part`]).
+    base_depth: usize,
 }
 
 impl<'a> Builder<'a> {
@@ -282,6 +304,7 @@ impl<'a> Builder<'a> {
             anchors: Vec::new(),
             built: Size::default(),
             aliased: Size::default(),
+            base_depth: 0,
         }
     }
 
@@ -339,6 +362,7 @@ impl<'a> Builder<'a> {
             node,
             complete: self.complete,
             referenced: self.referenced,
+            nodes: self.built.nodes,
         })
     }
 
@@ -425,7 +449,7 @@ impl<'a> Builder<'a> {
         if self.wants_key() {
             return Err(complex_key(pos, map));
         }
-        if self.stack.len() >= MAX_DEPTH {
+        if self.base_depth + self.stack.len() >= MAX_DEPTH {
             return Err(too_deep(pos));
         }
         if anchor != 0 {
@@ -508,7 +532,7 @@ impl<'a> Builder<'a> {
         if !self.aliased.fits(MAX_ALIASED) {
             return Err(SyntaxError::new(pos, ALIAS_BOMB));
         }
-        if self.stack.len() + anchored.height > MAX_DEPTH {
+        if self.base_depth + self.stack.len() + anchored.height > MAX_DEPTH {
             return Err(too_deep(pos));
         }
         count(&mut self.built.nodes, anchored.size.nodes, pos)?;
