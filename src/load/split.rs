@@ -95,8 +95,7 @@ fn parse_split(text: &str, min_part: usize) -> Option<(Value, Node)> {
 
 /// Where the big list is in the text.
 #[derive(Debug)]
-struct List<'a> {
-    text: &'a str,
+struct List {
     /// Position of the `hosts` key.
     key_pos: Pos,
     /// Byte range of the list's lines.
@@ -111,14 +110,14 @@ struct List<'a> {
     indentless: Option<Pos>,
 }
 
-impl<'a> List<'a> {
-    fn find(text: &'a str) -> Option<List<'a>> {
+impl List {
+    fn find(text: &str) -> Option<List> {
         // Aliases may refer across parts; without them parts stand alone.
-        if text.bytes().any(|b| b == b'&' || b == b'*') {
+        if memchr::memchr2(b'&', b'*', text.as_bytes()).is_some() {
             return None;
         }
         let mut key: Option<(Pos, usize)> = None;
-        let mut list: Option<List<'a>> = None;
+        let mut list: Option<List> = None;
         let mut item_indent = 0;
         let mut offset = 0;
         for (index, line) in text.split_inclusive('\n').enumerate() {
@@ -154,7 +153,6 @@ impl<'a> List<'a> {
                 }
                 item_indent = indent;
                 list = Some(List {
-                    text,
                     key_pos,
                     start: here,
                     end: 0,
@@ -207,7 +205,6 @@ impl<'a> List<'a> {
             }
         }
         parts.push((open.0, self.end, open.1));
-        debug_assert!(parts.iter().all(|p| p.1 <= self.text.len()));
         parts
     }
 }
