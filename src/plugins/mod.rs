@@ -506,6 +506,9 @@ impl Plugin {
 /// The `objects` JSON array, its elements parsed in parallel: for a large
 /// site this is the biggest single piece of work after the plugins' own.
 fn parse_objects(text: &str) -> Result<Vec<Value>, PluginError> {
+    if let Some(objects) = parse_objects_by_line(text) {
+        return Ok(objects);
+    }
     let items = match serde_json::from_str::<Vec<&RawValue>>(text) {
         Ok(items) => items,
         // Say what is wrong the way a full parse sees it.
@@ -522,6 +525,37 @@ fn parse_objects(text: &str) -> Result<Vec<Value>, PluginError> {
         .map(|raw| serde_json::from_str::<Value>(raw.get()))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| malformed(&format!("`objects` is not JSON: {e}")))
+}
+
+/// The array as the SDK writes it, one element per line (`[a,⏎b,⏎c]`), cut
+/// at its newlines without a first pass over the whole text. `None` unless
+/// every line is exactly one element and its comma, so that the result is
+/// what parsing the whole array gives; the caller then parses it whole.
+fn parse_objects_by_line<'a>(text: &'a str) -> Option<Vec<Value>> {
+    // JSON's whitespace only: `str::trim` would also drop what JSON refuses.
+    let trim = |s: &'a str| s.trim_matches([' ', '\t', '\n', '\r']);
+    let inner = trim(text).strip_prefix('[')?.strip_suffix(']')?;
+    if trim(inner).is_empty() {
+        return Some(Vec::new());
+    }
+    let lines: Vec<&str> = inner.split('\n').collect();
+    if lines.len() < 2 {
+        return None;
+    }
+    let last = lines.len() - 1;
+    lines
+        .par_iter()
+        .with_min_len(64)
+        .enumerate()
+        .map(|(i, line)| {
+            let element = if i == last {
+                line
+            } else {
+                trim(line).strip_suffix(',')?
+            };
+            serde_json::from_str::<Value>(element).ok()
+        })
+        .collect()
 }
 
 fn malformed(reason: &str) -> PluginError {
@@ -824,5 +858,64 @@ pub fn locate_pointer(site: &Site, index: usize, pointer: &str, message: String)
         site.inputs
             .catalog
             .problem_at(&format!("/spec/components/{index}"), message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What parsing the whole text as one array gives.
+    fn whole(text: &str) -> Option<Vec<Value>> {
+        serde_json::from_str(text).ok()
+    }
+
+    #[test]
+    fn objects_cut_at_newlines_read_as_the_whole_array() {
+        for text in [
+            "[]",
+            " [ ] ",
+            "[{\"a\":1}]",
+            "[{\"a\":1},\n{\"b\":\"x\\ny\"},\n{\"c\":[1,2]}]",
+            "\n[ {\"a\":1} ,\n\t{\"b\":2}\n]\n",
+        ] {
+            let expected = whole(text).expect("valid JSON");
+            if let Some(cut) = parse_objects_by_line(text) {
+                assert_eq!(cut, expected, "{text:?}");
+            }
+            assert_eq!(parse_objects(text).ok(), Some(expected), "{text:?}");
+        }
+        // The SDK's own output takes the fast path.
+        let text = "[{\"a\":1},\n{\"b\":2},\n{\"c\":3}]";
+        assert_eq!(parse_objects_by_line(text).map(|v| v.len()), Some(3));
+    }
+
+    #[test]
+    fn anything_else_is_left_to_the_whole_parse() {
+        for text in [
+            // Pretty-printed elements span lines.
+            "[\n  {\n    \"a\": 1\n  },\n  {\"b\": 2}\n]",
+            // A missing comma the whole parse refuses.
+            "[{\"a\":1}\n{\"b\":2}]",
+            // Two elements on one line.
+            "[{\"a\":1},{\"b\":2},\n{\"c\":3}]",
+            // Whitespace JSON does not allow.
+            "\u{a0}[{\"a\":1},\n{\"b\":2}]",
+            "[{\"a\":1},\u{a0}\n{\"b\":2}]",
+            // A trailing comma.
+            "[{\"a\":1},\n{\"b\":2},\n]",
+        ] {
+            let by_line = parse_objects_by_line(text);
+            match whole(text) {
+                Some(expected) => {
+                    assert!(by_line.is_none() || by_line == Some(expected.clone()));
+                    assert_eq!(parse_objects(text).ok(), Some(expected));
+                }
+                None => {
+                    assert!(by_line.is_none(), "{text:?}");
+                    assert!(parse_objects(text).is_err(), "{text:?}");
+                }
+            }
+        }
     }
 }

@@ -41,7 +41,7 @@ pub fn render<P: Plugin>(input: RenderInput) -> Result<RenderOutput, RenderError
             .map_err(into_wit_error)?;
     drop(input);
     let mut out = P::render(&parsed).map_err(into_wit_error)?;
-    let objects = out.objects_json().map_err(into_wit_error)?;
+    let objects = out.take_objects_json().map_err(into_wit_error)?;
     let diagnostics = std::mem::take(&mut out.diagnostics);
     Ok(RenderOutput {
         objects,
