@@ -7,9 +7,8 @@
 //! formed. Unknown fields are ignored here on purpose: a plugin built against
 //! this SDK keeps working when a newer opsmith adds optional fields.
 
-use std::collections::BTreeMap;
-
 use std::cell::Cell;
+use std::collections::BTreeMap;
 
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer, Serialize};
