@@ -32,6 +32,18 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     (median(samples), last.expect("at least one run"))
 }
 
+/// The median and the fastest of `runs` runs of `f`.
+fn time_with_best(runs: usize, mut f: impl FnMut()) -> (Duration, Duration) {
+    let mut samples = Vec::new();
+    for _ in 0..runs {
+        let started = Instant::now();
+        f();
+        samples.push(started.elapsed());
+    }
+    let best = samples.iter().min().copied().unwrap_or_default();
+    (median(samples), best)
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
@@ -99,7 +111,7 @@ fn plugin_boundary(cache: &Path) {
 
 fn end_to_end(sizes: &[usize], root: &Path) {
     println!(
-        "## validate + render end to end, warm cache unless noted (median of 5; 10 000 hosts: 3)\n"
+        "## validate + render end to end, warm cache unless noted (median of 5, 10 000 hosts: 3; the process: median and best of twice as many)\n"
     );
     println!(
         "| hosts | objects | bytes | cold cache, stdout | warm, stdout | warm, tree | plain write loop | `opsmith render --out -` process | objects/s (stdout) | MB/s (stdout) |"
@@ -136,7 +148,9 @@ fn end_to_end(sizes: &[usize], root: &Path) {
         });
         // The command itself, as CI runs it: process start, every stage,
         // and exit.
-        let (process, _) = time(runs, || {
+        // Best of more runs too: this machine's speed drifts from one
+        // minute to the next, and a median alone hides what the code can do.
+        let (process, process_best) = time_with_best(runs * 2, || {
             let status = std::process::Command::new(env!("CARGO_BIN_EXE_opsmith"))
                 .args(["render", "--out", "-", "--site"])
                 .arg(&site)
@@ -157,13 +171,14 @@ fn end_to_end(sizes: &[usize], root: &Path) {
         });
         let objects = tree.files.keys().filter(|p| p.ends_with(".yaml")).count() - 1;
         println!(
-            "| {hosts} | {objects} | {} | {} | {} | {} | {} | {} | {:.0} | {:.1} |",
+            "| {hosts} | {objects} | {} | {} | {} | {} | {} | {} (best {}) | {:.0} | {:.1} |",
             stream.len(),
             ms(cold),
             ms(stdout),
             ms(to_tree),
             ms(plain_write),
             ms(process),
+            ms(process_best),
             objects as f64 / stdout.as_secs_f64(),
             stream.len() as f64 / stdout.as_secs_f64() / 1e6,
         );
