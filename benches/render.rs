@@ -187,7 +187,13 @@ fn end_to_end(sizes: &[usize], root: &Path) {
     println!();
 }
 
+// The allocator and settings of the `opsmith` binary, so that the in-process
+// columns measure what the command does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
+    opsmith::tune_allocator();
     // `cargo bench` passes `--bench`; nothing else is expected.
     let sizes: Vec<usize> = std::env::var("OPSMITH_BENCH_SIZES")
         .ok()

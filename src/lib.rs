@@ -24,6 +24,22 @@ pub mod pipeline;
 pub mod plugins;
 pub mod validate;
 
+/// `mi_option_purge_delay` in mimalloc v3's `mimalloc.h` (libmimalloc-sys
+/// declares `mi_option_set` but not this option's name).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Tunes mimalloc, the allocator of the `opsmith` binary and its benchmark;
+/// call first thing in `main`, before any other thread exists, as mimalloc
+/// requires.
+pub fn tune_allocator() {
+    // mimalloc hands freed pages back to the OS one `madvise` at a time,
+    // hundreds of times in a render (5-10% of its time); a run is short and
+    // its memory goes back when it exits.
+    // SAFETY: a plain setter of a global option, called (per the contract
+    // above) while the process has one thread.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+}
+
 /// How a command ended, when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
