@@ -163,7 +163,21 @@ fn warm_cache_does_not_compile_again() {
     let warm = run();
     assert!(!warm.contains(": compiled in"), "{warm}");
     assert!(warm.contains("builtin:metal3: loaded from cache"), "{warm}");
-    // A corrupt entry is recompiled, not trusted.
+    // An entry with one byte changed (its digest no longer matches) is
+    // recompiled, not trusted.
+    for entry in std::fs::read_dir(&cache).expect("cache dir") {
+        let path = entry.expect("entry").path();
+        let mut bytes = std::fs::read(&path).expect("read entry");
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x55;
+        std::fs::write(&path, bytes).expect("corrupt");
+    }
+    let repaired = run();
+    assert!(
+        repaired.contains("builtin:metal3: compiled in"),
+        "{repaired}"
+    );
+    // So is one that is not a compiled plugin at all.
     for entry in std::fs::read_dir(&cache).expect("cache dir") {
         let path = entry.expect("entry").path();
         std::fs::write(&path, b"not a compiled plugin").expect("corrupt");
