@@ -21,7 +21,8 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
-fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+/// Each run's time, and the last run's result.
+fn samples<T>(runs: usize, mut f: impl FnMut() -> T) -> (Vec<Duration>, T) {
     let mut samples = Vec::new();
     let mut last = None;
     for _ in 0..runs {
@@ -29,17 +30,17 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
         last = Some(f());
         samples.push(started.elapsed());
     }
-    (median(samples), last.expect("at least one run"))
+    (samples, last.expect("at least one run"))
+}
+
+fn time<T>(runs: usize, f: impl FnMut() -> T) -> (Duration, T) {
+    let (samples, last) = samples(runs, f);
+    (median(samples), last)
 }
 
 /// The median and the fastest of `runs` runs of `f`.
-fn time_with_best(runs: usize, mut f: impl FnMut()) -> (Duration, Duration) {
-    let mut samples = Vec::new();
-    for _ in 0..runs {
-        let started = Instant::now();
-        f();
-        samples.push(started.elapsed());
-    }
+fn time_with_best(runs: usize, f: impl FnMut()) -> (Duration, Duration) {
+    let (samples, ()) = samples(runs, f);
     let best = samples.iter().min().copied().unwrap_or_default();
     (median(samples), best)
 }

@@ -52,7 +52,7 @@ fn parse_split(text: &str, min_part: usize) -> Option<(Value, Node)> {
                 .map(|&(start, end, line)| {
                     let (value, mut node, nodes) =
                         yaml::parse_part(&text[start..end], LIST_DEPTH).ok()?;
-                    shift_lines(&mut node, line - 1);
+                    shift_lines(&mut node, line as u64 - 1);
                     Some((value, node, nodes))
                 })
                 .collect::<Option<Vec<_>>>()
@@ -73,7 +73,7 @@ fn parse_split(text: &str, min_part: usize) -> Option<(Value, Node)> {
         list_value.extend(values);
         list_nodes.extend(children);
     }
-    if nodes > yaml::MAX_DOCUMENT_NODES {
+    if nodes > yaml::MAX_NODES {
         return None;
     }
     let path = path_to_key(&root, list.key_pos)?;
@@ -129,12 +129,12 @@ impl List {
             if body.starts_with("---") || body.starts_with("...") || body.starts_with('%') {
                 return None;
             }
-            let indent = body.len() - body.trim_start_matches(' ').len();
+            let indent = leading_spaces(body);
             let rest = &body[indent..];
             let blank = rest.is_empty() || rest.starts_with('#');
             if let Some(list) = list.as_mut() {
                 if list.end == 0 {
-                    let item = indent == item_indent && (rest == "-" || rest.starts_with("- "));
+                    let item = indent == item_indent && is_item(rest);
                     if item {
                         list.items.push((here, number));
                     }
@@ -148,7 +148,7 @@ impl List {
                 if blank {
                     continue;
                 }
-                if indent < key_indent || !(rest == "-" || rest.starts_with("- ")) {
+                if indent < key_indent || !is_item(rest) {
                     return None;
                 }
                 item_indent = indent;
@@ -160,10 +160,7 @@ impl List {
                     items: vec![(here, number)],
                     indentless: (indent == key_indent).then(|| Pos {
                         line: number as u64,
-                        column: (indent
-                            + 2
-                            + (rest[1..].len() - rest[1..].trim_start_matches(' ').len()))
-                            as u64,
+                        column: (indent + 2 + leading_spaces(&rest[1..])) as u64,
                     }),
                 });
                 continue;
@@ -209,6 +206,15 @@ impl List {
     }
 }
 
+fn leading_spaces(line: &str) -> usize {
+    line.len() - line.trim_start_matches(' ').len()
+}
+
+/// A list item's first line: `-`, alone or followed by a space.
+fn is_item(rest: &str) -> bool {
+    rest == "-" || rest.starts_with("- ")
+}
+
 /// `hosts:` alone on its line, perhaps with a comment.
 fn is_list_key(rest: &str) -> bool {
     rest.strip_prefix(LIST_KEY)
@@ -219,20 +225,19 @@ fn is_list_key(rest: &str) -> bool {
         })
 }
 
-fn shift_lines(node: &mut Node, lines: usize) {
-    let lines = lines as u64;
+fn shift_lines(node: &mut Node, lines: u64) {
     node.pos.line += lines;
     match &mut node.children {
         Children::Scalar => {}
         Children::Map(entries) => {
             for (_, key_pos, child) in entries {
                 key_pos.line += lines;
-                shift_lines(child, lines as usize);
+                shift_lines(child, lines);
             }
         }
         Children::Seq(items) => {
             for item in items {
-                shift_lines(item, lines as usize);
+                shift_lines(item, lines);
             }
         }
     }

@@ -108,7 +108,7 @@ const MAX_DEPTH: usize = 64;
 /// Most nodes (scalars, mappings, lists) a document may build, aliases
 /// included, as opsmith's serde-saphyr budget allowed: some 35 times a
 /// 10 000-host inventory, and a bound on memory.
-const MAX_NODES: usize = 8_000_000;
+pub(crate) const MAX_NODES: usize = 8_000_000;
 
 /// What aliases may add by repeating anchored nodes: several times the
 /// nodes of a whole 10 000-host inventory, and as much text as the largest
@@ -153,9 +153,6 @@ pub fn parse(text: &str) -> Result<(Value, Node), SyntaxError> {
     debug_assert!(second.complete);
     Ok((second.value, second.node))
 }
-
-/// Most nodes a document may build, for a caller that parses it in parts.
-pub(crate) const MAX_DOCUMENT_NODES: usize = MAX_NODES;
 
 /// Parses a part of a larger document whose root sits `depth` mappings and
 /// lists deep in it, as [`super::split`] does; also returns the nodes built,
