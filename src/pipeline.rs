@@ -17,10 +17,9 @@ pub fn load_and_validate(dir: &Path) -> anyhow::Result<Site> {
     checked_inputs(None, dir, catalog)
 }
 
-/// Stages 1 and 2, while another thread loads the catalog's plugins and
-/// compiles the upstream schemas of the kinds they declare: on a large site
-/// parsing the inventory is the longest step before rendering, and on a
-/// small one loading the plugins is.
+/// Stages 1 and 2, while another thread loads the catalog's plugins: on a
+/// large site parsing the inventory is the longest step before rendering,
+/// and on a small one loading the plugins is.
 pub fn load_and_validate_for(host: &Host, dir: &Path) -> anyhow::Result<Site> {
     let catalog = load::document(&dir.join(load::CATALOG_FILE));
     let sources = catalog
@@ -31,8 +30,8 @@ pub fn load_and_validate_for(host: &Host, dir: &Path) -> anyhow::Result<Site> {
     std::thread::scope(|scope| {
         scope.spawn(|| {
             let started = Instant::now();
-            // Compiling the input schemas takes a few milliseconds, which
-            // can pass while the main thread parses.
+            // Reading the input schemas (for messages) takes a little
+            // while, which can pass while the main thread parses.
             rayon::join(validate::site_schema, validate::catalog_schema);
             host.prefetch(&sources, &cancel);
             stage(Some(host), "load plugins (beside load + validate)", started);

@@ -8,8 +8,9 @@
 //!
 //! The schemas are the upstream files, copied verbatim under `schemas/upstream/` (see
 //! `SOURCES.md` there). They are written in the OpenAPI v3 dialect Kubernetes uses, so at
-//! build time (build.rs runs `upstream_convert.rs`) each kind's schema is rewritten into a
-//! self-contained JSON Schema 2020-12 document, and only those are embedded:
+//! build time (the opsmith-schemas crate, `schemas/convert.rs`) each kind's schema is
+//! rewritten into a self-contained JSON Schema 2020-12 document, which is compiled into a
+//! Rust validator there:
 //!
 //! - `x-kubernetes-*` extensions, `format`, `nullable`, `description` and `example` are
 //!   dropped (Kubernetes formats such as `int32` or `ip` are not JSON Schema formats, and
@@ -38,42 +39,24 @@
 //! object that holds the field), `` missing required field `online` ``,
 //! `expected boolean, got "yes"`.
 //!
-//! A kind's validator is compiled from its embedded schema the first time an object of that
-//! kind is validated, or ahead of time by [`UpstreamSchemas::prepare`] (so another thread can
-//! do it while the plugins run), and cached for the life of the value, which is
-//! `Send + Sync` and meant to be shared by all rendering threads. [`UpstreamSchemas::new`]
-//! parses nothing.
+//! Validators are compiled at build time, so checking a valid object parses nothing. The
+//! embedded schema is parsed only when an object fails as written (for the defaults and to
+//! name the known fields), once per kind for the life of the value, which is `Send + Sync`
+//! and meant to be shared by all rendering threads.
 
 use std::fmt;
 use std::sync::OnceLock;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
-use jsonschema::{Draft, JsonType, ValidationError, Validator};
+use jsonschema::{JsonType, ValidationError};
+use opsmith_schemas::KINDS;
 use serde_json::Value;
 
-// Shared with build.rs, which runs the conversion; here only the tests use it, to check
-// the build's output against the sources.
+// Run by the opsmith-schemas build; here only the tests use it, to check the build's output
+// against the sources.
 #[cfg(test)]
-#[path = "upstream_convert.rs"]
+#[path = "../../schemas/convert.rs"]
 mod convert;
-
-/// A kind we ship a schema for, as build.rs converted it (the table is in
-/// `upstream_convert.rs`).
-struct Kind {
-    api_version: &'static str,
-    kind: &'static str,
-    /// The upstream file, path under `schemas/upstream/`, for messages and docs.
-    source: &'static str,
-    /// Whether the schema declares defaults (CRDs only), which the apiserver fills in before
-    /// it validates.
-    defaults: bool,
-    /// The converted, self-contained JSON Schema 2020-12, as compact JSON.
-    schema: &'static str,
-}
-
-// `static KINDS: [Kind; N]`: every (apiVersion, kind) with a schema, in the order of
-// `upstream_convert::KINDS`.
-include!(concat!(env!("OUT_DIR"), "/upstream_kinds.rs"));
 
 /// One way an object breaks its upstream schema.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,19 +79,11 @@ impl fmt::Display for Violation {
     }
 }
 
-/// The upstream schemas, compiled on demand. Create one per process and share it.
+/// The upstream schemas. Create one per process and share it.
 pub struct UpstreamSchemas {
-    /// Compiled validators, by index into [`KINDS`].
-    compiled: Vec<OnceLock<Result<Compiled, String>>>,
-}
-
-struct Compiled {
-    validator: Validator,
-    /// The converted schema: for defaults, and to name the known fields when an unknown one
-    /// turns up.
-    schema: Value,
-    /// See [`Kind::defaults`].
-    defaults: bool,
+    /// Each kind's schema, by index into [`KINDS`], parsed the first time an object of that
+    /// kind fails: for its defaults, and to name the known fields when an unknown one turns up.
+    parsed: Vec<OnceLock<Result<Value, String>>>,
 }
 
 const _: () = {
@@ -124,26 +99,26 @@ impl Default for UpstreamSchemas {
 
 impl fmt::Debug for UpstreamSchemas {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let compiled: Vec<_> = (0..KINDS.len())
-            .filter(|&i| self.compiled[i].get().is_some())
+        let parsed: Vec<_> = (0..KINDS.len())
+            .filter(|&i| self.parsed[i].get().is_some())
             .map(|i| KINDS[i].kind)
             .collect();
         f.debug_struct("UpstreamSchemas")
-            .field("compiled", &compiled)
+            .field("parsed", &parsed)
             .finish_non_exhaustive()
     }
 }
 
 impl UpstreamSchemas {
-    /// Cheap: nothing is parsed or compiled until [`validate`](Self::validate) needs it.
+    /// Cheap: nothing is parsed until [`validate`](Self::validate) needs it.
     #[must_use]
     pub fn new() -> Self {
         Self {
-            compiled: (0..KINDS.len()).map(|_| OnceLock::new()).collect(),
+            parsed: (0..KINDS.len()).map(|_| OnceLock::new()).collect(),
         }
     }
 
-    /// The process's instance: what one render compiled, the next render in
+    /// The process's instance: what one render parsed, the next render in
     /// the same process (a benchmark, a long-running caller) reuses.
     pub fn shared() -> &'static UpstreamSchemas {
         static SHARED: OnceLock<UpstreamSchemas> = OnceLock::new();
@@ -153,8 +128,7 @@ impl UpstreamSchemas {
     /// Checks `object` against the upstream schema of (`api_version`, `kind`).
     ///
     /// `None`: opsmith ships no schema for this kind. `Some(vec![])`: valid. Otherwise the
-    /// violations, ordered by pointer. The first call for a kind compiles its schema, unless
-    /// [`prepare`](Self::prepare) did.
+    /// violations, ordered by pointer.
     #[must_use]
     pub fn validate(
         &self,
@@ -163,30 +137,31 @@ impl UpstreamSchemas {
         object: &Value,
     ) -> Option<Vec<Violation>> {
         let index = lookup(api_version, kind)?;
-        let compiled = match self.compiled(index) {
-            Ok(compiled) => compiled,
+        let entry = &KINDS[index];
+        if (entry.is_valid)(object) {
+            return Some(Vec::new());
+        }
+        let schema = match self.schema(index) {
+            Ok(schema) => schema,
             Err(error) => {
                 return Some(vec![Violation {
                     pointer: String::new(),
                     message: format!(
-                        "opsmith bug: the schema shipped for {api_version} {kind} does not compile: {error}"
+                        "opsmith bug: the schema shipped for {api_version} {kind} is not JSON: {error}"
                     ),
                 }]);
             }
         };
-        if compiled.validator.is_valid(object) {
-            return Some(Vec::new());
-        }
         // The apiserver fills in a CRD's defaults before validating. A default only adds a
         // declared field with a value its own schema accepts, so it can turn an invalid
         // object valid (Route: an `anyOf` wants `wildcardPolicy`, which defaults to `None`)
         // but not the reverse; the test `defaults_only_meet_known_constraints` keeps it so.
         // So the copy is made only for objects that fail as written.
         let defaulted;
-        let object = if compiled.defaults {
+        let object = if entry.defaults {
             let mut copy = object.clone();
-            apply_defaults(&mut copy, &compiled.schema, &compiled.schema);
-            if compiled.validator.is_valid(&copy) {
+            apply_defaults(&mut copy, schema, schema);
+            if (entry.is_valid)(&copy) {
                 return Some(Vec::new());
             }
             defaulted = copy;
@@ -195,23 +170,14 @@ impl UpstreamSchemas {
             object
         };
         let mut violations = Vec::new();
-        for error in compiled.validator.iter_errors(object) {
-            describe(&error, &compiled.schema, &mut violations);
+        for error in (entry.iter_errors)(object) {
+            describe(&error, schema, &mut violations);
         }
         violations.sort_by(|a, b| {
             compare_pointers(&a.pointer, &b.pointer).then_with(|| a.message.cmp(&b.message))
         });
         violations.dedup();
         Some(violations)
-    }
-
-    /// Compiles the validator of (`api_version`, `kind`) now, if opsmith ships a schema for it
-    /// and it is not compiled yet, so that a later [`validate`](Self::validate) finds it ready.
-    /// A call that races a `validate` of the same kind waits for one compilation, not two.
-    pub fn prepare(&self, api_version: &str, kind: &str) {
-        if let Some(index) = lookup(api_version, kind) {
-            self.compiled(index);
-        }
     }
 
     /// Whether a schema is shipped for (`api_version`, `kind`). Parses nothing.
@@ -238,23 +204,10 @@ impl UpstreamSchemas {
         lookup(api_version, kind).map(|index| KINDS[index].source)
     }
 
-    fn compiled(&self, index: usize) -> &Result<Compiled, String> {
-        self.compiled[index].get_or_init(|| compile(&KINDS[index]))
+    fn schema(&self, index: usize) -> &Result<Value, String> {
+        self.parsed[index]
+            .get_or_init(|| serde_json::from_str(KINDS[index].schema).map_err(|e| e.to_string()))
     }
-}
-
-/// Parses a kind's converted schema (small: build.rs did the conversion) and compiles it.
-fn compile(kind: &Kind) -> Result<Compiled, String> {
-    let schema: Value = serde_json::from_str(kind.schema).map_err(|error| error.to_string())?;
-    let validator = jsonschema::options()
-        .with_draft(Draft::Draft202012)
-        .build(&schema)
-        .map_err(|error| error.to_string())?;
-    Ok(Compiled {
-        validator,
-        schema,
-        defaults: kind.defaults,
-    })
 }
 
 fn lookup(api_version: &str, kind: &str) -> Option<usize> {
@@ -1137,13 +1090,13 @@ spec:
             schemas.source_of("metal3.io/v1alpha1", "BareMetalHost"),
             Some("metal3/metal3.io_baremetalhosts.yaml")
         );
-        // Listing compiled nothing.
-        assert!(schemas.compiled.iter().all(|c| c.get().is_none()));
+        // Listing parsed nothing.
+        assert!(schemas.parsed.iter().all(|c| c.get().is_none()));
     }
 
     #[test]
     fn eight_threads_at_once() {
-        let schemas = UpstreamSchemas::new(); // fresh: the threads race to compile, too
+        let schemas = UpstreamSchemas::new(); // fresh: the threads race to parse, too
         let host = yaml(BARE_METAL_HOST);
         let deployment = yaml(DEPLOYMENT);
         let mut bad_host = host.clone();
@@ -1167,57 +1120,14 @@ spec:
                 });
             }
         });
-        let compiled: Vec<_> = KINDS
+        // Only the kind with an invalid object needed its schema.
+        let parsed: Vec<_> = KINDS
             .iter()
-            .zip(&schemas.compiled)
+            .zip(&schemas.parsed)
             .filter(|(_, c)| c.get().is_some())
             .map(|(k, _)| k.kind)
             .collect();
-        assert_eq!(compiled, ["BareMetalHost", "Deployment"]);
-    }
-
-    #[test]
-    fn prepare_compiles_ahead() {
-        let schemas = UpstreamSchemas::new();
-        schemas.prepare("example.com/v1", "Widget");
-        schemas.prepare("v1", "BareMetalHost");
-        assert!(schemas.compiled.iter().all(|c| c.get().is_none()));
-        std::thread::scope(|scope| {
-            scope.spawn(|| schemas.prepare("apps/v1", "Deployment"));
-        });
-        let compiled: Vec<_> = KINDS
-            .iter()
-            .zip(&schemas.compiled)
-            .filter(|(_, c)| c.get().is_some_and(Result::is_ok))
-            .map(|(k, _)| k.kind)
-            .collect();
-        assert_eq!(compiled, ["Deployment"]);
-        schemas.prepare("apps/v1", "Deployment"); // again: nothing to do
-        assert_eq!(
-            schemas.validate("apps/v1", "Deployment", &yaml(DEPLOYMENT)),
-            Some(vec![])
-        );
-    }
-
-    /// What compiling each kind's validator costs (a render pays it once per kind it
-    /// emits). `cargo test --release --lib compile_times -- --ignored --nocapture`
-    #[test]
-    #[ignore = "a measurement, not a check"]
-    fn compile_times() {
-        let mut total = std::time::Duration::ZERO;
-        for kind in &KINDS {
-            let started = std::time::Instant::now();
-            compile(kind).unwrap();
-            let took = started.elapsed();
-            total += took;
-            println!(
-                "{:30} {:22} {:>8} bytes {took:>10.2?}",
-                kind.api_version,
-                kind.kind,
-                kind.schema.len()
-            );
-        }
-        println!("total {total:.2?}");
+        assert_eq!(parsed, ["BareMetalHost"]);
     }
 
     /// Every shipped schema converts and compiles, and accepts a minimal object of its kind.
@@ -1242,13 +1152,12 @@ spec:
         }
     }
 
-    /// The upstream documents, parsed (from the JSON build.rs made of them), by index into
-    /// `convert::SOURCES`.
+    /// The upstream documents, parsed (from the JSON the schemas' build made of them), by
+    /// index into `convert::SOURCES`.
     fn sources() -> &'static [Value] {
-        static TEXTS: &[&str] = &include!(concat!(env!("OUT_DIR"), "/upstream_sources.rs"));
         static PARSED: OnceLock<Vec<Value>> = OnceLock::new();
         PARSED.get_or_init(|| {
-            TEXTS
+            opsmith_schemas::UPSTREAM_SOURCES
                 .iter()
                 .map(|text| serde_json::from_str(text).unwrap())
                 .collect()
@@ -1270,7 +1179,7 @@ spec:
             );
             let expected = convert::convert_kind(entry, sources()).unwrap();
             let embedded: Value = serde_json::from_str(kind.schema).unwrap();
-            // Order-insensitive: build.rs's serde_json sorts keys, ours keeps their order.
+            // Order-insensitive: the schemas' build sorts keys, ours keeps their order.
             assert!(embedded == expected, "{} {}", kind.api_version, kind.kind);
             assert_eq!(
                 kind.defaults,
@@ -1369,9 +1278,9 @@ spec:
         let mut found = Vec::new();
         for entry in &KINDS {
             if entry.defaults {
-                let compiled = compile(entry).unwrap();
+                let schema: Value = serde_json::from_str(entry.schema).unwrap();
                 let mut here = Vec::new();
-                walk(&compiled.schema, "", &mut here);
+                walk(&schema, "", &mut here);
                 found.extend(here.into_iter().map(|p| format!("{} {p}", entry.kind)));
             }
         }

@@ -10,12 +10,12 @@ pub mod error;
 pub mod sandbox;
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 use opsmith_plugin_sdk::site::{Component, PluginRef};
@@ -105,49 +105,15 @@ impl Host {
         Ok(plugin)
     }
 
-    /// Loads the plugins of `sources` ahead of their use and starts
-    /// compiling the upstream schemas of the kinds they declare. Only plugins already in
-    /// the compile cache are loaded, so that invalid input is never kept
-    /// waiting for a compile; failures are ignored (the real load reports
-    /// them), and `cancel` stops what has not started.
+    /// Loads the plugins of `sources` ahead of their use. Only plugins already in the
+    /// compile cache are loaded, so that invalid input is never kept waiting for a compile;
+    /// failures are ignored (the real load reports them), and `cancel` stops what has not
+    /// started.
     pub fn prefetch(&self, sources: &[PluginSource], cancel: &AtomicBool) {
-        // `describe` is tiny; a plugin that needs more is described again,
-        // under the real limits, when it renders.
-        let limits = Limits {
-            fuel: self.limits.fuel.min(1_000_000_000),
-            timeout: self.limits.timeout.min(Duration::from_secs(1)),
-            ..self.limits
-        };
-        let kinds: BTreeSet<(String, String)> = sources
-            .par_iter()
-            .filter_map(|source| {
-                if cancel.load(Ordering::Relaxed) || !self.is_cached(source) {
-                    return None;
-                }
-                let plugin = self.load(source).ok()?;
-                if cancel.load(Ordering::Relaxed) {
-                    return None;
-                }
-                plugin.describe(self, &limits).ok()
-            })
-            .flat_map_iter(|description| {
-                description
-                    .emits
-                    .into_iter()
-                    .map(|kind| (kind.api_version, kind.kind))
-            })
-            .collect();
-        if cancel.load(Ordering::Relaxed) {
-            return;
-        }
-        // The schemas are needed only after the plugins have rendered: they
-        // compile in the background, on whatever core the plugins leave idle
-        // (a check that needs one sooner waits for it).
-        rayon::spawn(move || {
-            let schemas = crate::collect::upstream::UpstreamSchemas::shared();
-            kinds
-                .par_iter()
-                .for_each(|(api_version, kind)| schemas.prepare(api_version, kind));
+        sources.par_iter().for_each(|source| {
+            if !cancel.load(Ordering::Relaxed) && self.is_cached(source) {
+                let _ = self.load(source);
+            }
         });
     }
 

@@ -14,25 +14,38 @@ use crate::diagnostics::{Invalid, Problem};
 use crate::load::{Document, Inputs};
 use schema::Schema;
 
-pub const SITE_SCHEMA: &str = include_str!("../../schemas/site.schema.json");
-pub const CATALOG_SCHEMA: &str = include_str!("../../schemas/catalog.schema.json");
+pub use opsmith_schemas::{CATALOG_SCHEMA, SITE_SCHEMA};
 
-fn compiled(text: &'static str, cell: &'static OnceLock<Schema>) -> &'static Schema {
+/// The embedded schema `text`, with the validator generated from it at
+/// build time.
+fn generated(
+    text: &'static str,
+    is_valid: opsmith_schemas::IsValid,
+    iter_errors: opsmith_schemas::IterErrors,
+    cell: &'static OnceLock<Schema>,
+) -> &'static Schema {
     cell.get_or_init(|| {
         let raw = serde_json::from_str(text)
             .unwrap_or_else(|e| panic!("embedded schema is not JSON: {e}"));
-        Schema::compile(raw).unwrap_or_else(|e| panic!("embedded schema does not compile: {e}"))
+        Schema::generated(raw, is_valid, iter_errors)
     })
 }
 
 pub fn site_schema() -> &'static Schema {
     static CELL: OnceLock<Schema> = OnceLock::new();
-    compiled(SITE_SCHEMA, &CELL)
+    use opsmith_schemas::Site;
+    generated(SITE_SCHEMA, Site::is_valid, Site::iter_errors, &CELL)
 }
 
 pub fn catalog_schema() -> &'static Schema {
     static CELL: OnceLock<Schema> = OnceLock::new();
-    compiled(CATALOG_SCHEMA, &CELL)
+    use opsmith_schemas::Catalog;
+    generated(
+        CATALOG_SCHEMA,
+        Catalog::is_valid,
+        Catalog::iter_errors,
+        &CELL,
+    )
 }
 
 /// The validated inputs, typed.

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{ValidationError, Validator};
+use opsmith_schemas::{IsValid, IterErrors};
 use serde_json::Value;
 
 use crate::diagnostics::Problem;
@@ -15,8 +16,18 @@ use crate::load::Document;
 /// (to list the fields a mapping allows) and a description per pattern.
 pub struct Schema {
     pub raw: Value,
-    validator: Validator,
+    validator: Check,
     pattern_descriptions: BTreeMap<String, String>,
+}
+
+/// A schema compiled at run time (a plugin's config schema), or at build
+/// time (opsmith's own input schemas, in the opsmith-schemas crate).
+enum Check {
+    Compiled(Validator),
+    Generated {
+        is_valid: IsValid,
+        iter_errors: IterErrors,
+    },
 }
 
 impl Schema {
@@ -25,17 +36,36 @@ impl Schema {
             .with_draft(jsonschema::Draft::Draft202012)
             .build(&raw)
             .map_err(|e| anyhow::anyhow!("invalid JSON Schema: {e}"))?;
+        Ok(Schema::new(raw, Check::Compiled(validator)))
+    }
+
+    /// A schema compiled at build time: `raw` is its text, `is_valid` and
+    /// `iter_errors` the code generated from it.
+    pub fn generated(raw: Value, is_valid: IsValid, iter_errors: IterErrors) -> Schema {
+        Schema::new(
+            raw,
+            Check::Generated {
+                is_valid,
+                iter_errors,
+            },
+        )
+    }
+
+    fn new(raw: Value, validator: Check) -> Schema {
         let mut pattern_descriptions = BTreeMap::new();
         collect_patterns(&raw, &mut pattern_descriptions);
-        Ok(Schema {
+        Schema {
             raw,
             validator,
             pattern_descriptions,
-        })
+        }
     }
 
     pub fn is_valid(&self, value: &Value) -> bool {
-        self.validator.is_valid(value)
+        match &self.validator {
+            Check::Compiled(validator) => validator.is_valid(value),
+            Check::Generated { is_valid, .. } => is_valid(value),
+        }
     }
 
     /// Every violation of `value`, located in `doc` under `base` (the JSON
@@ -43,11 +73,15 @@ impl Schema {
     pub fn problems(&self, value: &Value, doc: &Document, base: &str) -> Vec<Problem> {
         // Collecting errors costs several times a yes/no check, and valid
         // input is the common case.
-        if self.validator.is_valid(value) {
+        if self.is_valid(value) {
             return Vec::new();
         }
+        let errors = match &self.validator {
+            Check::Compiled(validator) => validator.iter_errors(value),
+            Check::Generated { iter_errors, .. } => iter_errors(value),
+        };
         let mut problems = Vec::new();
-        for error in self.validator.iter_errors(value) {
+        for error in errors {
             self.explain(&error, doc, base, &mut problems);
         }
         problems

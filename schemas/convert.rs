@@ -1,11 +1,11 @@
-//! The build-time half of the upstream schema check (see `upstream.rs`): which kinds opsmith
-//! ships a schema for, where each comes from, and the conversion of the upstream OpenAPI
-//! dialect into a self-contained JSON Schema 2020-12 document per kind.
+//! The build-time half of the upstream schema check (see opsmith's `src/collect/upstream.rs`):
+//! which kinds opsmith ships a schema for, where each comes from, and the conversion of the
+//! upstream OpenAPI dialect into a self-contained JSON Schema 2020-12 document per kind.
 //!
-//! build.rs includes this file (`#[path]`) and runs the conversion, so that the binary embeds
-//! only the small converted schemas instead of parsing megabytes of upstream documents on
-//! every run. That is why it depends on std and serde_json only. The runtime compiles it in
-//! for its tests, which check the build's output against the sources.
+//! This crate's build.rs includes this file (`#[path]`), converts every kind and compiles the
+//! result into Rust validators, so that a run neither parses megabytes of upstream documents
+//! nor compiles a schema. That is why it depends on std and serde_json only. opsmith compiles
+//! it in for its tests, which check the build's output against the sources.
 
 use std::collections::BTreeSet;
 
