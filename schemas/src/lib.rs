@@ -1,13 +1,14 @@
-//! opsmith's schemas as validators compiled at build time: its two input schemas
-//! (`site.schema.json`, `catalog.schema.json`) and, per kind it checks rendered objects
-//! against, the upstream schema as convert.rs rewrites it.
+//! The upstream schemas as validators compiled at build time: per kind opsmith checks
+//! rendered objects against, the upstream schema as convert.rs rewrites it. (The input
+//! schemas are compiled the same way in opsmith-input-schemas, `schemas/input/`.)
 //!
 //! The `jsonschema` macro turns each schema into Rust code, so a run compiles no schema:
 //! compiling them at run time cost more than the whole render of a small site. Regular
 //! expressions are built on first use, so a pattern no object reaches costs nothing.
 //!
-//! The code is generated in a crate of its own because it takes minutes to optimise: cargo
-//! builds it again only when a schema or the conversion changes.
+//! The code is generated in a crate of its own because LLVM cannot optimise it in
+//! reasonable time (see the workspace's Cargo.toml): it is built unoptimised, and again
+//! only when a schema or the conversion changes.
 
 use jsonschema::ErrorIterator;
 use serde_json::Value;
@@ -39,16 +40,3 @@ include!(concat!(env!("OUT_DIR"), "/kinds.rs"));
 /// The upstream documents, as JSON, in the order of `convert::SOURCES`: for the tests that
 /// check the conversion against them.
 pub static UPSTREAM_SOURCES: &[&str] = &include!(concat!(env!("OUT_DIR"), "/upstream_sources.rs"));
-
-/// `site.schema.json`, which `inventory.yaml` follows.
-pub const SITE_SCHEMA: &str = include_str!("../site.schema.json");
-/// `catalog.schema.json`, which `catalog.yaml` follows.
-pub const CATALOG_SCHEMA: &str = include_str!("../catalog.schema.json");
-
-/// The validator of [`SITE_SCHEMA`].
-#[jsonschema::validator(path = "site.schema.json", draft = Draft202012, methods = { validate = false })]
-pub struct Site;
-
-/// The validator of [`CATALOG_SCHEMA`].
-#[jsonschema::validator(path = "catalog.schema.json", draft = Draft202012, methods = { validate = false })]
-pub struct Catalog;

@@ -14,7 +14,7 @@ use crate::diagnostics::{Invalid, Problem};
 use crate::load::{Document, Inputs};
 use schema::Schema;
 
-pub use opsmith_schemas::{CATALOG_SCHEMA, SITE_SCHEMA};
+pub use opsmith_input_schemas::{CATALOG_SCHEMA, SITE_SCHEMA};
 
 /// The embedded schema `text`, with the validator generated from it at
 /// build time.
@@ -33,13 +33,13 @@ fn generated(
 
 pub fn site_schema() -> &'static Schema {
     static CELL: OnceLock<Schema> = OnceLock::new();
-    use opsmith_schemas::Site;
+    use opsmith_input_schemas::Site;
     generated(SITE_SCHEMA, Site::is_valid, Site::iter_errors, &CELL)
 }
 
 pub fn catalog_schema() -> &'static Schema {
     static CELL: OnceLock<Schema> = OnceLock::new();
-    use opsmith_schemas::Catalog;
+    use opsmith_input_schemas::Catalog;
     generated(
         CATALOG_SCHEMA,
         Catalog::is_valid,
