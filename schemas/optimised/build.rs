@@ -1,0 +1,22 @@
+//! The validators of the kinds generate.rs lists as `OPTIMISED`, generated from the same
+//! conversion as opsmith-schemas' (../convert.rs), which puts them in its table of kinds.
+
+use std::env;
+use std::path::PathBuf;
+
+#[path = "../convert.rs"]
+mod convert;
+#[path = "../generate.rs"]
+mod generate;
+
+fn main() {
+    let root =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let schemas = root.join("..");
+    for path in ["upstream", "convert.rs", "generate.rs"] {
+        println!("cargo:rerun-if-changed={}", schemas.join(path).display());
+    }
+    let documents = generate::sources(&schemas.join("upstream"), None);
+    generate::kinds(&documents, &out, generate::Part::Optimised);
+}
