@@ -390,15 +390,16 @@ impl Plugin {
             .map_err(|e| self.fail(sandbox::classify(e, &store, limits)))?;
         let description = parse_info(info).map_err(|e| self.fail(e))?;
         check_config(&description, job).map_err(ComponentFailure::Invalid)?;
+        let config = job.config.to_string();
         let input = bindings::RenderInput {
-            component: job.component.name.clone(),
-            site: job.site_json.to_string(),
-            catalog: job.catalog_json.to_string(),
-            config: job.config.to_string(),
+            component: &job.component.name,
+            site: job.site_json,
+            catalog: job.catalog_json,
+            config: &config,
         };
         let prepared = started.elapsed();
         let result = instance
-            .call_render(&mut store, &input)
+            .call_render(&mut store, input)
             .map_err(|e| self.fail(sandbox::classify(e, &store, limits)))?;
         let called = started.elapsed();
         let log = store.data_mut().take_log();
