@@ -296,6 +296,9 @@ pub struct Description {
     pub description: String,
     pub config_schema: Value,
     pub emits: Vec<AllowedKind>,
+    /// False when the config schema says `"x-opsmith-reads-hosts": false`:
+    /// the plugin is sent the site with an empty host list.
+    pub reads_hosts: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -393,7 +396,11 @@ impl Plugin {
         let config = job.config.to_string();
         let input = bindings::RenderInput {
             component: &job.component.name,
-            site: job.site_json,
+            site: if description.reads_hosts {
+                job.site_json
+            } else {
+                job.site_json_without_hosts
+            },
             catalog: job.catalog_json,
             config: &config,
         };
@@ -537,10 +544,15 @@ fn parse_info(info: PluginInfo) -> Result<Description, PluginError> {
             "`describe` returned a config schema that is not JSON: {e}"
         ))
     })?;
+    let reads_hosts = config_schema
+        .get(opsmith_plugin_sdk::READS_HOSTS_KEYWORD)
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
     Ok(Description {
         name: info.name,
         version: info.version,
         description: info.description,
+        reads_hosts,
         config_schema,
         emits: info
             .emits
@@ -601,6 +613,7 @@ struct Job<'a> {
     component: &'a Component,
     site: &'a Site,
     site_json: &'a str,
+    site_json_without_hosts: &'a str,
     catalog_json: &'a str,
     config: Value,
 }
@@ -616,6 +629,34 @@ pub fn catalog_for_plugins(site: &Site) -> Value {
         ));
     }
     serde_json::to_value(&catalog).unwrap_or(Value::Null)
+}
+
+/// The inventory as JSON with an empty `spec.hosts`, for plugins that read no
+/// hosts: at 1 000 hosts the full one is a megabyte that each such plugin
+/// would copy in and parse past.
+fn inventory_without_hosts(inventory: &Value) -> String {
+    let shallow = |value: &Value, replace: &dyn Fn(&str, &Value) -> Value| match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, value)| (key.clone(), replace(key, value)))
+                .collect(),
+        ),
+        other => other.clone(),
+    };
+    let without = shallow(inventory, &|key, value| {
+        if key == "spec" {
+            shallow(value, &|key, value| {
+                if key == "hosts" {
+                    Value::Array(Vec::new())
+                } else {
+                    value.clone()
+                }
+            })
+        } else {
+            value.clone()
+        }
+    });
+    serde_json::to_string(&without).unwrap_or_default()
 }
 
 /// Renders every enabled component on `jobs` threads. The result is in
@@ -659,6 +700,7 @@ fn for_each_component<T: Send>(
     work: impl Fn(&Plugin, &Limits, &Job<'_>) -> Result<T, ComponentFailure> + Sync,
 ) -> anyhow::Result<Vec<T>> {
     let site_json = &site.inventory_json;
+    let site_json_without_hosts = inventory_without_hosts(&site.inputs.inventory.value);
     let catalog_json = serde_json::to_string(&catalog_for_plugins(site))?;
     let components = site
         .catalog
@@ -673,6 +715,7 @@ fn for_each_component<T: Send>(
             component,
             site,
             site_json,
+            site_json_without_hosts: &site_json_without_hosts,
             catalog_json: &catalog_json,
             config: component
                 .config
@@ -831,6 +874,33 @@ pub fn locate_pointer(site: &Site, index: usize, pointer: &str, message: String)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plugins_that_read_no_hosts_get_the_site_without_them() {
+        let inventory = serde_json::json!({
+            "kind": "SiteInventory",
+            "spec": {"baseDomain": "example.org", "hosts": [{"name": "a"}], "network": {"x": 1}},
+        });
+        let without: Value =
+            serde_json::from_str(&inventory_without_hosts(&inventory)).expect("JSON");
+        let mut expected = inventory.clone();
+        expected["spec"]["hosts"] = serde_json::json!([]);
+        assert_eq!(without, expected);
+
+        let info = |schema: &str| PluginInfo {
+            name: "p".into(),
+            version: "1".into(),
+            description: String::new(),
+            config_schema: schema.into(),
+            emits: Vec::new(),
+        };
+        let says = |schema| parse_info(info(schema)).expect("valid").reads_hosts;
+        assert!(!says(
+            r#"{"type": "object", "x-opsmith-reads-hosts": false}"#
+        ));
+        assert!(says(r#"{"type": "object", "x-opsmith-reads-hosts": true}"#));
+        assert!(says(r#"{"type": "object"}"#));
+    }
 
     /// What parsing the whole text as one array gives.
     fn whole(text: &str) -> Option<Vec<Value>> {

@@ -21,7 +21,7 @@ pub fn describe<P: Plugin>() -> PluginInfo {
         name: info.name,
         version: info.version,
         description: info.description,
-        config_schema: info.config_schema.to_string(),
+        config_schema: crate::described_config_schema::<P>(info.config_schema).to_string(),
         emits: info
             .emits
             .into_iter()

@@ -53,10 +53,29 @@ pub trait Plugin {
     fn render(input: &Input) -> Result<Output, Error>;
 
     /// Whether `render` reads `input.site.spec.hosts`. A plugin that does not
-    /// sets this to `false` and the SDK skips building the host list, which
-    /// on a site of thousands of hosts is most of the plugin's work; its
-    /// `hosts` is then empty.
+    /// sets this to `false`: `describe` then says so (see
+    /// [`READS_HOSTS_KEYWORD`]), opsmith sends the site with an empty host
+    /// list, and the SDK skips building hosts from a host that sent them
+    /// anyway. On a site of thousands of hosts, reading them is most of such
+    /// a plugin's work. Its `hosts` is empty.
     const READS_HOSTS: bool = true;
+}
+
+/// The keyword of a config schema by which a plugin tells opsmith that it does
+/// not read the site's hosts (`"x-opsmith-reads-hosts": false`). JSON Schema
+/// ignores keywords it does not know, and the contract stays as it is: a
+/// plugin that says nothing is sent every host.
+pub const READS_HOSTS_KEYWORD: &str = "x-opsmith-reads-hosts";
+
+/// `P`'s config schema as `describe` sends it: with [`READS_HOSTS_KEYWORD`]
+/// when `P` reads no hosts.
+pub fn described_config_schema<P: Plugin>(mut schema: Value) -> Value {
+    if !P::READS_HOSTS
+        && let Some(keywords) = schema.as_object_mut()
+    {
+        keywords.insert(READS_HOSTS_KEYWORD.to_owned(), Value::Bool(false));
+    }
+    schema
 }
 
 /// What [`Plugin::describe`] returns.
@@ -673,6 +692,16 @@ mod tests {
         const READS_HOSTS: bool = false;
     }
 
+    struct WithHosts;
+    impl super::Plugin for WithHosts {
+        fn describe() -> super::Info {
+            super::Info::new("with-hosts", "0.0.0")
+        }
+        fn render(_: &super::Input) -> Result<Output, super::Error> {
+            Ok(Output::new())
+        }
+    }
+
     #[test]
     fn a_plugin_that_reads_no_hosts_gets_none_and_others_still_do() {
         use super::testing::{EXAMPLE_CATALOG, EXAMPLE_SITE};
@@ -685,6 +714,16 @@ mod tests {
         let input =
             super::Input::from_json("c", EXAMPLE_SITE, EXAMPLE_CATALOG, "{}").expect("parses");
         assert_eq!(input.site.spec.hosts.len(), 2);
+        // It says so in `describe`; others say nothing.
+        let schema = serde_json::json!({"type": "object"});
+        assert_eq!(
+            super::described_config_schema::<WithoutHosts>(schema.clone()),
+            serde_json::json!({"type": "object", "x-opsmith-reads-hosts": false})
+        );
+        assert_eq!(
+            super::described_config_schema::<WithHosts>(schema.clone()),
+            schema
+        );
         // Skipped hosts must still be JSON.
         let broken = EXAMPLE_SITE.replacen("\"hosts\": [", "\"hosts\": [nul", 1);
         assert_ne!(broken, EXAMPLE_SITE);
