@@ -635,27 +635,31 @@ pub fn catalog_for_plugins(site: &Site) -> Value {
 /// hosts: at 1 000 hosts the full one is a megabyte that each such plugin
 /// would copy in and parse past.
 fn inventory_without_hosts(inventory: &Value) -> String {
-    let shallow = |value: &Value, replace: &dyn Fn(&str, &Value) -> Value| match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(key, value)| (key.clone(), replace(key, value)))
-                .collect(),
-        ),
-        other => other.clone(),
+    let Some(top) = inventory.as_object() else {
+        return inventory.to_string();
     };
-    let without = shallow(inventory, &|key, value| {
-        if key == "spec" {
-            shallow(value, &|key, value| {
-                if key == "hosts" {
-                    Value::Array(Vec::new())
-                } else {
-                    value.clone()
-                }
-            })
-        } else {
-            value.clone()
-        }
-    });
+    // Field by field, so that the hosts themselves are never copied.
+    let without: serde_json::Map<String, Value> = top
+        .iter()
+        .map(|(key, value)| {
+            let value = match (key.as_str(), value) {
+                ("spec", Value::Object(spec)) => Value::Object(
+                    spec.iter()
+                        .map(|(key, value)| {
+                            let value = if key == "hosts" {
+                                Value::Array(Vec::new())
+                            } else {
+                                value.clone()
+                            };
+                            (key.clone(), value)
+                        })
+                        .collect(),
+                ),
+                _ => value.clone(),
+            };
+            (key.clone(), value)
+        })
+        .collect();
     serde_json::to_string(&without).unwrap_or_default()
 }
 

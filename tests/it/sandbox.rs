@@ -146,6 +146,17 @@ fn the_clock_is_fixed() {
 }
 
 #[test]
+fn a_plugin_that_reads_no_hosts_is_sent_none() {
+    // The hostile plugin's config schema says `"x-opsmith-reads-hosts": false`;
+    // the reference inventory has 8 hosts.
+    let copy = hostile_site("hosts");
+    let out = copy.run(&["render", "--site", "site", "--out", "-"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let stdout = crate::support::stdout(&out);
+    assert!(stdout.contains("name: hosts-0"), "{stdout}");
+}
+
+#[test]
 fn a_mismatched_digest_shows_both() {
     let copy = hostile_site("calm");
     let text = copy.read("catalog.yaml");

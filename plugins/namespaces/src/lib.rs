@@ -71,6 +71,9 @@ impl Plugin for Namespaces {
         }
         Ok(out)
     }
+
+    // Only the config says which namespaces.
+    const READS_HOSTS: bool = false;
 }
 
 export_plugin!(Namespaces);

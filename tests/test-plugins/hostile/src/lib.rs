@@ -48,7 +48,9 @@ impl Guest for Hostile {
             name: "hostile".to_owned(),
             version: "0.1.0".to_owned(),
             description: "misbehaves on request".to_owned(),
-            config_schema: r#"{"type":"object","properties":{"attack":{"type":"string"}},"additionalProperties":false}"#.to_owned(),
+            // It reads no hosts, and says so: the `hosts` attack checks that
+            // opsmith then sends none.
+            config_schema: r#"{"type":"object","properties":{"attack":{"type":"string"}},"additionalProperties":false,"x-opsmith-reads-hosts":false}"#.to_owned(),
             emits: vec![guest::opsmith::plugin::types::AllowedKind {
                 api_version: "v1".to_owned(),
                 kind: "Namespace".to_owned(),
@@ -102,6 +104,15 @@ impl Guest for Hostile {
                 println!("hello from stdout");
                 eprintln!("hello from stderr");
                 ok(namespace("calm"))
+            }
+            "hosts" => {
+                let hosts = serde_json::from_str::<serde_json::Value>(&input.site)
+                    .ok()
+                    .and_then(|site| site.pointer("/spec/hosts").and_then(|h| h.as_array()).map(Vec::len));
+                match hosts {
+                    Some(n) => ok(namespace(&format!("hosts-{n}"))),
+                    None => refuse("the site has no host list".to_owned()),
+                }
             }
             "" | "calm" => ok(namespace("calm")),
             other => refuse(format!("unknown attack `{other}`")),
