@@ -7,6 +7,7 @@ mod split;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -21,16 +22,23 @@ pub struct Document {
     pub path: PathBuf,
     pub text: String,
     pub value: Value,
-    pub root: Node,
+    /// Built the first time a message needs a position: valid input, the
+    /// common case, never needs one.
+    root: OnceLock<Node>,
 }
 
 impl Document {
+    /// Where each node of the document sits in its text.
+    pub fn root(&self) -> &Node {
+        self.root.get_or_init(|| positions(&self.text))
+    }
+
     /// A problem at the node `pointer` designates.
     pub fn problem_at(&self, pointer: &str, message: impl Into<String>) -> Problem {
         Problem::new(
             &self.file,
             Some(&self.text),
-            self.root.locate(pointer),
+            self.root().locate(pointer),
             message,
         )
     }
@@ -40,7 +48,7 @@ impl Document {
         Problem::new(
             &self.file,
             Some(&self.text),
-            self.root.locate_key(pointer),
+            self.root().locate_key(pointer),
             message,
         )
     }
@@ -126,7 +134,7 @@ pub fn document(path: &Path) -> Result<Document, Problem> {
             "file is empty: expected a YAML mapping with `apiVersion`, `kind`, `metadata` and `spec`",
         ));
     }
-    let (value, root) =
+    let value =
         split::parse(&text).map_err(|e| Problem::new(&file, Some(&text), e.pos, e.message))?;
     if !value.is_object() {
         let found = match &value {
@@ -138,7 +146,7 @@ pub fn document(path: &Path) -> Result<Document, Problem> {
         return Err(Problem::new(
             &file,
             Some(&text),
-            root.pos,
+            positions(&text).pos,
             format!(
                 "expected a mapping with `apiVersion`, `kind`, `metadata` and `spec`, found {found}"
             ),
@@ -149,6 +157,50 @@ pub fn document(path: &Path) -> Result<Document, Problem> {
         path: path.to_owned(),
         text,
         value,
-        root,
+        root: OnceLock::new(),
     })
+}
+
+/// The position tree of a text that parsed once already, so parses again.
+fn positions(text: &str) -> Node {
+    yaml::parse(text).map_or_else(
+        |e| Node {
+            pos: e.pos,
+            children: yaml::Children::Scalar,
+        },
+        |(_, root)| root,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_inventory_is_read_in_parts_and_located_whole() {
+        let mut text = String::from("apiVersion: v1\nkind: SiteInventory\nspec:\n  hosts:\n");
+        for i in 0..3000 {
+            text.push_str(&format!(
+                "    - name: host-{i}\n      role: worker\n      labels:\n        rack: r{i}\n"
+            ));
+        }
+        // Big enough to be parsed in parts.
+        assert!(text.len() > 128 << 10);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(INVENTORY_FILE);
+        std::fs::write(&path, &text).expect("write");
+        let doc = document(&path).expect("parses");
+        let (whole, _) = yaml::parse(&text).expect("parses whole");
+        assert_eq!(doc.value, whole);
+        // Host i starts on line 5 + 4i; its name's value at column 13.
+        assert_eq!(
+            doc.root().locate("/spec/hosts/1500/name"),
+            Pos {
+                line: 6005,
+                column: 13
+            }
+        );
+        let problem = doc.problem_at_key("/spec/hosts/2999/labels/rack", "x");
+        assert!(problem.to_string().contains(":12004:9"), "{problem}");
+    }
 }

@@ -7,8 +7,9 @@
 //! keeps its number) are parsed in parallel, and the list is put back in.
 //!
 //! Whatever does not fit that shape, or does not parse, is parsed in one go
-//! by [`yaml::parse`], which also gives every error its position: this path
-//! only ever returns what the whole parse would.
+//! by [`yaml::parse_value`], which also gives every error its position: this
+//! path only ever returns what the whole parse would. Positions are not built
+//! here: they are read again from the text when a message needs one.
 
 use rayon::prelude::*;
 use serde_json::Value;
@@ -25,53 +26,49 @@ const MIN_PART_BYTES: usize = 24 << 10;
 const LIST_KEY: &str = "hosts";
 const LIST_DEPTH: usize = 2;
 
-/// Parses one YAML document, in parallel where it can.
-pub fn parse(text: &str) -> Result<(Value, Node), SyntaxError> {
+/// Parses one YAML document's value, in parallel where it can.
+pub fn parse(text: &str) -> Result<Value, SyntaxError> {
     if text.len() >= PARALLEL_FROM
         && let Some(parsed) = parse_split(text, MIN_PART_BYTES)
     {
         return Ok(parsed);
     }
-    yaml::parse(text)
+    yaml::parse_value(text)
 }
 
 /// `None` when `text` is not of the shape this handles or a piece does not
 /// parse; the caller then parses it whole.
-fn parse_split(text: &str, min_part: usize) -> Option<(Value, Node)> {
+fn parse_split(text: &str, min_part: usize) -> Option<Value> {
     let list = List::find(text)?;
     let parts = list.parts(min_part);
     let mut outline = String::with_capacity(text.len() - (list.end - list.start) + list.lines);
     outline.push_str(&text[..list.start]);
     outline.extend(std::iter::repeat_n('\n', list.lines));
     outline.push_str(&text[list.end..]);
+    // The outline is small, and its positions find the list's key.
     let (outline, items) = rayon::join(
-        || yaml::parse_part(&outline, 0).ok(),
+        || yaml::parse_part(&outline, 0, true).ok(),
         || {
             parts
                 .par_iter()
-                .map(|&(start, end, line)| {
-                    let (value, mut node, nodes) =
-                        yaml::parse_part(&text[start..end], LIST_DEPTH).ok()?;
-                    shift_lines(&mut node, line as u64 - 1);
-                    Some((value, node, nodes))
+                .map(|&(start, end)| {
+                    let (value, _, nodes) =
+                        yaml::parse_part(&text[start..end], LIST_DEPTH, false).ok()?;
+                    Some((value, nodes))
                 })
                 .collect::<Option<Vec<_>>>()
         },
     );
-    let (mut value, mut root, mut nodes) = outline?;
+    let (mut value, root, mut nodes) = outline?;
     let items = items?;
 
     let mut list_value = Vec::new();
-    let mut list_nodes = Vec::new();
-    let mut list_pos = None;
-    for (value, node, part_nodes) in items {
+    for (value, part_nodes) in items {
         nodes += part_nodes;
-        let (Value::Array(values), Children::Seq(children)) = (value, node.children) else {
+        let Value::Array(values) = value else {
             return None;
         };
-        list_pos.get_or_insert(list.indentless.unwrap_or(node.pos));
         list_value.extend(values);
-        list_nodes.extend(children);
     }
     if nodes > yaml::MAX_NODES {
         return None;
@@ -80,17 +77,12 @@ fn parse_split(text: &str, min_part: usize) -> Option<(Value, Node)> {
     if path.len() != LIST_DEPTH {
         return None;
     }
-    let slot_node = node_at_mut(&mut root, &path)?;
     let slot_value = value_at_mut(&mut value, &path)?;
-    if !matches!(slot_node.children, Children::Scalar) || !slot_value.is_null() {
+    if !slot_value.is_null() {
         return None;
     }
     *slot_value = Value::Array(list_value);
-    *slot_node = Node {
-        pos: list_pos?,
-        children: Children::Seq(list_nodes),
-    };
-    Some((value, root))
+    Some(value)
 }
 
 /// Where the big list is in the text.
@@ -103,11 +95,8 @@ struct List {
     end: usize,
     /// Newlines in that range.
     lines: usize,
-    /// Each item's byte offset and 1-based line.
-    items: Vec<(usize, usize)>,
-    /// For items at the key's own indentation, where the whole parse
-    /// places the list: just after the first `-` and its spaces.
-    indentless: Option<Pos>,
+    /// Each item's byte offset.
+    items: Vec<usize>,
 }
 
 impl List {
@@ -136,7 +125,7 @@ impl List {
                 if list.end == 0 {
                     let item = indent == item_indent && is_item(rest);
                     if item {
-                        list.items.push((here, number));
+                        list.items.push(here);
                     }
                     if item || blank || indent > item_indent {
                         list.lines += 1;
@@ -157,11 +146,7 @@ impl List {
                     start: here,
                     end: 0,
                     lines: 1,
-                    items: vec![(here, number)],
-                    indentless: (indent == key_indent).then(|| Pos {
-                        line: number as u64,
-                        column: (indent + 2 + leading_spaces(&rest[1..])) as u64,
-                    }),
+                    items: vec![here],
                 });
                 continue;
             }
@@ -189,19 +174,19 @@ impl List {
     }
 
     /// Byte ranges of consecutive items of at least `min_bytes` each (a few
-    /// per core), with the line each starts on.
-    fn parts(&self, min_bytes: usize) -> Vec<(usize, usize, usize)> {
+    /// per core).
+    fn parts(&self, min_bytes: usize) -> Vec<(usize, usize)> {
         let span = self.end - self.start;
         let target = (span / (rayon::current_num_threads() * 4)).max(min_bytes);
         let mut parts = Vec::new();
         let mut open = self.items[0];
-        for &(offset, line) in &self.items[1..] {
-            if offset - open.0 >= target {
-                parts.push((open.0, offset, open.1));
-                open = (offset, line);
+        for &offset in &self.items[1..] {
+            if offset - open >= target {
+                parts.push((open, offset));
+                open = offset;
             }
         }
-        parts.push((open.0, self.end, open.1));
+        parts.push((open, self.end));
         parts
     }
 }
@@ -223,24 +208,6 @@ fn is_list_key(rest: &str) -> bool {
             let r = r.trim_start_matches(' ');
             r.is_empty() || r.starts_with('#')
         })
-}
-
-fn shift_lines(node: &mut Node, lines: u64) {
-    node.pos.line += lines;
-    match &mut node.children {
-        Children::Scalar => {}
-        Children::Map(entries) => {
-            for (_, key_pos, child) in entries {
-                key_pos.line += lines;
-                shift_lines(child, lines);
-            }
-        }
-        Children::Seq(items) => {
-            for item in items {
-                shift_lines(item, lines);
-            }
-        }
-    }
 }
 
 /// A step from a node to a child.
@@ -270,19 +237,6 @@ fn path_to_key(node: &Node, key_pos: Pos) -> Option<Vec<Step>> {
     }
 }
 
-fn node_at_mut<'n>(mut node: &'n mut Node, path: &[Step]) -> Option<&'n mut Node> {
-    for step in path {
-        node = match (&mut node.children, step) {
-            (Children::Map(entries), Step::Key(key)) => {
-                &mut entries.iter_mut().find(|(k, _, _)| k == key)?.2
-            }
-            (Children::Seq(items), Step::Index(i)) => items.get_mut(*i)?,
-            _ => return None,
-        };
-    }
-    Some(node)
-}
-
 fn value_at_mut<'v>(mut value: &'v mut Value, path: &[Step]) -> Option<&'v mut Value> {
     for step in path {
         value = match step {
@@ -298,15 +252,14 @@ mod tests {
     use super::*;
 
     /// Splits `text` into parts as small as one item, and checks the result
-    /// against the whole parse: value, and every position.
+    /// against the whole parse.
     fn same_as_whole(text: &str) -> bool {
         let whole = yaml::parse(text);
-        let Some((value, node)) = parse_split(text, 1) else {
+        let Some(value) = parse_split(text, 1) else {
             return false;
         };
-        let (whole_value, whole_node) = whole.expect("the whole parse succeeds where parts do");
+        let (whole_value, _) = whole.expect("the whole parse succeeds where parts do");
         assert_eq!(value, whole_value);
-        assert_eq!(format!("{node:?}"), format!("{whole_node:?}"));
         true
     }
 
@@ -397,7 +350,7 @@ spec:
             assert!(parse_split(&text, 1).is_none(), "{text}");
             // And the public entry point still gives the whole parse's answer.
             let whole = yaml::parse(&text).map(|(v, _)| v).map_err(|e| e.message);
-            assert_eq!(parse(&text).map(|(v, _)| v).map_err(|e| e.message), whole);
+            assert_eq!(parse(&text).map_err(|e| e.message), whole);
         }
     }
 

@@ -130,6 +130,23 @@ const ALIAS_BOMB: &str =
 
 /// Parses one YAML document into its value and position tree.
 pub fn parse(text: &str) -> Result<(Value, Node), SyntaxError> {
+    parse_with(text, true)
+}
+
+/// Parses one YAML document into its value only: a third faster than
+/// [`parse`], which a caller runs again for positions when it needs them
+/// (to point at a problem). A syntax error is the one [`parse`] reports.
+pub fn parse_value(text: &str) -> Result<Value, SyntaxError> {
+    match parse_with(text, false) {
+        Ok((value, _)) => Ok(value),
+        // Without positions a bad merge source is placed at its mapping,
+        // not at the offending item: the full parse places it exactly.
+        Err(first) => Err(parse(text).err().unwrap_or(first)),
+    }
+}
+
+/// With `positions` false the returned tree is the root's position alone.
+fn parse_with(text: &str, positions: bool) -> Result<(Value, Node), SyntaxError> {
     if text.len() > MAX_INPUT_BYTES {
         return Err(SyntaxError::new(
             Pos { line: 1, column: 1 },
@@ -143,13 +160,13 @@ pub fn parse(text: &str) -> Result<(Value, Node), SyntaxError> {
     // The first pass copies aliases up to a small budget, then only counts
     // them: a bomb is refused for little more than the cost of reading it,
     // and most inputs (few aliases, or none) are done in one pass.
-    let first = Builder::new(text, None).run()?;
+    let first = Builder::new(text, None, positions).run()?;
     if first.complete {
         return Ok((first.value, first.node));
     }
     // Many aliases, but within budget: read again, copying them all, and
     // keeping only the anchored nodes that aliases repeat.
-    let second = Builder::new(text, Some(first.referenced)).run()?;
+    let second = Builder::new(text, Some(first.referenced), positions).run()?;
     debug_assert!(second.complete);
     Ok((second.value, second.node))
 }
@@ -158,8 +175,12 @@ pub fn parse(text: &str) -> Result<(Value, Node), SyntaxError> {
 /// lists deep in it, as [`super::split`] does; also returns the nodes built,
 /// for the whole document's budget. The caller keeps anchors and aliases out
 /// (they may refer across parts).
-pub(crate) fn parse_part(text: &str, depth: usize) -> Result<(Value, Node, usize), SyntaxError> {
-    let mut builder = Builder::new(text, None);
+pub(crate) fn parse_part(
+    text: &str,
+    depth: usize,
+    positions: bool,
+) -> Result<(Value, Node, usize), SyntaxError> {
+    let mut builder = Builder::new(text, None, positions);
     builder.base_depth = depth;
     let built = builder.run()?;
     if !built.complete {
@@ -260,6 +281,9 @@ struct Built {
 
 struct Builder<'a> {
     parser: Parser<'a, granit_parser::StrInput<'a>>,
+    /// Whether to build the position tree; without, every node is its own
+    /// position alone, and mappings and lists build no children.
+    positions: bool,
     /// In the second pass: by anchor id, the anchored nodes to keep.
     keep: Option<Vec<bool>>,
     /// What the first pass may still copy.
@@ -285,12 +309,13 @@ struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    fn new(text: &'a str, keep: Option<Vec<bool>>) -> Self {
+    fn new(text: &'a str, keep: Option<Vec<bool>>, positions: bool) -> Self {
         // Comments carry nothing opsmith reads; not emitting them also saves
         // their buffering.
         let options = granit_parser::options! { emit_comments: false };
         Builder {
             parser: Parser::new_from_str_with_options(text, options),
+            positions,
             keep,
             copies: FIRST_PASS_COPIES,
             complete: true,
@@ -479,6 +504,20 @@ impl<'a> Builder<'a> {
             return Ok(None);
         };
         let (value, children) = match frame.map {
+            None if !self.positions => {
+                let values = self.seq_items.drain(frame.start..).map(|(value, _)| value);
+                (Value::Array(values.collect()), Children::Scalar)
+            }
+            Some(MapState { merges, .. }) if !self.positions => {
+                let mut values = Map::new();
+                for (name, _, value, _) in self.map_items.drain(frame.start..) {
+                    values.insert(name, value);
+                }
+                for (value, _) in merges {
+                    merge_values(&mut values, value);
+                }
+                (Value::Object(values), Children::Scalar)
+            }
             None => {
                 let items = self.seq_items.drain(frame.start..);
                 let mut values = Vec::with_capacity(items.len());
@@ -562,7 +601,14 @@ impl<'a> Builder<'a> {
             }
         };
         // Every copied node sits where the alias is, as serde-saphyr reported it.
-        let node = node_at(&value, pos);
+        let node = if self.positions {
+            node_at(&value, pos)
+        } else {
+            Node {
+                pos,
+                children: Children::Scalar,
+            }
+        };
         self.finish(value, node, shape)
     }
 
@@ -769,6 +815,12 @@ fn check_merge_source(value: &Value, node: &Node) -> Result<(), SyntaxError> {
                 None => Ok(()),
             }
         }
+        // Read without positions: the list as a whole is placed.
+        (Value::Array(items), Children::Scalar)
+            if items.iter().all(|item| item.is_object() || item.is_null()) =>
+        {
+            Ok(())
+        }
         _ => wrong(node.pos),
     }
 }
@@ -798,6 +850,26 @@ fn merge(
         }
         // Null merges nothing; other values were refused when read.
         _ => {}
+    }
+}
+
+/// [`merge`] without positions.
+fn merge_values(values: &mut Map<String, Value>, value: Value) {
+    let sources = match value {
+        Value::Object(source) => vec![source],
+        Value::Array(items) => items
+            .into_iter()
+            .filter_map(|item| match item {
+                Value::Object(source) => Some(source),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    for source in sources {
+        for (name, value) in source {
+            values.entry(name).or_insert(value);
+        }
     }
 }
 
@@ -1086,6 +1158,7 @@ mod tests {
     }
 
     fn assert_reads_as_serde_saphyr(text: &str) {
+        assert_same_without_positions(text);
         match (parse(text), serde_saphyr(text)) {
             (Ok((ours, _)), Ok(theirs)) => assert_eq!(ours, theirs, "{text:?}"),
             (Err(_), Err(_)) => {}
@@ -1363,6 +1436,47 @@ mod tests {
         // Quoted, it is an ordinary key.
         let (value, _) = parse("d:\n  '<<': 1\n").unwrap();
         assert_eq!(value["d"]["<<"], 1);
+    }
+
+    /// [`parse_value`] reads what [`parse`] does, and fails where it does.
+    fn assert_same_without_positions(text: &str) {
+        match (parse(text), parse_value(text)) {
+            (Ok((with, _)), Ok(without)) => assert_eq!(with, without, "{text:?}"),
+            (Err(with), Err(without)) => {
+                assert_eq!(
+                    (with.pos, with.message),
+                    (without.pos, without.message),
+                    "{text:?}"
+                );
+            }
+            (with, without) => panic!(
+                "{text:?}: with positions {:?}, without {:?}",
+                with.map(|(v, _)| v).map_err(|e| e.message),
+                without.map_err(|e| e.message)
+            ),
+        }
+    }
+
+    #[test]
+    fn values_without_positions_are_the_same() {
+        for text in [
+            "base: &b\n  p: 1\n  q: 2\nd:\n  q: 3\n  <<: [*b, {r: 5, p: 6}]\n  s: 4\n",
+            "a: &x {k: 1}\nb:\n  <<: *x\n  k: 2\n",
+            "a: {<<: {p: 1}, <<: {p: 2}}\n",
+            "d:\n  <<: ~\n",
+            "l: &l [1, 2]\nm: [*l, *l]\n",
+            // Refused merge sources: the error is placed at the bad item
+            // in both, though only the full parse knows where it is.
+            "d:\n  <<: 5\n",
+            "d:\n  <<: [{a: 1}, 5]\n",
+            "d:\n  <<:\n    - {a: 1}\n    - [2]\n",
+            "a: 1\na: 2\n",
+            "a: [1\n",
+        ] {
+            assert_same_without_positions(text);
+        }
+        let err = parse_value("d:\n  <<:\n    - {a: 1}\n    - [2]\n").unwrap_err();
+        assert_eq!(err.pos, at(4, 7));
     }
 
     #[test]

@@ -60,21 +60,23 @@ pub struct Site {
 
 /// Schema and semantic checks of both documents.
 pub fn inputs(inputs: Inputs) -> Result<Site, Invalid> {
-    let mut problems = Vec::new();
-    // The plugins' copy of the inventory is written beside the checks, which
-    // leave a core free most of the time.
-    let (inventory, inventory_json) = rayon::join(
-        || typed::<SiteInventory>(&inputs.inventory, site_schema(), &mut problems),
-        || serde_json::to_string(&inputs.inventory.value).unwrap_or_default(),
+    // The two files' checks and the plugins' copy of the inventory are
+    // independent: on a large site each takes milliseconds.
+    let (inventory, (catalog, inventory_json)) = rayon::join(
+        || checked(&inputs.inventory, site_schema(), semantic::inventory),
+        || {
+            rayon::join(
+                || checked(&inputs.catalog, catalog_schema(), semantic::catalog),
+                || serde_json::to_string(&inputs.inventory.value).unwrap_or_default(),
+            )
+        },
     );
-    let catalog = typed::<AppCatalog>(&inputs.catalog, catalog_schema(), &mut problems);
-    if let Some(inventory) = &inventory {
-        semantic::inventory(inventory, &inputs.inventory, &mut problems);
-    }
-    if let Some(catalog) = &catalog {
-        semantic::catalog(catalog, &inputs.catalog, &mut problems);
-    }
-    match (inventory, catalog) {
+    // Schema problems first, then what only reading the whole site shows.
+    let mut problems = inventory.schema_problems;
+    problems.extend(catalog.schema_problems);
+    problems.extend(inventory.semantic_problems);
+    problems.extend(catalog.semantic_problems);
+    match (inventory.typed, catalog.typed) {
         (Some(inventory), Some(catalog)) if problems.is_empty() => Ok(Site {
             inputs,
             inventory,
@@ -85,29 +87,46 @@ pub fn inputs(inputs: Inputs) -> Result<Site, Invalid> {
     }
 }
 
-/// The document as `T`, with its schema problems added to `problems`. The
-/// typed model is lenient (unknown fields ignored), so a document with
-/// schema problems usually still reads, and its semantic checks still run:
-/// one run reports everything.
-fn typed<T: for<'de> Deserialize<'de> + Send>(
+/// One document, checked.
+struct Checked<T> {
+    typed: Option<T>,
+    schema_problems: Vec<Problem>,
+    semantic_problems: Vec<Problem>,
+}
+
+/// The document as `T`, with its schema problems and, once it reads as
+/// `T`, its `semantic` ones. The typed model is lenient (unknown fields
+/// ignored), so a document with schema problems usually still reads, and
+/// its semantic checks still run: one run reports everything.
+fn checked<T: for<'de> Deserialize<'de> + Send>(
     doc: &Document,
     schema: &Schema,
-    problems: &mut Vec<Problem>,
-) -> Option<T> {
+    semantic: fn(&T, &Document, &mut Vec<Problem>),
+) -> Checked<T> {
     // Independent, and each takes a while on a large inventory.
-    let (found, typed) = rayon::join(
+    let (mut schema_problems, typed) = rayon::join(
         || schema.problems(&doc.value, doc, ""),
-        || T::deserialize(&doc.value),
+        || {
+            T::deserialize(&doc.value).map(|typed| {
+                let mut found = Vec::new();
+                semantic(&typed, doc, &mut found);
+                (typed, found)
+            })
+        },
     );
-    let schema_valid = found.is_empty();
-    problems.extend(found);
-    match typed {
-        Ok(typed) => Some(typed),
-        Err(_) if !schema_valid => None,
+    let (typed, semantic_problems) = match typed {
+        Ok((typed, found)) => (Some(typed), found),
+        Err(_) if !schema_problems.is_empty() => (None, Vec::new()),
         Err(e) => {
             // The schema should not let this happen; say so rather than crash.
-            problems.push(doc.problem_at("", format!("valid by the schema but not readable: {e}")));
-            None
+            schema_problems
+                .push(doc.problem_at("", format!("valid by the schema but not readable: {e}")));
+            (None, Vec::new())
         }
+    };
+    Checked {
+        typed,
+        schema_problems,
+        semantic_problems,
     }
 }

@@ -2,7 +2,9 @@
 //! that must fall inside (or stay out of) networks, a control-plane size
 //! OpenShift installs, and catalog references that must resolve.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -20,7 +22,7 @@ pub fn inventory(site: &SiteInventory, doc: &Document, out: &mut Vec<Problem>) {
 }
 
 fn first_use(doc: &Document, pointer: &str) -> String {
-    format!("line {}", doc.root.locate(pointer).line)
+    format!("line {}", doc.root().locate(pointer).line)
 }
 
 fn unique_host_names(site: &SiteInventory, doc: &Document, out: &mut Vec<Problem>) {
@@ -41,49 +43,102 @@ fn unique_host_names(site: &SiteInventory, doc: &Document, out: &mut Vec<Problem
     }
 }
 
-fn unique_macs(site: &SiteInventory, doc: &Document, out: &mut Vec<Problem>) {
-    // MAC (lowercased) -> (host index, pointer of its first use).
-    let mut owner: HashMap<String, (usize, String)> = HashMap::new();
-    for (i, host) in site.spec.hosts.iter().enumerate() {
-        let mut uses = vec![(
-            host.boot_mac_address.to_ascii_lowercase(),
-            format!("/spec/hosts/{i}/bootMACAddress"),
-        )];
-        for (n, nic) in host.nics.iter().enumerate() {
-            uses.push((
-                nic.mac.to_ascii_lowercase(),
-                format!("/spec/hosts/{i}/nics/{n}/mac"),
-            ));
+/// A use of a MAC address: a host's boot MAC, or the MAC of one of its NICs.
+#[derive(Clone, Copy)]
+struct MacUse {
+    host: usize,
+    nic: Option<usize>,
+}
+
+impl MacUse {
+    /// Built only for a message: an inventory of thousands of hosts has
+    /// thousands of MACs, nearly always all different.
+    fn pointer(self) -> String {
+        match self.nic {
+            None => format!("/spec/hosts/{}/bootMACAddress", self.host),
+            Some(n) => format!("/spec/hosts/{}/nics/{n}/mac", self.host),
         }
-        let mut nic_macs_here: HashMap<String, String> = HashMap::new();
-        for (position, (mac, pointer)) in uses.into_iter().enumerate() {
-            let is_boot = position == 0;
-            if !is_boot && let Some(first) = nic_macs_here.insert(mac.clone(), pointer.clone()) {
+    }
+}
+
+/// A MAC compared without case, borrowed when already lowercase.
+fn mac_key(mac: &str) -> Cow<'_, str> {
+    if mac.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(mac.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(mac)
+    }
+}
+
+fn unique_macs(site: &SiteInventory, doc: &Document, out: &mut Vec<Problem>) {
+    let hosts = &site.spec.hosts;
+    let mut first_uses: HashMap<Cow<'_, str>, MacUse> = HashMap::with_capacity(hosts.len() * 2);
+    for (i, host) in hosts.iter().enumerate() {
+        let boot = std::iter::once((None, host.boot_mac_address.as_str()));
+        let nics = host
+            .nics
+            .iter()
+            .enumerate()
+            .map(|(n, nic)| (Some(n), nic.mac.as_str()));
+        for (nic, mac) in boot.chain(nics) {
+            let here = MacUse { host: i, nic };
+            // A host has a few NICs: a scan beats a set.
+            let twice = nic.and_then(|n| {
+                host.nics[..n]
+                    .iter()
+                    .position(|earlier| earlier.mac.eq_ignore_ascii_case(mac))
+            });
+            if let Some(first) = twice {
+                let first = MacUse {
+                    host: i,
+                    nic: Some(first),
+                };
                 out.push(doc.problem_at(
-                    &pointer,
+                    &here.pointer(),
                     format!(
-                        "MAC address `{mac}` is used twice on host `{}` (first at {})",
+                        "MAC address `{}` is used twice on host `{}` (first at {})",
+                        mac.to_ascii_lowercase(),
                         host.name,
-                        first_use(doc, &first)
+                        first_use(doc, &first.pointer())
                     ),
                 ));
                 continue;
             }
-            match owner.get(&mac) {
+            match first_uses.entry(mac_key(mac)) {
                 // The boot MAC is normally one of the host's own NICs.
-                Some((other, _)) if *other == i => {}
-                Some((other, first)) => out.push(doc.problem_at(
-                    &pointer,
+                Entry::Occupied(first) if first.get().host == i => {}
+                Entry::Occupied(first) => out.push(doc.problem_at(
+                    &here.pointer(),
                     format!(
-                        "MAC address `{mac}` is already used by host `{}` at {}",
-                        site.spec.hosts[*other].name,
-                        first_use(doc, first)
+                        "MAC address `{}` is already used by host `{}` at {}",
+                        first.key(),
+                        hosts[first.get().host].name,
+                        first_use(doc, &first.get().pointer())
                     ),
                 )),
-                None => {
-                    owner.insert(mac, (i, pointer));
+                Entry::Vacant(slot) => {
+                    slot.insert(here);
                 }
             }
+        }
+    }
+}
+
+/// What an address is used for, put in words only for a message.
+#[derive(Clone, Copy)]
+enum AddressUse {
+    Vip(&'static str),
+    Bmc(usize),
+    Host(usize),
+}
+
+impl AddressUse {
+    fn describe(self, site: &SiteInventory) -> String {
+        let hosts = &site.spec.hosts;
+        match self {
+            AddressUse::Vip(field) => format!("the {field}"),
+            AddressUse::Bmc(i) => format!("the BMC address of host `{}`", hosts[i].name),
+            AddressUse::Host(i) => format!("the address of host `{}`", hosts[i].name),
         }
     }
 }
@@ -127,45 +182,51 @@ fn addresses(site: &SiteInventory, doc: &Document, out: &mut Vec<Problem>) {
         ));
     }
     // Every address in use, and where: VIPs, BMCs and host addresses must not collide.
-    let mut used: BTreeMap<IpAddr, String> = BTreeMap::new();
+    let mut used: HashMap<IpAddr, AddressUse> = HashMap::with_capacity(site.spec.hosts.len() * 2);
     for (field, vip) in vips {
         if let Ok(ip) = vip.parse::<IpAddr>() {
-            used.entry(ip).or_insert_with(|| format!("the {field}"));
+            used.entry(ip).or_insert(AddressUse::Vip(field));
         }
     }
     for (i, host) in site.spec.hosts.iter().enumerate() {
         if let Some(ip) = bmc_ip(&host.bmc.address) {
-            let pointer = format!("/spec/hosts/{i}/bmc/address");
-            if let Some(other) = used.get(&ip) {
-                out.push(doc.problem_at(
-                    &pointer,
+            match used.entry(ip) {
+                Entry::Occupied(other) => out.push(doc.problem_at(
+                    &format!("/spec/hosts/{i}/bmc/address"),
                     format!(
-                        "BMC address `{ip}` of host `{}` is already {other}",
-                        host.name
+                        "BMC address `{ip}` of host `{}` is already {}",
+                        host.name,
+                        other.get().describe(site)
                     ),
-                ));
-            } else {
-                used.insert(ip, format!("the BMC address of host `{}`", host.name));
+                )),
+                Entry::Vacant(slot) => {
+                    slot.insert(AddressUse::Bmc(i));
+                }
             }
         }
         if let Some(ip) = host.ip.as_deref().and_then(|s| s.parse::<IpAddr>().ok()) {
-            let pointer = format!("/spec/hosts/{i}/ip");
+            let pointer = || format!("/spec/hosts/{i}/ip");
             if !machine.contains(&ip) {
                 out.push(doc.problem_at(
-                    &pointer,
+                    &pointer(),
                     format!(
                         "host address `{ip}` of `{}` is outside machineNetwork `{machine}`",
                         host.name
                     ),
                 ));
             }
-            if let Some(other) = used.get(&ip) {
-                out.push(doc.problem_at(
-                    &pointer,
-                    format!("host address `{ip}` of `{}` is already {other}", host.name),
-                ));
-            } else {
-                used.insert(ip, format!("the address of host `{}`", host.name));
+            match used.entry(ip) {
+                Entry::Occupied(other) => out.push(doc.problem_at(
+                    &pointer(),
+                    format!(
+                        "host address `{ip}` of `{}` is already {}",
+                        host.name,
+                        other.get().describe(site)
+                    ),
+                )),
+                Entry::Vacant(slot) => {
+                    slot.insert(AddressUse::Host(i));
+                }
             }
         }
     }
