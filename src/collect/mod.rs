@@ -78,15 +78,19 @@ pub fn objects(
             .position(|c| c.name == r.component)
             .unwrap_or(0);
         for d in &r.diagnostics {
-            let message = format!(
-                "component `{}` (plugin {}): {}",
-                r.component, r.plugin, d.message
-            );
-            let problem = crate::plugins::locate_pointer(site, index, &d.pointer, message);
+            // Placing a pointer may read a file again for its positions:
+            // only for what is shown.
+            let problem = || {
+                let message = format!(
+                    "component `{}` (plugin {}): {}",
+                    r.component, r.plugin, d.message
+                );
+                crate::plugins::locate_pointer(site, index, &d.pointer, message)
+            };
             match d.severity {
-                Severity::Error => problems.push(problem),
+                Severity::Error => problems.push(problem()),
                 Severity::Warning => {
-                    diagnostics::warn(&problem.to_string().replacen(": error: ", ": ", 1))
+                    diagnostics::warn(&problem().to_string().replacen(": error: ", ": ", 1))
                 }
                 Severity::Info => {}
             }
