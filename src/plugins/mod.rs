@@ -729,27 +729,41 @@ fn for_each_component<T: Send>(
         .collect();
     let slots: Vec<Mutex<Option<Result<T, ComponentFailure>>>> =
         work_items.iter().map(|_| Mutex::new(None)).collect();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs.max(1))
-        .build()?;
+    // The global pool when it has `jobs` threads: a pool of its own would
+    // start threads, and their memory would not be reused by the stages after.
+    let own_pool = if jobs.max(1) == rayon::current_num_threads() {
+        None
+    } else {
+        Some(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(jobs.max(1))
+                .build()?,
+        )
+    };
     // First in, first out: the components start in catalog order, so the
     // first free thread takes the next one rather than the last one.
-    pool.scope_fifo(|scope| {
-        for (job, slot) in work_items.iter().zip(&slots) {
-            let work = &work;
-            scope.spawn_fifo(move |_| {
-                let limits = component_limits(host.limits, site, job.index);
-                let source = PluginSource::of(job.component, &site.inputs.dir);
-                let outcome = host
-                    .load(&source)
-                    .map_err(ComponentFailure::Load)
-                    .and_then(|p| work(&p, &limits, job));
-                if let Ok(mut slot) = slot.lock() {
-                    *slot = Some(outcome);
-                }
-            });
-        }
-    });
+    let run = || {
+        rayon::scope_fifo(|scope| {
+            for (job, slot) in work_items.iter().zip(&slots) {
+                let work = &work;
+                scope.spawn_fifo(move |_| {
+                    let limits = component_limits(host.limits, site, job.index);
+                    let source = PluginSource::of(job.component, &site.inputs.dir);
+                    let outcome = host
+                        .load(&source)
+                        .map_err(ComponentFailure::Load)
+                        .and_then(|p| work(&p, &limits, job));
+                    if let Ok(mut slot) = slot.lock() {
+                        *slot = Some(outcome);
+                    }
+                });
+            }
+        })
+    };
+    match &own_pool {
+        Some(pool) => pool.install(run),
+        None => run(),
+    }
     let mut results = Vec::new();
     let mut problems = Vec::new();
     let mut failures = Vec::new();
