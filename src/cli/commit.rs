@@ -90,8 +90,7 @@ pub fn run(args: &CommitArgs) -> anyhow::Result<ExitStatus> {
     let provenance = tree
         .files
         .get(layout::PROVENANCE_FILE)
-        .and_then(|bytes| crate::load::yaml::parse(&String::from_utf8_lossy(bytes)).ok())
-        .map(|(value, _)| value)
+        .and_then(|bytes| crate::load::yaml::parse_value(&String::from_utf8_lossy(bytes)).ok())
         .unwrap_or_default();
     let (author, committer) = git::signatures(&repo, args.author.as_deref())?;
     let text = message(args, &tree.site, &provenance);

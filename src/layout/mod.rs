@@ -147,7 +147,7 @@ pub fn tree(site: &Site, collected: &Collected) -> anyhow::Result<Tree> {
 
 /// The files a provenance record lists (what opsmith owns), if `text` is one.
 pub fn owned_files(text: &str) -> Option<Vec<String>> {
-    let value: serde_json::Value = crate::load::yaml::parse(text).ok()?.0;
+    let value = crate::load::yaml::parse_value(text).ok()?;
     if value.get("kind")?.as_str()? != "Provenance" {
         return None;
     }
