@@ -143,6 +143,21 @@ impl AddressUse {
     }
 }
 
+/// Records `ip` as used for `what`; if something else has it already, that.
+fn claim(
+    used: &mut HashMap<IpAddr, AddressUse>,
+    ip: IpAddr,
+    what: AddressUse,
+) -> Option<AddressUse> {
+    match used.entry(ip) {
+        Entry::Occupied(other) => Some(*other.get()),
+        Entry::Vacant(slot) => {
+            slot.insert(what);
+            None
+        }
+    }
+}
+
 /// The host part of a BMC address such as `idrac-virtualmedia://10.0.0.4/redfish/...`.
 fn bmc_ip(address: &str) -> Option<IpAddr> {
     let rest = address.split_once("://").map_or(address, |(_, r)| r);
@@ -189,20 +204,17 @@ fn addresses(site: &SiteInventory, doc: &Document, out: &mut Vec<Problem>) {
         }
     }
     for (i, host) in site.spec.hosts.iter().enumerate() {
-        if let Some(ip) = bmc_ip(&host.bmc.address) {
-            match used.entry(ip) {
-                Entry::Occupied(other) => out.push(doc.problem_at(
-                    &format!("/spec/hosts/{i}/bmc/address"),
-                    format!(
-                        "BMC address `{ip}` of host `{}` is already {}",
-                        host.name,
-                        other.get().describe(site)
-                    ),
-                )),
-                Entry::Vacant(slot) => {
-                    slot.insert(AddressUse::Bmc(i));
-                }
-            }
+        if let Some(ip) = bmc_ip(&host.bmc.address)
+            && let Some(other) = claim(&mut used, ip, AddressUse::Bmc(i))
+        {
+            out.push(doc.problem_at(
+                &format!("/spec/hosts/{i}/bmc/address"),
+                format!(
+                    "BMC address `{ip}` of host `{}` is already {}",
+                    host.name,
+                    other.describe(site)
+                ),
+            ));
         }
         if let Some(ip) = host.ip.as_deref().and_then(|s| s.parse::<IpAddr>().ok()) {
             let pointer = || format!("/spec/hosts/{i}/ip");
@@ -215,18 +227,15 @@ fn addresses(site: &SiteInventory, doc: &Document, out: &mut Vec<Problem>) {
                     ),
                 ));
             }
-            match used.entry(ip) {
-                Entry::Occupied(other) => out.push(doc.problem_at(
+            if let Some(other) = claim(&mut used, ip, AddressUse::Host(i)) {
+                out.push(doc.problem_at(
                     &pointer(),
                     format!(
                         "host address `{ip}` of `{}` is already {}",
                         host.name,
-                        other.get().describe(site)
+                        other.describe(site)
                     ),
-                )),
-                Entry::Vacant(slot) => {
-                    slot.insert(AddressUse::Host(i));
-                }
+                ));
             }
         }
     }
