@@ -16,12 +16,5 @@ mod generate;
 fn main() {
     let root =
         PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    // A directory is scanned recursively. The conversion code is compiled into this script,
-    // so a change to it reruns the script anyway; listing it says so.
-    for path in ["upstream", "convert.rs", "generate.rs"] {
-        println!("cargo:rerun-if-changed={}", root.join(path).display());
-    }
-    let documents = generate::sources(&root.join("upstream"), Some(&out.join("upstream")));
-    generate::kinds(&documents, &out, generate::Part::Table);
+    generate::build(&root, generate::Part::Table);
 }

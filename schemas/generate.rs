@@ -60,6 +60,21 @@ fn is_optimised(entry: &convert::KindEntry) -> bool {
     OPTIMISED.contains(&(entry.api_version, entry.kind))
 }
 
+/// What a build script does, for `part`, with the schemas in `schemas` (the folder of
+/// upstream/, convert.rs and generate.rs): converts the upstream schemas and writes
+/// `kinds.rs` to OUT_DIR. Only the table's build keeps the converted schemas, for messages.
+pub fn build(schemas: &Path, part: Part) {
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    // A directory is scanned recursively. The conversion code is compiled into the script,
+    // so a change to it reruns the script anyway; listing it says so.
+    for path in ["upstream", "convert.rs", "generate.rs"] {
+        println!("cargo:rerun-if-changed={}", schemas.join(path).display());
+    }
+    let copies = (part == Part::Table).then(|| out.join("upstream"));
+    let documents = sources(&schemas.join("upstream"), copies.as_deref());
+    kinds(&documents, &out, part);
+}
+
 /// Which crate a build script generates for.
 #[derive(Clone, Copy, PartialEq, Eq)]
 #[allow(dead_code, reason = "each build script names one")]

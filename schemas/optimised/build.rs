@@ -12,11 +12,5 @@ mod generate;
 fn main() {
     let root =
         PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let schemas = root.join("..");
-    for path in ["upstream", "convert.rs", "generate.rs"] {
-        println!("cargo:rerun-if-changed={}", schemas.join(path).display());
-    }
-    let documents = generate::sources(&schemas.join("upstream"), None);
-    generate::kinds(&documents, &out, generate::Part::Optimised);
+    generate::build(&root.join(".."), generate::Part::Optimised);
 }

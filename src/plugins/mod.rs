@@ -731,14 +731,11 @@ fn for_each_component<T: Send>(
         work_items.iter().map(|_| Mutex::new(None)).collect();
     // The global pool when it has `jobs` threads: a pool of its own would
     // start threads, and their memory would not be reused by the stages after.
-    let own_pool = if jobs.max(1) == rayon::current_num_threads() {
+    let jobs = jobs.max(1);
+    let own_pool = if jobs == rayon::current_num_threads() {
         None
     } else {
-        Some(
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(jobs.max(1))
-                .build()?,
-        )
+        Some(rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?)
     };
     // First in, first out: the components start in catalog order, so the
     // first free thread takes the next one rather than the last one.

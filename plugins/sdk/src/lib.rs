@@ -681,26 +681,19 @@ mod tests {
         assert_eq!(sent, [("a.json", r#"{"a":1}"#), ("b.yaml", "[1,2]")]);
     }
 
-    struct WithoutHosts;
-    impl super::Plugin for WithoutHosts {
+    /// A plugin that renders nothing and reads hosts or not.
+    struct Reads<const HOSTS: bool>;
+    impl<const HOSTS: bool> super::Plugin for Reads<HOSTS> {
         fn describe() -> super::Info {
-            super::Info::new("without-hosts", "0.0.0")
+            super::Info::new("fixture", "0.0.0")
         }
         fn render(_: &super::Input) -> Result<Output, super::Error> {
             Ok(Output::new())
         }
-        const READS_HOSTS: bool = false;
+        const READS_HOSTS: bool = HOSTS;
     }
-
-    struct WithHosts;
-    impl super::Plugin for WithHosts {
-        fn describe() -> super::Info {
-            super::Info::new("with-hosts", "0.0.0")
-        }
-        fn render(_: &super::Input) -> Result<Output, super::Error> {
-            Ok(Output::new())
-        }
-    }
+    type WithoutHosts = Reads<false>;
+    type WithHosts = Reads<true>;
 
     #[test]
     fn a_plugin_that_reads_no_hosts_gets_none_and_others_still_do() {
