@@ -2,7 +2,9 @@
 //! commands that annotate the pull request at the offending input line, a
 //! step summary, a pull-request comment and a JUnit report for Prow.
 
-use crate::diagnostics::Invalid;
+use std::collections::BTreeMap;
+
+use crate::diagnostics::{Invalid, Problem, escape_controls};
 use crate::env;
 use crate::output::diff::{Change, TreeDiff};
 
@@ -18,10 +20,10 @@ pub fn annotations(invalid: &Invalid) -> Vec<String> {
         .map(|p| {
             format!(
                 "::error file={},line={},col={}::{}",
-                escape_property(&p.file),
+                escape_property(&escape_controls(&p.file)),
                 p.pos.line,
                 p.pos.column,
-                escape_data(&p.message)
+                escape_data(&escape_controls(&p.message))
             )
         })
         .collect()
@@ -29,7 +31,7 @@ pub fn annotations(invalid: &Invalid) -> Vec<String> {
 
 // GitHub's workflow-command escaping: data escapes %, CR, LF; properties
 // additionally escape `:` and `,`.
-fn escape_data(s: &str) -> String {
+pub fn escape_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
@@ -42,7 +44,7 @@ fn escape_property(s: &str) -> String {
 /// What `opsmith check` found, for every CI output format.
 #[derive(Debug)]
 pub struct CheckReport {
-    /// `site <name>`, or the folder when the inputs could not be read.
+    /// The site's name, or its folder when the inputs could not be read.
     pub site: String,
     /// Enabled components and their plugins, in catalog order.
     pub components: Vec<(String, String)>,
@@ -65,6 +67,115 @@ pub enum CheckOutcome {
 
 /// Largest Markdown body opsmith writes; GitHub refuses comments over 65 536 characters.
 const COMMENT_BUDGET: usize = 60_000;
+
+/// Room for problems listed in full in a comment or step summary; the rest
+/// are counted by kind.
+const LISTING_BUDGET: usize = 20_000;
+
+/// Room for a render failure's text in a comment or step summary.
+const FAILURE_BUDGET: usize = 20_000;
+
+/// Room for the problems in a JUnit report (Prow shows it whole on a page).
+const JUNIT_BUDGET: usize = 256 << 10;
+
+/// Kinds of problems listed by count after the full listing is cut.
+const MAX_KINDS: usize = 30;
+
+/// A Markdown code block holding `text` verbatim: its fence is longer than
+/// any run of backticks in the text, so nothing in it can close the block.
+fn code_block(info: &str, text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    let newline = if text.ends_with('\n') { "" } else { "\n" };
+    format!("{fence}{info}\n{text}{newline}{fence}\n")
+}
+
+/// Inline code for a Markdown table cell: backticks and pipes cannot end the
+/// span or the cell.
+fn table_code(text: &str) -> String {
+    let text = escape_controls(text).replace('|', "\\|");
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let ticks = "`".repeat(longest + 1);
+    format!("{ticks} {text} {ticks}")
+}
+
+/// `text` for HTML: `<summary>` and `<code>` take no Markdown.
+fn html_text(text: &str) -> String {
+    escape_controls(text)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// `text` cut to at most `budget` bytes at a character boundary, saying so.
+fn bounded(text: &str, budget: usize, more: &str) -> String {
+    if text.len() <= budget {
+        return text.to_owned();
+    }
+    let cut = (0..=budget)
+        .rev()
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(0);
+    format!("{}\n… (cut: {more})", &text[..cut])
+}
+
+/// What kind of problem `p` is, for counting: its message with the quoted
+/// values left out (`unknown field `…``).
+fn problem_kind(p: &Problem) -> String {
+    let mut kind = String::with_capacity(p.message.len());
+    for (i, part) in p.message.split('`').enumerate() {
+        if i > 0 {
+            kind.push('`');
+        }
+        kind.push_str(if i % 2 == 1 { "…" } else { part });
+    }
+    kind
+}
+
+/// The problems as text for a report: in full while they fit `budget`,
+/// then the rest counted by file and kind, and where to find them all.
+pub fn problem_listing(invalid: &Invalid, budget: usize) -> String {
+    let mut out = String::new();
+    let mut shown = 0;
+    for p in &invalid.problems {
+        let text = p.to_string();
+        if out.len() + text.len() + 1 > budget && shown > 0 {
+            break;
+        }
+        out.push_str(&bounded(&text, budget, "a very long message"));
+        out.push('\n');
+        shown += 1;
+    }
+    let total = invalid.problems.len();
+    if shown < total {
+        let mut kinds: BTreeMap<(&str, String), usize> = BTreeMap::new();
+        for p in &invalid.problems[shown..] {
+            *kinds.entry((&p.file, problem_kind(p))).or_default() += 1;
+        }
+        let mut kinds: Vec<_> = kinds.into_iter().collect();
+        kinds.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        out.push_str(&format!(
+            "\n… and {} more problems, by kind:\n",
+            total - shown
+        ));
+        for ((file, kind), count) in kinds.iter().take(MAX_KINDS) {
+            out.push_str(&format!(
+                "{count:>7} × {}: {}\n",
+                escape_controls(file),
+                bounded(&escape_controls(kind), 200, "long")
+            ));
+        }
+        if kinds.len() > MAX_KINDS {
+            out.push_str(&format!("{:>7} other kinds\n", kinds.len() - MAX_KINDS));
+        }
+        out.push_str("The job's log lists every problem (`opsmith validate` prints them all).\n");
+    }
+    out.push_str(&format!(
+        "{total} {} found",
+        if total == 1 { "problem" } else { "problems" }
+    ));
+    out
+}
 
 impl CheckReport {
     fn component_counts(&self, name: &str) -> (usize, usize, usize) {
@@ -98,7 +209,7 @@ impl CheckReport {
                 self.site,
                 invalid.problems.len()
             ),
-            CheckOutcome::Failed(_) => format!("{}: rendering failed", self.site),
+            CheckOutcome::Failed(_) => format!("site {}: rendering failed", self.site),
             CheckOutcome::Compared { diff, shown, files } if diff.is_empty() => {
                 format!(
                     "site {}: {} components, {files} files, identical to `{shown}`",
@@ -107,7 +218,7 @@ impl CheckReport {
                 )
             }
             CheckOutcome::Compared { diff, shown, files } => format!(
-                "{}: {} components, {files} files; against `{shown}`: {}",
+                "site {}: {} components, {files} files; against `{shown}`: {}",
                 self.site,
                 self.components.len(),
                 diff.counts()
@@ -121,22 +232,29 @@ impl CheckReport {
         );
         for (name, plugin) in &self.components {
             let (a, c, r) = self.component_counts(name);
-            out.push_str(&format!("| {name} | `{plugin}` | {a} | {c} | {r} |\n"));
+            out.push_str(&format!(
+                "| {} | {} | {a} | {c} | {r} |\n",
+                table_code(name),
+                table_code(plugin)
+            ));
         }
         out
     }
 
     /// Markdown for `$GITHUB_STEP_SUMMARY`.
     pub fn step_summary(&self) -> String {
-        let mut out = format!("### opsmith check: {}\n\n", self.headline());
+        let mut out = format!(
+            "### opsmith check: {}\n\n",
+            escape_controls(&self.headline())
+        );
         match &self.outcome {
             CheckOutcome::Invalid(invalid) => {
-                out.push_str("```\n");
-                out.push_str(&invalid.to_string());
-                out.push_str("\n```\n");
+                out.push_str(&code_block("", &problem_listing(invalid, LISTING_BUDGET)));
             }
             CheckOutcome::Failed(message) => {
-                out.push_str(&format!("```\n{message}\n```\n"));
+                let text = crate::diagnostics::printable_lines(message);
+                let text = bounded(&text, FAILURE_BUDGET, "the job's log has the whole text");
+                out.push_str(&code_block("", &text));
             }
             CheckOutcome::Compared { .. } => out.push_str(&self.table()),
         }
@@ -164,10 +282,11 @@ impl CheckReport {
                 body.push_str(&crate::output::diff::unified(f, shown, false));
             }
             let section_head = format!(
-                "\n<details><summary><code>{component}</code>: {} files</summary>\n\n```diff\n",
+                "\n<details><summary><code>{}</code>: {} files</summary>\n\n",
+                html_text(component),
                 files.len()
             );
-            let room = COMMENT_BUDGET.saturating_sub(out.len() + section_head.len() + 200);
+            let room = COMMENT_BUDGET.saturating_sub(out.len() + section_head.len() + 300);
             if room < 200 {
                 omitted += 1;
                 continue;
@@ -183,8 +302,8 @@ impl CheckReport {
                 body.push_str("\n… (truncated: run `opsmith diff` locally for the whole diff)\n");
             }
             out.push_str(&section_head);
-            out.push_str(&body);
-            out.push_str("```\n</details>\n");
+            out.push_str(&code_block("diff", &body));
+            out.push_str("</details>\n");
         }
         if omitted > 0 {
             out.push_str(&format!(
@@ -202,7 +321,7 @@ impl CheckReport {
             CheckOutcome::Invalid(invalid) => {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 status.set_message(format!("{} problems in the inputs", invalid.problems.len()));
-                status.set_description(invalid.to_string());
+                status.set_description(problem_listing(invalid, JUNIT_BUDGET));
                 TestCase::new("validation", status)
             }
             _ => TestCase::new("validation", TestCaseStatus::success()),
@@ -214,7 +333,7 @@ impl CheckReport {
                 (_, Some(message)) => {
                     let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
                     status.set_message(format!("component `{name}` failed to render"));
-                    status.set_description(message);
+                    status.set_description(crate::diagnostics::printable_lines(&message));
                     status
                 }
                 (CheckOutcome::Compared { .. }, None) => TestCaseStatus::success(),
@@ -237,6 +356,81 @@ impl CheckReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::load::yaml::Pos;
+
+    fn invalid(n: usize, message: impl Fn(usize) -> String) -> Invalid {
+        Invalid::new(
+            (0..n)
+                .map(|i| {
+                    Problem::new(
+                        "site/inventory.yaml",
+                        None,
+                        Pos {
+                            line: u64::try_from(i).unwrap() + 1,
+                            column: 3,
+                        },
+                        message(i),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    fn report(outcome: CheckOutcome) -> CheckReport {
+        CheckReport {
+            site: "infra".to_owned(),
+            components: vec![("metal3".to_owned(), "builtin:metal3".to_owned())],
+            outcome,
+        }
+    }
+
+    #[test]
+    fn a_long_listing_is_cut_and_counted_by_kind() {
+        let many = invalid(10_000, |i| {
+            if i % 2 == 0 {
+                format!("unknown field `nicz{i}`, did you mean `nics`?")
+            } else {
+                format!("`bmc-{i}` is not a BMC address")
+            }
+        });
+        let comment = report(CheckOutcome::Invalid(many)).comment();
+        assert!(comment.len() < COMMENT_BUDGET, "{}", comment.len());
+        assert!(comment.contains("site/inventory.yaml:1:3: error: unknown field `nicz0`"));
+        assert!(comment.contains("× site/inventory.yaml: unknown field `…`, did you mean `…`?"));
+        assert!(comment.contains("× site/inventory.yaml: `…` is not a BMC address"));
+        assert!(comment.contains("10000 problems found"));
+        // One very long message is cut too.
+        let long = invalid(1, |_| "x".repeat(5 << 20));
+        let summary = report(CheckOutcome::Invalid(long)).step_summary();
+        assert!(summary.len() < LISTING_BUDGET + 1000, "{}", summary.len());
+    }
+
+    #[test]
+    fn no_value_closes_the_code_block() {
+        let hostile = invalid(1, |_| {
+            "name `a\n```\n## All checks passed\n![x](y)`".to_owned()
+        });
+        let summary = report(CheckOutcome::Invalid(hostile)).step_summary();
+        // Escaped newlines keep the value on its line; and a fence longer than
+        // any run of backticks keeps it inside the block.
+        let fence = summary.lines().find(|l| l.starts_with("```")).unwrap();
+        assert!(
+            summary.contains("\\n```\\n## All checks passed"),
+            "{summary}"
+        );
+        assert_eq!(code_block("", "a\n```\nb"), "````\na\n```\nb\n````\n");
+        assert!(fence.len() >= 3);
+        let failed = report(CheckOutcome::Failed(
+            "x\n````\n## All checks passed".to_owned(),
+        ));
+        let summary = failed.step_summary();
+        assert!(
+            summary.contains("`````\nx\n````\n## All checks passed\n`````\n"),
+            "{summary}"
+        );
+        assert_eq!(table_code("a|b`c"), "`` a\\|b`c ``");
+    }
 
     #[test]
     fn escapes_like_github_documents() {

@@ -1,6 +1,7 @@
 //! All user-facing error text: problems found in the inputs (with file, line
 //! and column), plugin failures, and how both are printed.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::Path;
 
@@ -19,32 +20,85 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// A problem at `pos`; `text`, when given, is the file's text, whose line
+    /// `pos` names is shown under the message. Pass `None` for a file that
+    /// did not read as the expected document: its lines are not shown.
+    /// Credentials are redacted from both the message and the line.
     pub fn new(file: &str, text: Option<&str>, pos: Pos, message: impl Into<String>) -> Self {
-        let source_line = text.and_then(|t| {
+        let line = text.and_then(|t| {
             let index = usize::try_from(pos.line).ok()?.checked_sub(1)?;
-            t.lines().nth(index).map(str::to_owned)
+            yaml_lines(t).nth(index)
         });
+        Problem::with_line(file, line, pos, message)
+    }
+
+    /// [`Problem::new`], given the source line itself (a document with many
+    /// problems finds its lines by an index).
+    pub fn with_line(file: &str, line: Option<&str>, pos: Pos, message: impl Into<String>) -> Self {
+        let source_line =
+            line.map(|line| redact_secret_value(&redact_url_credentials(line)).into_owned());
+        let message = message.into();
         Problem {
             file: file.to_owned(),
             pos,
-            message: message.into(),
+            message: redact_url_credentials(&message).into_owned(),
             source_line,
         }
     }
 }
 
+/// The lines of a text, broken as YAML breaks them: at `\r\n`, `\n` and a
+/// lone `\r`, so that line numbers from the parser and the lines shown agree.
+pub fn yaml_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match current.find(['\r', '\n']) {
+            Some(at) => {
+                let skip = if current[at..].starts_with("\r\n") {
+                    2
+                } else {
+                    1
+                };
+                rest = Some(&current[at + skip..]).filter(|r| !r.is_empty());
+                Some(&current[..at])
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // One line per problem, whatever the values in it hold: a newline in
+        // a host name must not start a line of its own (a workflow command
+        // under GitHub Actions).
         write!(
             f,
             "{}:{}:{}: error: {}",
-            self.file, self.pos.line, self.pos.column, self.message
+            escape_controls(&self.file),
+            self.pos.line,
+            self.pos.column,
+            escape_controls(&self.message)
         )?;
         if let Some(line) = &self.source_line {
             let number = self.pos.line.to_string();
             let pad = " ".repeat(number.len());
-            let caret = " ".repeat(usize::try_from(self.pos.column.saturating_sub(1)).unwrap_or(0));
-            write!(f, "\n{pad} |\n{number} | {line}\n{pad} | {caret}^")?;
+            // The caret sits under the character the column names, counting
+            // what escaping adds before it.
+            let before: String = line
+                .chars()
+                .take(usize::try_from(self.pos.column.saturating_sub(1)).unwrap_or(0))
+                .collect();
+            let caret = " ".repeat(escape_controls(&before).chars().count());
+            write!(
+                f,
+                "\n{pad} |\n{number} | {}\n{pad} | {caret}^",
+                escape_controls(line)
+            )?;
         }
         Ok(())
     }
@@ -112,26 +166,241 @@ pub fn report(err: &anyhow::Error) {
         }
         return;
     }
-    eprintln!("error: {err:#}");
+    let text = redact_url_credentials(&format!("{err:#}")).into_owned();
+    eprintln!("error: {}", printable_lines(&text));
     if crate::env::github_actions() {
         // Errors without an input line (a plugin failure) still show on the run's page.
-        let first = format!("{err:#}")
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .replace('%', "%25");
-        eprintln!("::error title=opsmith::{first}");
+        let first = text.lines().next().unwrap_or_default();
+        eprintln!(
+            "::error title=opsmith::{}",
+            crate::ci::escape_data(&escape_controls(first))
+        );
     }
 }
 
 /// Prints a warning line to stderr.
 #[allow(clippy::print_stderr)]
 pub fn warn(message: &str) {
-    eprintln!("warning: {message}");
+    eprintln!("warning: {}", printable_lines(message));
 }
 
 /// Prints a note line to stderr (progress, summaries that are not output).
 #[allow(clippy::print_stderr)]
 pub fn note(message: &str) {
-    eprintln!("{message}");
+    eprintln!("{}", printable_lines(message));
+}
+
+/// Whether printing `c` as it is could act on a terminal or a CI log: control
+/// characters (a CR or LF starts a line the GitHub runner reads as a workflow
+/// command, ESC starts a terminal sequence) and the invisible characters that
+/// reorder or break the text around them.
+fn acts_when_printed(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{feff}'
+        )
+}
+
+/// `text` with every character that [acts when printed](acts_when_printed)
+/// written as a Rust escape (`\n`, `\u{1b}`), as `str::escape_debug` does.
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(acts_when_printed) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if acts_when_printed(c) {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Text of several lines, safe to print: each line [escaped](escape_controls),
+/// and a line that would read as a GitHub workflow command (`::` after
+/// leading blanks) marked with a backslash, so that only opsmith's own
+/// annotations are commands.
+pub fn printable_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let line = escape_controls(line);
+        if line.trim_start().starts_with("::") {
+            out.push('\\');
+        }
+        out.push_str(&line);
+    }
+    out
+}
+
+const REDACTED: &str = "<redacted>";
+
+/// `text` with the user-information part of every URL in it
+/// (`https://user:password@host`, `https://token@host`) replaced, so that a
+/// credential refused in an input is never repeated in a message.
+pub fn redact_url_credentials(text: &str) -> Cow<'_, str> {
+    if !text.contains("://") {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let authority_end = tail
+            .find(|c: char| {
+                matches!(c, '/' | '?' | '#' | '`' | '"' | '\'' | '<' | '>') || c.is_whitespace()
+            })
+            .unwrap_or(tail.len());
+        match tail[..authority_end].rfind('@') {
+            // `ssh://git@host` names the account every git host uses: no secret.
+            Some(user_end) if &tail[..user_end] != "git" => {
+                out.push_str(REDACTED);
+                rest = &tail[user_end..];
+            }
+            _ => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+/// Whether a mapping key names a secret (`password`, `bmcPassword`,
+/// `api_token`, `hmacSecret`), whose value a source line must not show.
+fn names_a_secret(key: &str) -> bool {
+    let key: String = key
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    matches!(
+        key.as_str(),
+        "pass" | "passwd" | "pwd" | "apikey" | "privatekey"
+    ) || ["password", "token", "secret"]
+        .iter()
+        .any(|word| key.ends_with(word))
+}
+
+/// A source line `key: value` (or `- key: value`) with the value replaced
+/// when the key names a secret.
+pub fn redact_secret_value(line: &str) -> Cow<'_, str> {
+    let body = line.trim_start().trim_start_matches("- ").trim_start();
+    let Some((key, value)) = body.split_once(':') else {
+        return Cow::Borrowed(line);
+    };
+    let key = key.trim().trim_matches(['"', '\'']);
+    if value.trim().is_empty() || !names_a_secret(key) {
+        return Cow::Borrowed(line);
+    }
+    let keep = line.len() - value.len();
+    Cow::Owned(format!("{} {REDACTED}", &line[..keep]))
+}
+
+/// Whether `text` holds a URL with user information (a user, a password or
+/// a token before `@`).
+pub fn has_url_credentials(text: &str) -> bool {
+    matches!(redact_url_credentials(text), Cow::Owned(ref redacted) if redacted != text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_break_where_yaml_breaks_them() {
+        let lines: Vec<&str> = yaml_lines("a\rb\r\nc\nd").collect();
+        assert_eq!(lines, ["a", "b", "c", "d"]);
+        assert_eq!(yaml_lines("a\n").collect::<Vec<_>>(), ["a"]);
+        assert_eq!(yaml_lines("a\n\nb").collect::<Vec<_>>(), ["a", "", "b"]);
+    }
+
+    #[test]
+    fn a_lone_cr_counts_as_a_line_break_in_the_line_shown() {
+        let problem = Problem::new(
+            "f.yaml",
+            Some("a: 1\rb: 2\nc: 3\n"),
+            Pos { line: 2, column: 1 },
+            "x",
+        );
+        assert_eq!(problem.source_line.as_deref(), Some("b: 2"));
+    }
+
+    #[test]
+    fn control_characters_are_escaped_and_commands_marked() {
+        assert_eq!(escape_controls("plain"), "plain");
+        assert_eq!(
+            escape_controls("a\nb\r\u{1b}[31m\u{202e}"),
+            "a\\nb\\r\\u{1b}[31m\\u{202e}"
+        );
+        assert_eq!(
+            printable_lines("error: x\n::stop-commands::t\n  ::error::y\nok"),
+            "error: x\n\\::stop-commands::t\n\\  ::error::y\nok"
+        );
+        let problem = Problem::new(
+            "f.yaml",
+            Some("name: \"a\\n::add-mask::x\"\n"),
+            Pos { line: 1, column: 7 },
+            "host `a\n::add-mask::x` is bad\r",
+        );
+        let shown = problem.to_string();
+        assert!(!shown.contains("\n::"), "{shown}");
+        assert!(!shown.contains('\r'), "{shown}");
+        assert!(
+            shown.contains("host `a\\n::add-mask::x` is bad\\r"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn the_caret_counts_what_escaping_adds() {
+        let problem = Problem::new(
+            "f.yaml",
+            Some("a\u{1b}b: x\n"),
+            Pos { line: 1, column: 6 },
+            "m",
+        );
+        let shown = problem.to_string();
+        let lines: Vec<&str> = shown.lines().collect();
+        let caret = lines[3].find('^').unwrap();
+        assert_eq!(&lines[2][caret..caret + 1], "x", "{shown}");
+    }
+
+    #[test]
+    fn credentials_are_redacted() {
+        assert_eq!(
+            redact_url_credentials("`https://user:hunter2@git.example.org/a.git` is not"),
+            "`https://<redacted>@git.example.org/a.git` is not"
+        );
+        assert_eq!(
+            redact_url_credentials("redfish://tok@10.0.0.1/x and http://p.example:3128"),
+            "redfish://<redacted>@10.0.0.1/x and http://p.example:3128"
+        );
+        assert_eq!(
+            redact_url_credentials("ssh://git@github.com/o/r.git"),
+            "ssh://git@github.com/o/r.git"
+        );
+        assert!(has_url_credentials("http://a:b@proxy:3128"));
+        assert!(!has_url_credentials("http://proxy:3128/x@y"));
+        assert_eq!(
+            redact_secret_value("      password: hunter2"),
+            "      password: <redacted>"
+        );
+        assert_eq!(
+            redact_secret_value("  - bmcPassword: 'x'"),
+            "  - bmcPassword: <redacted>"
+        );
+        assert_eq!(
+            redact_secret_value("  credentialsRef: bmc-1"),
+            "  credentialsRef: bmc-1"
+        );
+        assert_eq!(redact_secret_value("  secretStore:"), "  secretStore:");
+    }
 }

@@ -13,7 +13,7 @@ use crate::{collect, layout, load, plugins, validate};
 
 /// Stages 1 and 2: the inputs, parsed and checked.
 pub fn load_and_validate(dir: &Path) -> anyhow::Result<Site> {
-    let catalog = load::document(&dir.join(load::CATALOG_FILE));
+    let catalog = load::catalog(dir);
     checked_inputs(None, dir, catalog)
 }
 
@@ -21,7 +21,7 @@ pub fn load_and_validate(dir: &Path) -> anyhow::Result<Site> {
 /// large site parsing the inventory is the longest step before rendering,
 /// and on a small one loading the plugins is.
 pub fn load_and_validate_for(host: &Host, dir: &Path) -> anyhow::Result<Site> {
-    let catalog = load::document(&dir.join(load::CATALOG_FILE));
+    let catalog = load::catalog(dir);
     let sources = catalog
         .as_ref()
         .map(|catalog| catalog_plugins(catalog, dir))

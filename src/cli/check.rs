@@ -102,7 +102,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
 fn compare(args: &CheckArgs, report: &mut CheckReport) -> anyhow::Result<CheckOutcome> {
     let host = args.run.host()?;
     let site = pipeline::load_and_validate_for(&host, &args.site.site)?;
-    report.site = format!("site {}", site.inventory.metadata.name);
+    report.site = site.inventory.metadata.name.clone();
     report.components = site
         .catalog
         .enabled_components()

@@ -71,7 +71,10 @@ pub fn run(command: &PluginCommand) -> anyhow::Result<ExitStatus> {
     }
 }
 
+/// Prints to stdout: what a plugin says of itself is the plugin's, so its
+/// control characters are escaped like every other value opsmith prints.
 fn print(text: &str) -> anyhow::Result<ExitStatus> {
+    let text = crate::diagnostics::printable_lines(text);
     std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(ExitStatus::Success)
 }
@@ -118,6 +121,7 @@ fn source_of(arg: &str) -> PluginSource {
         Some(name) => PluginSource::Builtin(name.to_owned()),
         None => PluginSource::File {
             path: PathBuf::from(arg),
+            site_dir: None,
             shown: arg.to_owned(),
             sha256: None,
         },

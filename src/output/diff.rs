@@ -116,7 +116,8 @@ impl TreeDiff {
     pub fn render(&self, prefix: &str, color: bool) -> String {
         let mut out = String::new();
         for f in &self.files {
-            let _ = writeln!(out, "{:<8} {prefix}/{}", f.change.word(), f.path);
+            let line = format!("{:<8} {prefix}/{}", f.change.word(), f.path);
+            let _ = writeln!(out, "{}", crate::diagnostics::printable_lines(&line));
         }
         for f in &self.files {
             out.push('\n');
@@ -143,6 +144,9 @@ pub fn unified(f: &FileChange, prefix: &str, color: bool) -> String {
         .context_radius(3)
         .header(&a, &b)
         .to_string();
+    // Committed files and paths are not opsmith's: a CR or an escape
+    // sequence in them must not act on the terminal or the CI log.
+    let text = crate::diagnostics::printable_lines(&text);
     if !color {
         return text;
     }

@@ -218,7 +218,12 @@ const MAX_PLUGIN_BYTES: u64 = 512 << 20;
 pub enum PluginSource {
     Builtin(String),
     File {
+        /// The file; for a catalog's plugin, inside `site_dir`.
         path: PathBuf,
+        /// The site folder of a catalog's plugin, which the file must be
+        /// inside; `None` for a file named on the command line.
+        site_dir: Option<PathBuf>,
+        /// The path as the catalog or the command line gives it.
         shown: String,
         sha256: Option<String>,
     },
@@ -233,6 +238,7 @@ impl PluginSource {
             }
             PluginRef::File { path, sha256 } => PluginSource::File {
                 path: site_dir.join(path),
+                site_dir: Some(site_dir.to_owned()),
                 shown: path.clone(),
                 sha256: Some(sha256.clone()),
             },
@@ -258,8 +264,19 @@ impl PluginSource {
             PluginSource::Builtin(name) => builtin::find(name)
                 .map(Cow::Borrowed)
                 .with_context(|| format!("there is no built-in plugin `{name}`")),
-            PluginSource::File { path, .. } => {
-                let cannot = || format!("cannot read plugin file {}", path.display());
+            PluginSource::File {
+                path,
+                site_dir,
+                shown,
+                ..
+            } => {
+                let cannot = || format!("cannot read plugin file {shown}");
+                // A catalog's plugin must be inside the site folder: the
+                // digest of a file elsewhere is not printed.
+                let path = match site_dir {
+                    Some(dir) => &crate::load::site_file(dir, shown).with_context(cannot)?,
+                    None => path,
+                };
                 // Checked before reading: a path such as /dev/zero must not hang the run.
                 let meta = std::fs::metadata(path).with_context(cannot)?;
                 if !meta.is_file() {

@@ -131,12 +131,17 @@ impl Schema {
                 ));
             }
             ValidationErrorKind::Pattern { pattern } => {
-                let message = match self.pattern_descriptions.get(pattern) {
-                    Some(what) => format!("{} is not {what}", describe_value(instance)),
-                    None => format!(
-                        "{} does not match the pattern `{pattern}`",
-                        describe_value(instance)
+                let what = self
+                    .pattern_descriptions
+                    .get(pattern)
+                    .map_or("in the expected form", String::as_str);
+                let message = match instance.as_str() {
+                    // The value is a credential: name the field, never the value.
+                    Some(text) if crate::diagnostics::has_url_credentials(text) => format!(
+                        "`{}` holds credentials in its URL (the part before `@`, not shown here): opsmith takes none in its inputs; expected {what}",
+                        pointer.rsplit('/').next().unwrap_or_default()
                     ),
+                    _ => self.pattern_message(instance, pattern),
                 };
                 out.push(doc.problem_at(&pointer, message));
             }
@@ -215,6 +220,16 @@ impl Schema {
                 ));
             }
             _ => out.push(doc.problem_at(&pointer, lowercase_first(&error.to_string()))),
+        }
+    }
+
+    fn pattern_message(&self, instance: &Value, pattern: &str) -> String {
+        match self.pattern_descriptions.get(pattern) {
+            Some(what) => format!("{} is not {what}", describe_value(instance)),
+            None => format!(
+                "{} does not match the pattern `{pattern}`",
+                describe_value(instance)
+            ),
         }
     }
 

@@ -302,6 +302,16 @@ pub fn catalog(catalog: &AppCatalog, doc: &Document, out: &mut Vec<Problem>) {
             ));
             seen.insert(&component.name, first);
         }
+        if let PluginRef::File { path, .. } = &component.plugin
+            && !crate::load::is_plain_relative(path)
+        {
+            out.push(doc.problem_at(
+                &format!("/spec/components/{i}/plugin/path"),
+                format!(
+                    "plugin path `{path}` must be relative to the site folder, without `..`: a site's plugins are inside it"
+                ),
+            ));
+        }
         if let PluginRef::Builtin(reference) = &component.plugin {
             let name = reference.strip_prefix("builtin:").unwrap_or(reference);
             if builtin::find(name).is_none() {

@@ -1,0 +1,368 @@
+//! Hostile and careless input (issue 18): what a pull request can put in
+//! the site folder must not make opsmith publish a file from elsewhere, act
+//! on the CI runner's log, break out of the reports' Markdown, repeat a
+//! credential, or hang.
+
+use std::path::Path;
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use crate::support::{SiteCopy, opsmith, stderr, stdout};
+
+/// A line no real input holds, standing for a secret in a file the site
+/// must not be able to publish.
+const CANARY: &str = "canary-3f9d1c-not-a-real-secret";
+
+/// Runs `check` as a GitHub Actions presubmit would, with every report, and
+/// returns the exit code and everything opsmith wrote anywhere.
+fn check_everywhere(copy: &SiteCopy) -> (Option<i32>, String) {
+    let summary = copy.path("step-summary.md");
+    let out = opsmith()
+        .current_dir(copy.dir.path())
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .args(["check", "--site", "site", "--out", "out"])
+        .args(["--junit", "junit.xml", "--comment", "comment.md"])
+        .output()
+        .expect("run opsmith");
+    let mut all = format!("{}{}", stdout(&out), stderr(&out));
+    for file in ["step-summary.md", "junit.xml", "comment.md"] {
+        all.push_str(&std::fs::read_to_string(copy.path(file)).unwrap_or_default());
+    }
+    (out.status.code(), all)
+}
+
+fn write_outside(copy: &SiteCopy, name: &str, text: &str) -> std::path::PathBuf {
+    let path = copy.path(name);
+    std::fs::write(&path, text).expect("write outside the site");
+    path
+}
+
+fn symlink(target: &Path, link: &Path) {
+    let _ = std::fs::remove_file(link);
+    std::os::unix::fs::symlink(target, link).expect("symlink");
+}
+
+#[test]
+fn a_symlinked_input_is_refused_without_its_content() {
+    // A file outside the site folder that parses as YAML with an error on
+    // the line holding the secret, and one that parses as a mapping.
+    for secret in [
+        format!("root:{CANARY}:19000:0:99999:7:::\n\tx\n"),
+        format!("apiVersion: v1\nkind: Secret\ndata:\n  token: {CANARY}\n"),
+    ] {
+        let copy = SiteCopy::new();
+        let outside = write_outside(&copy, "shadow", &secret);
+        symlink(&outside, &copy.site().join("inventory.yaml"));
+        let (code, all) = check_everywhere(&copy);
+        assert_eq!(code, Some(2), "{all}");
+        assert!(!all.contains(CANARY), "{all}");
+        assert!(all.contains("leads outside the site folder"), "{all}");
+    }
+}
+
+#[test]
+fn a_symlink_inside_the_site_folder_is_followed() {
+    let copy = SiteCopy::new();
+    std::fs::rename(
+        copy.site().join("catalog.yaml"),
+        copy.site().join("catalog-infra.yaml"),
+    )
+    .expect("rename");
+    symlink(
+        Path::new("catalog-infra.yaml"),
+        &copy.site().join("catalog.yaml"),
+    );
+    let out = copy.run(&["validate", "--site", "site"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn a_file_that_is_not_an_opsmith_document_is_not_quoted() {
+    for text in [
+        // Not YAML at all: the parse error must not show the line.
+        format!("[{CANARY}\n"),
+        // A mapping of another kind: not even its keys are repeated.
+        format!("apiVersion: v1\nkind: Secret\nstringData:\n  {CANARY}: x\n"),
+        // A scalar.
+        format!("{CANARY}\n"),
+    ] {
+        let copy = SiteCopy::new();
+        copy.write("catalog.yaml", &text);
+        let (code, all) = check_everywhere(&copy);
+        assert_eq!(code, Some(2), "{all}");
+        assert!(!all.contains(CANARY), "{text}: {all}");
+        assert!(all.contains("site/catalog.yaml:"), "{all}");
+    }
+    // The site's own document still shows its lines.
+    let copy = SiteCopy::new();
+    copy.edit(
+        "inventory.yaml",
+        "  baseDomain: example.org",
+        "  baseDomain: [example.org",
+    );
+    let out = copy.run(&["validate", "--site", "site"]);
+    assert!(stderr(&out).contains("| "), "{}", stderr(&out));
+}
+
+/// Runs opsmith, killing it when it has not finished in `limit`.
+fn run_with_deadline(copy: &SiteCopy, args: &[&str], limit: Duration) -> Output {
+    let mut child = opsmith()
+        .current_dir(copy.dir.path())
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn opsmith");
+    let started = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("opsmith {args:?} did not finish in {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("output")
+}
+
+#[test]
+fn a_fifo_in_place_of_an_input_is_refused_without_waiting() {
+    let copy = SiteCopy::new();
+    let fifo = copy.site().join("inventory.yaml");
+    std::fs::remove_file(&fifo).expect("remove");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    let out = run_with_deadline(
+        &copy,
+        &["validate", "--site", "site"],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("site/inventory.yaml:1:1: error: not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+fn catalog_with_plugin(copy: &SiteCopy, path: &str) {
+    copy.edit(
+        "catalog.yaml",
+        "plugin: builtin:metal3",
+        &format!(
+            "plugin: {{ path: \"{path}\", sha256: \"{}\" }}",
+            "0".repeat(64)
+        ),
+    );
+}
+
+#[test]
+fn a_plugin_path_outside_the_site_folder_is_refused_unread() {
+    for path in [
+        "/etc/hostname.wasm",
+        "../outside.wasm",
+        "plugins/../../outside.wasm",
+    ] {
+        let copy = SiteCopy::new();
+        write_outside(&copy, "outside.wasm", CANARY);
+        catalog_with_plugin(&copy, path);
+        let out = copy.run(&["render", "--site", "site", "--out", "out"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(&format!(
+                "error: plugin path `{path}` must be relative to the site folder, without `..`"
+            )),
+            "{err}"
+        );
+        assert!(err.starts_with("site/catalog.yaml:"), "{err}");
+        assert!(!err.contains("sha256 mismatch"), "{err}");
+        assert!(!copy.path("out").exists());
+    }
+    // A link inside the folder to a file outside it is refused before reading.
+    let copy = SiteCopy::new();
+    let outside = write_outside(&copy, "outside.wasm", CANARY);
+    symlink(&outside, &copy.site().join("metal3.wasm"));
+    catalog_with_plugin(&copy, "metal3.wasm");
+    let out = copy.run(&["render", "--site", "site", "--out", "out"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot read plugin file metal3.wasm"), "{err}");
+    assert!(err.contains("leads outside the site folder"), "{err}");
+    assert!(!err.contains("sha256"), "{err}");
+}
+
+/// A host name that carries workflow commands, and a control character.
+fn hostile_names(copy: &SiteCopy) {
+    copy.edit(
+        "inventory.yaml",
+        "- name: oct-03-04-compute",
+        "- name: \"x\\n::stop-commands::t0k3n\\r::error file=a::forged\\u001b[2J\"",
+    );
+}
+
+#[test]
+fn no_value_reaches_the_log_as_a_workflow_command() {
+    let copy = SiteCopy::new();
+    hostile_names(&copy);
+    let out = opsmith()
+        .current_dir(copy.dir.path())
+        .env("GITHUB_ACTIONS", "true")
+        .args(["validate", "--site", "site"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    for line in err.split(['\n', '\r']) {
+        let line = line.trim_start();
+        assert!(
+            !line.starts_with("::") || line.starts_with("::error file=site/"),
+            "a value became a workflow command: {line:?} in {err}"
+        );
+    }
+    assert!(!err.contains('\u{1b}'), "{err}");
+    assert!(
+        err.contains("x\\n::stop-commands::t0k3n\\r::error"),
+        "{err}"
+    );
+}
+
+#[test]
+fn no_value_escapes_the_reports_code_block() {
+    let copy = SiteCopy::new();
+    copy.edit(
+        "inventory.yaml",
+        "- name: oct-03-04-compute",
+        "- name: \"x\n\n```\n\n## All checks passed\n\n![ok](https://example.org/ok.png)\"",
+    );
+    let (code, _) = check_everywhere(&copy);
+    assert_eq!(code, Some(2));
+    let comment = std::fs::read_to_string(copy.path("comment.md")).expect("comment");
+    // Whatever the value holds, the listing stays in one code block: no
+    // Markdown heading outside it but opsmith's own.
+    let mut fence: Option<&str> = None;
+    for line in comment.lines() {
+        match fence {
+            Some(open) if line == open => fence = None,
+            Some(_) => {}
+            None if line.starts_with("```") => fence = Some(line),
+            None => assert!(
+                !line.contains("All checks passed") && !line.contains("!["),
+                "outside the code block: {line}\n{comment}"
+            ),
+        }
+    }
+    assert!(fence.is_none(), "unclosed block:\n{comment}");
+}
+
+#[test]
+fn credentials_in_inputs_are_named_not_repeated() {
+    let password = "hunter2-not-real";
+    let copy = SiteCopy::new();
+    copy.edit(
+        "inventory.yaml",
+        "address: idrac-virtualmedia://10.10.0.104/",
+        &format!("address: idrac-virtualmedia://root:{password}@10.10.0.104/"),
+    );
+    copy.edit(
+        "catalog.yaml",
+        "repoURL: https://",
+        &format!("repoURL: https://x-access-token:{password}@"),
+    );
+    let (code, all) = check_everywhere(&copy);
+    assert_eq!(code, Some(2), "{all}");
+    assert!(!all.contains(password), "{all}");
+    assert!(
+        all.contains("`address` holds credentials in its URL"),
+        "{all}"
+    );
+    assert!(
+        all.contains("`repoURL` holds credentials in its URL"),
+        "{all}"
+    );
+    // A password written where none belongs: the key is named, the line shown without it.
+    let copy = SiteCopy::new();
+    copy.edit(
+        "inventory.yaml",
+        "        credentialsRef: bmc/oct-03-04-compute",
+        &format!("        password: {password}\n        credentialsRef: bmc/oct-03-04-compute"),
+    );
+    let (code, all) = check_everywhere(&copy);
+    assert_eq!(code, Some(2), "{all}");
+    assert!(!all.contains(password), "{all}");
+    assert!(all.contains("password: <redacted>"), "{all}");
+}
+
+#[test]
+fn tags_outside_the_core_schema_are_refused_where_they_stand() {
+    let copy = SiteCopy::new();
+    copy.edit(
+        "inventory.yaml",
+        "  baseDomain: example.org",
+        "  baseDomain: !!python/object:os.system example.org",
+    );
+    let out = copy.run(&["validate", "--site", "site"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "site/inventory.yaml:17:41: error: unsupported tag `!!python/object:os.system`"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_lone_cr_moves_the_line_shown_with_the_line_reported() {
+    let copy = SiteCopy::new();
+    // An old Mac line end between two comment lines near the top, then an
+    // error below it.
+    copy.edit("inventory.yaml", "and\n# renders", "and\r# renders");
+    copy.edit(
+        "inventory.yaml",
+        "  baseDomain: example.org",
+        "  baseDomainz: example.org",
+    );
+    let out = copy.run(&["validate", "--site", "site"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("site/inventory.yaml:17:3: error: unknown field `baseDomainz`"),
+        "{err}"
+    );
+    assert!(err.contains("17 |   baseDomainz: example.org"), "{err}");
+}
+
+#[test]
+fn the_reports_of_ten_thousand_invalid_hosts_fit_github() {
+    let copy = SiteCopy::new();
+    let mut text = String::from(
+        "apiVersion: opsmith.dev/v1alpha1\nkind: SiteInventory\nmetadata:\n  name: infra\nspec:\n  baseDomain: example.org\n  openshift: { version: \"4.16\" }\n  network:\n    machineNetwork: 10.0.0.0/14\n    clusterNetwork: 10.128.0.0/14\n    serviceNetwork: 172.30.0.0/16\n    apiVIP: 10.0.0.5\n    ingressVIP: 10.0.0.6\n  secretStore: { kind: ClusterSecretStore, name: vault }\n  hosts:\n",
+    );
+    for i in 0..10_000 {
+        let role = if i < 3 { "control-plane" } else { "worker" };
+        text.push_str(&format!(
+            "    - name: gen-{i}\n      role: {role}\n      hardware: {{ model: R620, memory: 128Gi, storage: 300Gi }}\n      bmc: {{ address: \"ipmi://10.1.{}.{}\", credentialsRef: bmc/gen-{i} }}\n      bootMACAddress: \"24:6e:96:{:02x}:{:02x}:00\"\n      ip: 10.2.{}.{}\n      nicz: bad-{i}\n",
+            i / 250,
+            i % 250 + 1,
+            i / 256,
+            i % 256,
+            i / 250,
+            i % 250 + 1,
+        ));
+    }
+    copy.write("inventory.yaml", &text);
+    let (code, _) = check_everywhere(&copy);
+    assert_eq!(code, Some(2));
+    let comment = std::fs::read_to_string(copy.path("comment.md")).expect("comment");
+    let summary = std::fs::read_to_string(copy.path("step-summary.md")).expect("summary");
+    assert!(comment.chars().count() < 65_536, "{}", comment.len());
+    assert!(summary.len() < 1 << 20, "{}", summary.len());
+    assert!(comment.contains("unknown field `nicz`"), "{comment}");
+    assert!(comment.contains("more problems, by kind:"), "{comment}");
+    assert!(comment.contains(" problems found"), "{comment}");
+}
