@@ -144,7 +144,7 @@ fn end_to_end(sizes: &[usize], root: &Path) {
         let out = root.join(format!("out-{hosts}"));
         let (to_tree, tree) = time(runs, || {
             let tree = pipeline::render(&fresh_host(), &site, jobs).expect("render");
-            dir::write(&tree, &out).expect("write");
+            dir::write(&tree, &out, &site).expect("write");
             tree
         });
         // The command itself, as CI runs it: process start, every stage,

@@ -24,6 +24,11 @@ pub struct RenderArgs {
 
 pub fn run(args: &RenderArgs) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
+    let to_stdout = args.out.as_os_str() == "-";
+    if !to_stdout {
+        // Before any work: a wrong --out is a typo or an unset variable.
+        dir::check_out(&args.out)?;
+    }
     let host = args.run.host()?;
     if host.verbose {
         crate::diagnostics::note(&format!(
@@ -32,7 +37,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<ExitStatus> {
         ));
     }
     let tree = pipeline::render(&host, &args.site.site, args.run.jobs())?;
-    if args.out.as_os_str() == "-" {
+    if to_stdout {
         let writing = Instant::now();
         let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
         crate::layout::write_stream(&tree, &mut stdout)?;
@@ -46,7 +51,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<ExitStatus> {
         }
         return Ok(ExitStatus::Success);
     }
-    let summary = dir::write(&tree, &args.out)?;
+    let summary = dir::write(&tree, &args.out, &args.site.site)?;
     crate::diagnostics::note(&format!(
         "rendered {} files ({} bytes) into {} in {:.0} ms{}{}",
         summary.written,

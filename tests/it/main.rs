@@ -3,6 +3,7 @@
 mod broken_sites;
 mod git;
 mod hostile_input;
+mod hostile_output;
 mod plugin_cmd;
 mod polyglot;
 mod render;
