@@ -96,7 +96,14 @@ fn table_code(text: &str) -> String {
     let text = escape_controls(text).replace('|', "\\|");
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let ticks = "`".repeat(longest + 1);
-    format!("{ticks} {text} {ticks}")
+    // A space keeps a backtick at either end apart from the fence (Markdown
+    // strips one space on each side).
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{ticks}{pad}{text}{pad}{ticks}")
 }
 
 /// `text` for HTML: `<summary>` and `<code>` take no Markdown.
@@ -233,8 +240,8 @@ impl CheckReport {
         for (name, plugin) in &self.components {
             let (a, c, r) = self.component_counts(name);
             out.push_str(&format!(
-                "| {} | {} | {a} | {c} | {r} |\n",
-                table_code(name),
+                // Component names are DNS labels (the catalog's schema).
+                "| {name} | {} | {a} | {c} | {r} |\n",
                 table_code(plugin)
             ));
         }
@@ -429,7 +436,9 @@ mod tests {
             summary.contains("`````\nx\n````\n## All checks passed\n`````\n"),
             "{summary}"
         );
-        assert_eq!(table_code("a|b`c"), "`` a\\|b`c ``");
+        assert_eq!(table_code("a|b`c"), "``a\\|b`c``");
+        assert_eq!(table_code("`x"), "`` `x ``");
+        assert_eq!(table_code("builtin:metal3"), "`builtin:metal3`");
     }
 
     #[test]

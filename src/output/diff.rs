@@ -175,9 +175,12 @@ pub fn read_dir(dir: &Path) -> anyhow::Result<Files> {
     if !dir.exists() {
         return Ok(files);
     }
-    let owned = match std::fs::read_to_string(dir.join(layout::PROVENANCE_FILE)) {
-        Ok(text) => layout::owned_files(&text),
-        Err(_) => None,
+    let record = dir.join(layout::PROVENANCE_FILE);
+    // Only a regular file is read: a FIFO put there would block the read.
+    let is_file = std::fs::symlink_metadata(&record).is_ok_and(|m| m.is_file());
+    let owned = match is_file.then(|| std::fs::read_to_string(&record)) {
+        Some(Ok(text)) => layout::owned_files(&text),
+        _ => None,
     };
     for entry in WalkDir::new(dir).min_depth(1) {
         let entry = entry?;

@@ -78,7 +78,7 @@ broken_sites! {
     // Schema: the shape of the catalog.
     catalog_unknown_field: CAT, Swap("  components:", "  component:"), At::Edit("component"), &["unknown field `component`, did you mean `components`?"];
     plugin_neither_builtin_nor_file: CAT, Swap("plugin: builtin:prow", "plugin: prow"), At::Edit("prow"), &["`prow` is not valid here: expected a built-in plugin, builtin:<name>, or a WebAssembly component file"];
-    repo_url_with_credentials: CAT, Swap("repoURL: https://", "repoURL: https://me:token@"), At::Edit(""), &["is not a git clone URL", "no credentials"];
+    repo_url_with_credentials: CAT, Swap("repoURL: https://", "repoURL: https://me:token@"), At::Edit(""), &["`repoURL` holds credentials in its URL", "no credentials"];
 
     // Semantics: what the inventory's schema cannot say.
     duplicate_host_name: INV, Swap("name: oct-03-05-compute", "name: oct-03-04-compute"), At::Edit(""), &["duplicate host name `oct-03-04-compute`: already used at line"];
