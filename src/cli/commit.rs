@@ -1,5 +1,6 @@
 //! `opsmith commit`: render and commit the site's tree to a branch with git2
-//! (no working copy; bare repositories work), then optionally push.
+//! (bare repositories work; a checked-out branch only from a clean work tree,
+//! which then follows it), then optionally push.
 
 use std::path::PathBuf;
 
@@ -74,19 +75,35 @@ fn message(args: &CommitArgs, site_name: &str, provenance: &serde_json::Value) -
     text
 }
 
+/// Refuses a folder that is not one below the repository's top (an empty
+/// `--path` from an unset CI variable would replace the whole branch);
+/// `origin` names where it came from.
+pub fn checked_repo_path(path: &str, origin: &str) -> anyhow::Result<()> {
+    git::check_repo_path(path)
+        .map_err(|e| anyhow::anyhow!("{origin} `{}` {e}", path.escape_debug()))
+}
+
 pub fn run(args: &CommitArgs) -> anyhow::Result<ExitStatus> {
+    // Before the render, which takes a while.
+    if let Some(path) = &args.path {
+        checked_repo_path(path, "--path")?;
+    }
     let host = args.run.host()?;
     let site = pipeline::load_and_validate_for(&host, &args.site.site)?;
+    let path = match &args.path {
+        Some(path) => path.clone(),
+        None => {
+            let path = site.catalog.spec.gitops.path.clone();
+            checked_repo_path(&path, "the catalog's `gitops.path`")?;
+            path
+        }
+    };
     let tree = pipeline::render_site(&host, &site, args.run.jobs())?;
     let repo = git::open(&args.repo)?;
     let branch = args
         .branch
         .clone()
         .unwrap_or_else(|| site.catalog.spec.gitops.target_revision.clone());
-    let path = args
-        .path
-        .clone()
-        .unwrap_or_else(|| site.catalog.spec.gitops.path.clone());
     let provenance = tree
         .files
         .get(layout::PROVENANCE_FILE)

@@ -69,12 +69,16 @@ pub fn existing(
     }
     let repo = git::open(against.repo.as_deref().unwrap_or(std::path::Path::new(".")))?;
     let reference = against.git_ref.as_deref().unwrap_or(default_ref);
-    let path = against
-        .path
-        .as_deref()
-        .unwrap_or(gitops_path)
-        .trim_matches('/')
-        .to_owned();
+    let path = match &against.path {
+        Some(path) => {
+            super::commit::checked_repo_path(path, "--path")?;
+            path.clone()
+        }
+        None => {
+            super::commit::checked_repo_path(gitops_path, "the catalog's `gitops.path`")?;
+            gitops_path.to_owned()
+        }
+    };
     Ok((git::read_tree(&repo, reference, &path)?, path))
 }
 
@@ -83,6 +87,10 @@ pub fn run(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
         anyhow::bail!(
             "say what to compare with: `--out DIR`, or `--git-ref REF` (with `--repo PATH` when not in the repository)"
         );
+    }
+    // Before the render, which takes a while.
+    if let Some(path) = &args.against.path {
+        super::commit::checked_repo_path(path, "--path")?;
     }
     let host = args.run.host()?;
     let site = pipeline::load_and_validate_for(&host, &args.site.site)?;
