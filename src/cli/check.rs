@@ -100,6 +100,10 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
 }
 
 fn compare(args: &CheckArgs, report: &mut CheckReport) -> anyhow::Result<CheckOutcome> {
+    // Before the render, which takes a while.
+    if let Some(path) = &args.against.path {
+        super::commit::checked_repo_path(path, "--path")?;
+    }
     let host = args.run.host()?;
     let site = pipeline::load_and_validate_for(&host, &args.site.site)?;
     report.site = site.inventory.metadata.name.clone();

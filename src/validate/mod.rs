@@ -2,6 +2,7 @@
 //! the semantic checks a schema cannot express. Every problem of both files
 //! is gathered and reported at once. Hands the typed [`Site`] to the plugins.
 
+pub mod repo_path;
 pub mod schema;
 pub mod semantic;
 

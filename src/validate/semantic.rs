@@ -289,6 +289,16 @@ fn control_plane_size(site: &SiteInventory, doc: &Document, out: &mut Vec<Proble
 }
 
 pub fn catalog(catalog: &AppCatalog, doc: &Document, out: &mut Vec<Problem>) {
+    // The schema's pattern has the rest of the rule; `.git` in any letter
+    // case is what it cannot say.
+    if let Err(e @ super::repo_path::RepoPathError::GitSegment { .. }) =
+        super::repo_path::check_repo_path(&catalog.spec.gitops.path)
+    {
+        out.push(doc.problem_at(
+            "/spec/gitops/path",
+            format!("`{}` {e}", catalog.spec.gitops.path),
+        ));
+    }
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, component) in catalog.spec.components.iter().enumerate() {
         if let Some(first) = seen.insert(&component.name, i) {

@@ -78,6 +78,7 @@ broken_sites! {
     // Schema: the shape of the catalog.
     catalog_unknown_field: CAT, Swap("  components:", "  component:"), At::Edit("component"), &["unknown field `component`, did you mean `components`?"];
     plugin_neither_builtin_nor_file: CAT, Swap("plugin: builtin:prow", "plugin: prow"), At::Edit("prow"), &["`prow` is not valid here: expected a built-in plugin, builtin:<name>, or a WebAssembly component file"];
+    gitops_path_into_git_s_folder: CAT, Swap("path: clusters/infra", "path: clusters/.Git/infra"), At::Edit("clusters"), &["`clusters/.Git/infra` has a `.Git` segment: that is git's own folder"];
     repo_url_with_credentials: CAT, Swap("repoURL: https://", "repoURL: https://me:token@"), At::Edit(""), &["`repoURL` holds credentials in its URL", "no credentials"];
 
     // Semantics: what the inventory's schema cannot say.
