@@ -21,7 +21,14 @@ fn shared_cache() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = root().join("target").join("test-cache");
-        std::fs::create_dir_all(&dir).expect("create the test cache");
+        // Private, as opsmith requires of a cache it uses (under umask 002
+        // a plain create_dir_all would make it group-writable).
+        use std::os::unix::fs::DirBuilderExt as _;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .expect("create the test cache");
         dir
     })
 }
