@@ -2,6 +2,7 @@
 
 mod broken_sites;
 mod git;
+mod hostile_argocd;
 mod plugin_cmd;
 mod polyglot;
 mod render;
