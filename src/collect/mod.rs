@@ -159,7 +159,7 @@ pub fn objects(
 
 /// The catalog's `allow` lists, by component: a narrowing of what the
 /// plugin declares, the user's policy for a third-party plugin.
-fn catalog_allowances(site: &Site) -> BTreeMap<String, Vec<AllowedKind>> {
+pub(crate) fn catalog_allowances(site: &Site) -> BTreeMap<String, Vec<AllowedKind>> {
     let mut out = BTreeMap::new();
     let components = site
         .inputs

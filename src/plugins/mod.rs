@@ -10,14 +10,15 @@ pub mod error;
 pub mod sandbox;
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
+use opsmith_plugin_sdk::Emit;
 use opsmith_plugin_sdk::site::{Component, PluginRef};
 use rayon::prelude::*;
 use serde_json::Value;
@@ -175,6 +176,7 @@ impl Host {
             pre,
             origin,
             component,
+            description: OnceLock::new(),
         })
     }
 
@@ -303,6 +305,8 @@ pub struct Plugin {
     pub origin: Origin,
     pre: RendererPre<HostState>,
     component: WasmComponent,
+    /// What `describe` said, once it said something valid.
+    description: OnceLock<Description>,
 }
 
 /// What `describe` says, parsed.
@@ -374,8 +378,14 @@ impl Plugin {
             .collect()
     }
 
-    /// Calls `describe` in a fresh sandbox.
+    /// Calls `describe` in a fresh sandbox, once per loaded plugin: every
+    /// component of the plugin, the config check, the kinds collect lets
+    /// through and the kinds the plugins see in the catalog (from which
+    /// builtin:argocd renders Argo CD's fence) then rest on one answer.
     pub fn describe(&self, host: &Host, limits: &Limits) -> Result<Description, PluginError> {
+        if let Some(description) = self.description.get() {
+            return Ok(description.clone());
+        }
         let mut store = sandbox::store(&host.engine, limits).map_err(|e| PluginError::Trap {
             trap: e.to_string(),
         })?;
@@ -384,16 +394,19 @@ impl Plugin {
             .instantiate(&mut store)
             .and_then(|instance| instance.call_describe(&mut store))
             .map_err(|e| sandbox::classify(e, &store, limits))?;
-        parse_info(result)
+        let description = parse_info(result)?;
+        Ok(self.description.get_or_init(|| description).clone())
     }
 
-    /// Instantiates once, then `describe`, the config check against the
-    /// declared schema, and `render`, all in one sandbox.
+    /// Instantiates and renders, with the description and the catalog (which
+    /// carries every component's kinds) the first pass settled.
     fn render(
         &self,
         host: &Host,
         limits: &Limits,
         job: &Job<'_>,
+        description: Description,
+        catalog_json: &str,
     ) -> Result<Rendered, ComponentFailure> {
         let started = Instant::now();
         let mut store = sandbox::store(&host.engine, limits).map_err(|e| {
@@ -405,11 +418,6 @@ impl Plugin {
             .pre
             .instantiate(&mut store)
             .map_err(|e| self.fail(sandbox::classify(e, &store, limits)))?;
-        let info = instance
-            .call_describe(&mut store)
-            .map_err(|e| self.fail(sandbox::classify(e, &store, limits)))?;
-        let description = parse_info(info).map_err(|e| self.fail(e))?;
-        check_config(&description, job).map_err(ComponentFailure::Invalid)?;
         let config = job.config.to_string();
         let input = bindings::RenderInput {
             component: &job.component.name,
@@ -418,7 +426,7 @@ impl Plugin {
             } else {
                 job.site_json_without_hosts
             },
-            catalog: job.catalog_json,
+            catalog: catalog_json,
             config: &config,
         };
         let prepared = started.elapsed();
@@ -470,7 +478,7 @@ impl Plugin {
             .collect();
         if host.verbose {
             crate::diagnostics::note(&format!(
-                "component `{}`: instantiate + describe + config check {:.1} ms, render {:.1} ms, reading its output {:.1} ms",
+                "component `{}`: instantiate {:.1} ms, render {:.1} ms, reading its output {:.1} ms",
                 job.component.name,
                 prepared.as_secs_f64() * 1000.0,
                 (called - prepared).as_secs_f64() * 1000.0,
@@ -631,12 +639,21 @@ struct Job<'a> {
     site: &'a Site,
     site_json: &'a str,
     site_json_without_hosts: &'a str,
-    catalog_json: &'a str,
     config: Value,
 }
 
-/// The catalog as plugins see it: each component with its `path`.
-pub fn catalog_for_plugins(site: &Site) -> Value {
+/// A component whose plugin is loaded and described, and whose config its
+/// schema accepts.
+struct Described {
+    plugin: Arc<Plugin>,
+    limits: Limits,
+    description: Description,
+}
+
+/// The catalog as plugins see it: each component with its `path`, and each
+/// enabled one with `emits`, the kinds it may emit (`kinds`, by component
+/// name; a component missing there may emit nothing).
+pub fn catalog_for_plugins(site: &Site, kinds: &HashMap<&str, Vec<AllowedKind>>) -> Value {
     let mut catalog = site.catalog.clone();
     for component in &mut catalog.spec.components {
         component.path = Some(format!(
@@ -644,8 +661,78 @@ pub fn catalog_for_plugins(site: &Site) -> Value {
             site.catalog.spec.gitops.path.trim_end_matches('/'),
             component.name
         ));
+        // Set here whatever the input said: the catalog's schema has no such
+        // field, and only opsmith knows what the plugin declared.
+        component.emits = component.enabled.then(|| {
+            kinds
+                .get(component.name.as_str())
+                .into_iter()
+                .flatten()
+                .map(|k| Emit {
+                    api_version: k.api_version.clone(),
+                    kind: k.kind.clone(),
+                    namespaces: k.namespaces.clone(),
+                })
+                .collect()
+        });
     }
     serde_json::to_value(&catalog).unwrap_or(Value::Null)
+}
+
+/// What collect lets a component emit: each kind its plugin declares, in the
+/// namespaces both the declaration and the catalog's `allow` list (when
+/// there is one) permit. Cluster-scoped kinds (no namespaces) stay so only if
+/// `allow` lists them cluster-scoped too.
+pub fn effective_kinds(
+    declared: &[AllowedKind],
+    allow: Option<&[AllowedKind]>,
+) -> Vec<AllowedKind> {
+    let Some(allow) = allow else {
+        let mut kinds = declared.to_vec();
+        kinds.sort();
+        kinds.dedup();
+        return kinds;
+    };
+    // By apiVersion, kind and scope: namespaces from several matching pairs add up.
+    let mut merged: BTreeMap<(&str, &str, bool), BTreeSet<&str>> = BTreeMap::new();
+    for d in declared {
+        for a in allow {
+            if a.api_version != d.api_version || a.kind != d.kind {
+                continue;
+            }
+            let cluster_scoped = d.namespaces.is_empty();
+            if cluster_scoped != a.namespaces.is_empty() {
+                continue;
+            }
+            let any = |list: &[String]| list.iter().any(|n| n == "*");
+            let namespaces: Vec<&str> = if any(&d.namespaces) {
+                a.namespaces.iter().map(String::as_str).collect()
+            } else if any(&a.namespaces) {
+                d.namespaces.iter().map(String::as_str).collect()
+            } else {
+                d.namespaces
+                    .iter()
+                    .filter(|n| a.namespaces.contains(n))
+                    .map(String::as_str)
+                    .collect()
+            };
+            if !cluster_scoped && namespaces.is_empty() {
+                continue;
+            }
+            merged
+                .entry((&d.api_version, &d.kind, cluster_scoped))
+                .or_default()
+                .extend(namespaces);
+        }
+    }
+    merged
+        .into_iter()
+        .map(|((api_version, kind, _), namespaces)| AllowedKind {
+            api_version: api_version.to_owned(),
+            kind: kind.to_owned(),
+            namespaces: namespaces.into_iter().map(str::to_owned).collect(),
+        })
+        .collect()
 }
 
 /// The inventory as JSON with an empty `spec.hosts`, for plugins that read no
@@ -683,8 +770,14 @@ fn inventory_without_hosts(inventory: &Value) -> String {
 /// Renders every enabled component on `jobs` threads. The result is in
 /// catalog order whatever the thread count; every failure is reported.
 pub fn render_all(host: &Host, site: &Site, jobs: usize) -> anyhow::Result<Vec<Rendered>> {
-    let rendered = for_each_component(host, site, jobs, |plugin, limits, job| {
-        plugin.render(host, limits, job)
+    let rendered = for_each_component(host, site, jobs, |described, job, catalog_json| {
+        described.plugin.render(
+            host,
+            &described.limits,
+            job,
+            described.description,
+            catalog_json,
+        )
     })?;
     for r in &rendered {
         show_log(host, &r.component, &r.log);
@@ -703,26 +796,27 @@ fn show_log(host: &Host, component: &str, log: &[String]) {
 
 /// Checks each enabled component's config against its plugin's schema.
 pub fn check_configs(host: &Host, site: &Site, jobs: usize) -> anyhow::Result<Vec<Description>> {
-    for_each_component(host, site, jobs, |plugin, limits, job| {
-        let description = plugin
-            .describe(host, limits)
-            .map_err(ComponentFailure::Plugin)?;
-        check_config(&description, job).map_err(ComponentFailure::Invalid)?;
-        Ok(description)
-    })
+    for_each_component(
+        host,
+        site,
+        jobs,
+        |described, _, _| Ok(described.description),
+    )
 }
 
-/// Loads each enabled component's plugin and runs `work` on it, in
-/// parallel; results in catalog order, all failures reported together.
+/// Runs each enabled component in two passes on `jobs` threads: first its
+/// plugin is loaded and described and its config checked; then, with every
+/// component's kinds in the catalog the plugins see (builtin:argocd fences
+/// each component's Argo CD project with them), `work`. Results in catalog
+/// order, all failures reported together.
 fn for_each_component<T: Send>(
     host: &Host,
     site: &Site,
     jobs: usize,
-    work: impl Fn(&Plugin, &Limits, &Job<'_>) -> Result<T, ComponentFailure> + Sync,
+    work: impl Fn(Described, &Job<'_>, &str) -> Result<T, ComponentFailure> + Sync,
 ) -> anyhow::Result<Vec<T>> {
     let site_json = &site.inventory_json;
     let site_json_without_hosts = inventory_without_hosts(&site.inputs.inventory.value);
-    let catalog_json = serde_json::to_string(&catalog_for_plugins(site))?;
     let components = site
         .catalog
         .spec
@@ -737,15 +831,12 @@ fn for_each_component<T: Send>(
             site,
             site_json,
             site_json_without_hosts: &site_json_without_hosts,
-            catalog_json: &catalog_json,
             config: component
                 .config
                 .clone()
                 .unwrap_or_else(|| Value::Object(Default::default())),
         })
         .collect();
-    let slots: Vec<Mutex<Option<Result<T, ComponentFailure>>>> =
-        work_items.iter().map(|_| Mutex::new(None)).collect();
     // The global pool when it has `jobs` threads: a pool of its own would
     // start threads, and their memory would not be reused by the stages after.
     let jobs = jobs.max(1);
@@ -754,37 +845,51 @@ fn for_each_component<T: Send>(
     } else {
         Some(rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?)
     };
-    // First in, first out: the components start in catalog order, so the
-    // first free thread takes the next one rather than the last one.
-    let run = || {
-        rayon::scope_fifo(|scope| {
-            for (job, slot) in work_items.iter().zip(&slots) {
-                let work = &work;
-                scope.spawn_fifo(move |_| {
-                    let limits = component_limits(host.limits, site, job.index);
-                    let source = PluginSource::of(job.component, &site.inputs.dir);
-                    let outcome = host
-                        .load(&source)
-                        .map_err(ComponentFailure::Load)
-                        .and_then(|p| work(&p, &limits, job));
-                    if let Ok(mut slot) = slot.lock() {
-                        *slot = Some(outcome);
-                    }
-                });
-            }
+    // A plugin is described once however many components use it, so the
+    // first pass costs an instantiation per plugin.
+    let described = in_order(own_pool.as_ref(), work_items.iter().collect(), |job| {
+        let limits = component_limits(host.limits, site, job.index);
+        let source = PluginSource::of(job.component, &site.inputs.dir);
+        let plugin = host.load(&source).map_err(ComponentFailure::Load)?;
+        let description = plugin
+            .describe(host, &limits)
+            .map_err(ComponentFailure::Plugin)?;
+        check_config(&description, job).map_err(ComponentFailure::Invalid)?;
+        Ok(Described {
+            plugin,
+            limits,
+            description,
         })
-    };
-    match &own_pool {
-        Some(pool) => pool.install(run),
-        None => run(),
-    }
+    });
+    let allowances = crate::collect::catalog_allowances(site);
+    let kinds: HashMap<&str, Vec<AllowedKind>> = work_items
+        .iter()
+        .zip(&described)
+        .filter_map(|(job, described)| {
+            let described = described.as_ref()?.as_ref().ok()?;
+            let allow = allowances.get(&job.component.name).map(Vec::as_slice);
+            let kinds = effective_kinds(&described.description.emits, allow);
+            Some((job.component.name.as_str(), kinds))
+        })
+        .collect();
+    let catalog_json = serde_json::to_string(&catalog_for_plugins(site, &kinds))?;
+    // A component that failed the first pass keeps its failure; the others
+    // still run, so that every failure is reported at once.
+    let outcomes = in_order(
+        own_pool.as_ref(),
+        work_items.iter().zip(described).collect(),
+        |(job, described)| Some(described?.and_then(|d| work(d, job, &catalog_json))),
+    );
     let mut results = Vec::new();
     let mut problems = Vec::new();
     let mut failures = Vec::new();
-    for (job, slot) in work_items.iter().zip(slots) {
+    for (job, outcome) in work_items
+        .iter()
+        .zip(outcomes.into_iter().map(Option::flatten))
+    {
         let label = PluginSource::of(job.component, &site.inputs.dir).label();
         let name = &job.component.name;
-        match slot.into_inner().ok().flatten() {
+        match outcome {
             Some(Ok(r)) => results.push(r),
             Some(Err(ComponentFailure::Invalid(invalid))) => problems.extend(invalid.problems),
             Some(Err(ComponentFailure::Guest {
@@ -820,6 +925,38 @@ fn for_each_component<T: Send>(
         return Err(Invalid::new(problems).into());
     }
     Ok(results)
+}
+
+/// `f` on each item on the pool's threads (or the current pool's), started
+/// in order: the first free thread takes the next item rather than the last
+/// one. `None` where `f` left no result.
+fn in_order<I: Send, R: Send>(
+    pool: Option<&rayon::ThreadPool>,
+    items: Vec<I>,
+    f: impl Fn(I) -> R + Sync,
+) -> Vec<Option<R>> {
+    let slots: Vec<Mutex<Option<R>>> = items.iter().map(|_| Mutex::new(None)).collect();
+    let run = || {
+        rayon::scope_fifo(|scope| {
+            for (item, slot) in items.into_iter().zip(&slots) {
+                let f = &f;
+                scope.spawn_fifo(move |_| {
+                    let result = f(item);
+                    if let Ok(mut slot) = slot.lock() {
+                        *slot = Some(result);
+                    }
+                });
+            }
+        })
+    };
+    match pool {
+        Some(pool) => pool.install(run),
+        None => run(),
+    }
+    slots
+        .into_iter()
+        .map(|slot| slot.into_inner().ok().flatten())
+        .collect()
 }
 
 /// The command-line defaults, overridden by the component's `limits` in the
@@ -932,6 +1069,66 @@ mod tests {
         ));
         assert!(says(r#"{"type": "object", "x-opsmith-reads-hosts": true}"#));
         assert!(says(r#"{"type": "object"}"#));
+    }
+
+    fn kind(api_version: &str, kind: &str, namespaces: &[&str]) -> AllowedKind {
+        AllowedKind {
+            api_version: api_version.into(),
+            kind: kind.into(),
+            namespaces: namespaces.iter().map(|n| (*n).into()).collect(),
+        }
+    }
+
+    #[test]
+    fn effective_kinds_are_what_both_the_plugin_and_the_catalog_permit() {
+        let declared = [
+            kind("v1", "Namespace", &[]),
+            kind("v1", "ConfigMap", &["prow", "*"]),
+            kind("v1", "Secret", &["prow", "test-pods"]),
+            kind("operator.tekton.dev/v1alpha1", "TektonConfig", &[]),
+            kind("v1", "Service", &["*"]),
+        ];
+        // No allow list: the declaration, sorted.
+        let mut sorted = declared.to_vec();
+        sorted.sort();
+        assert_eq!(effective_kinds(&declared, None), sorted);
+
+        let allow = [
+            // Cluster-scoped in both.
+            kind("v1", "Namespace", &[]),
+            // A `*` on one side keeps the other side's names.
+            kind("v1", "ConfigMap", &["ci"]),
+            kind("v1", "Secret", &["*"]),
+            // Namespaced here but declared cluster-scoped: neither permits it.
+            kind("operator.tekton.dev/v1alpha1", "TektonConfig", &["ci"]),
+            // Not declared.
+            kind("v1", "Pod", &["*"]),
+            // Two entries for one kind add up.
+            kind("v1", "Service", &["a"]),
+            kind("v1", "Service", &["b"]),
+        ];
+        assert_eq!(
+            effective_kinds(&declared, Some(&allow)),
+            [
+                kind("v1", "ConfigMap", &["ci"]),
+                kind("v1", "Namespace", &[]),
+                kind("v1", "Secret", &["prow", "test-pods"]),
+                kind("v1", "Service", &["a", "b"]),
+            ]
+        );
+        // Names on both sides: the common ones, or nothing.
+        let allow = [
+            kind("v1", "Secret", &["test-pods", "other"]),
+            kind("v1", "ConfigMap", &["prow", "*"]),
+        ];
+        assert_eq!(
+            effective_kinds(&declared, Some(&allow)),
+            [
+                kind("v1", "ConfigMap", &["*", "prow"]),
+                kind("v1", "Secret", &["test-pods"]),
+            ]
+        );
+        assert_eq!(effective_kinds(&declared, Some(&[])), []);
     }
 
     /// What parsing the whole text as one array gives.

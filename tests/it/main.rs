@@ -2,6 +2,7 @@
 
 mod broken_sites;
 mod git;
+mod hostile_argocd;
 mod hostile_cache;
 mod hostile_git;
 mod hostile_input;

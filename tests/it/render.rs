@@ -78,7 +78,8 @@ fn reference_site_has_what_the_cluster_needs() {
         .filter(|(p, _)| p.contains("externalsecret-") && p.ends_with("-bmc-secret.yaml"))
         .count();
     assert_eq!(bmc_secrets, 8);
-    assert_eq!(count_kind(&files, "AppProject"), 1);
+    // The root's and one per component with an Application.
+    assert_eq!(count_kind(&files, "AppProject"), 5);
     assert!(
         count_kind(&files, "Application") >= 4,
         "root app and one per component"

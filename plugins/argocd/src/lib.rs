@@ -3,22 +3,65 @@
 //!
 //! It renders, into the Argo CD namespace:
 //!
-//! - an **AppProject** for the site: it may only pull from the catalog's GitOps
-//!   repository and only deploy to the cluster Argo CD runs in;
 //! - the **root Application** of the app-of-apps pattern, whose source is this
 //!   component's own folder in the GitOps repository (which holds the
-//!   AppProject, the root Application itself and the child Applications);
+//!   AppProjects, the root Application itself and the child Applications), in
+//!   the site's **AppProject** (`<project>`, by default the site's name);
 //! - one **child Application** per other enabled component, pointing at that
-//!   component's folder, ordered by `argocd.argoproj.io/sync-wave`.
+//!   component's folder, ordered by `argocd.argoproj.io/sync-wave`, each in an
+//!   **AppProject of its own**, `<project>-<component>`.
 //!
 //! Bootstrapping a new cluster is one command once OpenShift GitOps is
 //! installed: `oc apply -R -f <this component's folder>`. From then on the root
-//! Application keeps itself, the project and the children in sync with git.
+//! Application keeps itself, the projects and the children in sync with git.
+//!
+//! # The fence
+//!
+//! opsmith refuses, at render time, any object whose kind the component's
+//! plugin does not declare in `describe` or the catalog's `allow` list for the
+//! component does not permit; it hands each enabled component's remaining
+//! kinds to the plugins as `emits` in the catalog. The AppProjects make Argo CD
+//! enforce the same fence on the cluster, so that a commit made to the GitOps
+//! repository by hand (or by anything other than opsmith) cannot make Argo CD
+//! apply a kind the component may not emit:
+//!
+//! - `clusterResourceWhitelist`: the component's cluster-scoped kinds (those
+//!   declared with no namespace), as API group and kind;
+//! - `namespaceResourceWhitelist`: its namespaced kinds;
+//! - `destinations`: the namespaces those kinds are declared for; where the
+//!   plugin declares any namespace (`*`), the namespaces its config names (the
+//!   built-in plugins' settings and defaults, a custom component's
+//!   `config.namespace`);
+//! - `sourceRepos`: only the catalog's GitOps repository.
+//!
+//! An empty whitelist is written as a blacklist of everything (`*`/`*`):
+//! Argo CD reads a missing `namespaceResourceWhitelist` as "every namespaced
+//! kind". `clusterResourceWhitelist`, `namespaceResourceWhitelist` and
+//! `destinationNamespaces` in this component's config add to every
+//! component's project, for files kept by hand in a component's folder.
+//!
+//! Why a project per component and not one project with the union of all
+//! kinds: in Argo CD the project is the unit of restriction, and an
+//! Application belongs to exactly one. With a union, every component could
+//! apply every other component's kinds; and since the root Application must
+//! be allowed AppProjects and Applications, a hand-made file in any
+//! component's folder could add a project that allows everything, and an
+//! Application in it. Per component, prow's folder can hold only what the
+//! prow plugin declares. What remains trusted is this component's own folder,
+//! which holds the projects themselves: protect it as you protect the
+//! catalog (CODEOWNERS, required review).
+//!
+//! Project roles are given to every project, their policies rewritten from
+//! `<project>` to each project's name, so that a group keeps its rights on
+//! every Application. A JWT token is bound to one project's role: for a CI
+//! account across all components, use a global policy in argocd-rbac-cm
+//! (`p, role:ci, applications, sync, <project>*/*, allow`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use opsmith_plugin_sdk::{
-    Component, Diagnostic, Error, Info, Input, Output, Plugin, Severity, Value, export_plugin, json,
+    Component, Diagnostic, Emit, Error, Info, Input, Output, Plugin, Severity, Value,
+    export_plugin, json,
 };
 use serde::Deserialize;
 
@@ -61,13 +104,15 @@ const DEFAULT_WAVES: &[(&str, i32)] = &[
 const OTHER_WAVE: i32 = 5;
 
 /// Where a built-in plugin deploys: the config keys that name a namespace,
-/// with the default the plugin uses when its config sets none, and the
-/// namespaces it always uses. These follow those plugins' own defaults, as
-/// github-app's table of credential consumers does.
+/// with the default the plugin uses when its config sets none, the
+/// namespaces it always uses, and other components' namespaces it deploys
+/// into (their plugin, config key and default). These follow those plugins'
+/// own defaults, as github-app's table of credential consumers does.
 struct BuiltinNamespaces {
     plugin: &'static str,
     settings: &'static [(&'static str, &'static str)],
     fixed: &'static [&'static str],
+    of_components: &'static [(&'static str, &'static str, &'static str)],
 }
 
 const BUILTIN_NAMESPACES: &[BuiltinNamespaces] = &[
@@ -75,29 +120,38 @@ const BUILTIN_NAMESPACES: &[BuiltinNamespaces] = &[
         plugin: "metal3",
         settings: &[("namespace", "openshift-machine-api")],
         fixed: &[],
+        of_components: &[],
     },
     // The OpenShift Pipelines operator's Subscription lives in openshift-operators.
     BuiltinNamespaces {
         plugin: "tekton",
         settings: &[("namespace", "ci")],
         fixed: &["openshift-operators"],
+        of_components: &[],
     },
     BuiltinNamespaces {
         plugin: "prow",
         settings: &[("namespace", "prow"), ("testPodNamespace", "test-pods")],
         fixed: &[],
+        of_components: &[],
     },
     // Delivers credentials to the namespaces of prow, tekton and argocd.
     BuiltinNamespaces {
         plugin: "github-app",
         settings: &[],
         fixed: &[],
+        of_components: &[
+            ("prow", "namespace", "prow"),
+            ("tekton", "namespace", "ci"),
+            ("argocd", "namespace", DEFAULT_NAMESPACE),
+        ],
     },
     // Day-0 files only.
     BuiltinNamespaces {
         plugin: "install-config",
         settings: &[],
         fixed: &[],
+        of_components: &[],
     },
 ];
 
@@ -133,6 +187,7 @@ struct Config {
     exclude: Vec<String>,
     destination_namespaces: Vec<String>,
     cluster_resource_whitelist: Vec<GroupKind>,
+    namespace_resource_whitelist: Vec<GroupKind>,
     roles: Vec<ProjectRole>,
 }
 
@@ -149,16 +204,14 @@ impl Default for Config {
             sync_waves: BTreeMap::new(),
             exclude: Vec::new(),
             destination_namespaces: Vec::new(),
-            cluster_resource_whitelist: vec![GroupKind {
-                group: "*".to_owned(),
-                kind: "*".to_owned(),
-            }],
+            cluster_resource_whitelist: Vec::new(),
+            namespace_resource_whitelist: Vec::new(),
             roles: Vec::new(),
         }
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct GroupKind {
     group: String,
@@ -181,6 +234,15 @@ struct ProjectRole {
 const NAME_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 
 fn config_schema() -> Value {
+    let group_kind = json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["group", "kind"],
+        "properties": {
+            "group": { "description": "API group, \"\" for core, \"*\" for any.", "type": "string" },
+            "kind": { "description": "Kind, \"*\" for any.", "type": "string", "minLength": 1 }
+        }
+    });
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "type": "object",
@@ -241,25 +303,23 @@ fn config_schema() -> Value {
                 "default": []
             },
             "destinationNamespaces": {
-                "description": "Namespaces (Argo CD globs such as team-*) the project may deploy to, besides the Argo CD namespace and those the catalog's enabled components use: the built-in plugins' namespace settings or their defaults, the names a builtin:namespaces component declares, and a custom component's config.namespace. [\"*\"] allows every namespace.",
+                "description": "Namespaces (Argo CD globs such as team-*) every component's project may deploy to, besides its own: those its kinds are declared for or, where its plugin declares any namespace, those its config names (the built-in plugins' namespace settings or their defaults, a custom component's config.namespace). [\"*\"] allows every namespace.",
                 "type": "array",
                 "items": { "type": "string", "minLength": 1, "maxLength": 63 },
                 "uniqueItems": true,
                 "default": []
             },
             "clusterResourceWhitelist": {
-                "description": "Cluster-scoped kinds the project may create (group \"\" is the core group, \"*\" any). The default allows all: components create Namespaces, ClusterRoles, CRD-based objects, and custom plugins more.",
+                "description": "Cluster-scoped kinds every component's project may create besides those the component may emit (its plugin's declared kinds, narrowed by the catalog's allow), for files kept by hand in a component's folder (group \"\" is the core group, \"*\" any). Default none: each project allows exactly its component's kinds.",
                 "type": "array",
-                "items": {
-                    "type": "object",
-                    "additionalProperties": false,
-                    "required": ["group", "kind"],
-                    "properties": {
-                        "group": { "description": "API group, \"\" for core, \"*\" for any.", "type": "string" },
-                        "kind": { "description": "Kind, \"*\" for any.", "type": "string", "minLength": 1 }
-                    }
-                },
-                "default": [{ "group": "*", "kind": "*" }]
+                "items": group_kind.clone(),
+                "default": []
+            },
+            "namespaceResourceWhitelist": {
+                "description": "Namespaced kinds every component's project may create besides those the component may emit, as for clusterResourceWhitelist. Default none.",
+                "type": "array",
+                "items": group_kind,
+                "default": []
             },
             "roles": {
                 "description": "Argo CD RBAC roles of the project.",
@@ -361,20 +421,58 @@ impl Plugin for ArgoCd {
                 .get(&component.name)
                 .copied()
                 .unwrap_or_else(|| default_wave(component));
-            children.push((component, component_path(index, component)?, wave));
+            children.push(Child {
+                project: child_project(&project, index, component)?,
+                path: component_path(index, component)?,
+                kinds: component_kinds(index, component)?,
+                index,
+                component,
+                wave,
+            });
         }
 
-        // The project syncs before every child Application that refers to it.
-        let project_wave = children.iter().map(|(_, _, wave)| *wave).fold(0, i32::min) - 1;
-        let namespaces = project_namespaces(input, &config, &mut out);
-        out.object(app_project(
-            &config,
+        // The projects sync before every Application that refers to them.
+        let project_wave = children.iter().map(|c| c.wave).fold(0, i32::min) - 1;
+        let project_object = |name: &str, description: String, fence: Fence<'_>| {
+            app_project(
+                &config,
+                ProjectSpec {
+                    name,
+                    site_project: &project,
+                    description,
+                    repo_url: &gitops.repo_url,
+                    wave: project_wave,
+                },
+                fence,
+            )
+        };
+        // The root's own objects, the projects and Applications, all live in
+        // the Argo CD namespace; the config's extensions are for components.
+        let root_kinds = component_kinds(this_index, this)?;
+        out.object(project_object(
             &project,
-            &gitops.repo_url,
-            namespaces,
-            project_wave,
-            site,
+            format!("The app-of-apps root of site {site}, rendered by opsmith"),
+            Fence {
+                kinds: &root_kinds,
+                namespaces: BTreeSet::from([config.namespace.as_str()]),
+                extended: false,
+            },
         ));
+        for child in &children {
+            let namespaces = child_namespaces(input, &config, child, &mut out);
+            out.object(project_object(
+                &child.project,
+                format!(
+                    "Component {} of site {site}, rendered by opsmith",
+                    child.component.name
+                ),
+                Fence {
+                    kinds: &child.kinds,
+                    namespaces,
+                    extended: true,
+                },
+            ));
+        }
 
         out.object(json!({
             "apiVersion": "argoproj.io/v1alpha1",
@@ -407,7 +505,14 @@ impl Plugin for ArgoCd {
         // otherwise. The root waits for a wave to be healthy only if the
         // Argo CD instance has a health check for argoproj.io/Application
         // (removed from the defaults in Argo CD 1.8).
-        for (component, path, wave) in children {
+        for Child {
+            component,
+            path,
+            wave,
+            project,
+            ..
+        } in &children
+        {
             out.object(json!({
                 "apiVersion": "argoproj.io/v1alpha1",
                 "kind": "Application",
@@ -475,50 +580,158 @@ fn component_path(index: usize, component: &Component) -> Result<String, Error> 
     })
 }
 
-fn app_project(
-    config: &Config,
-    project: &str,
-    repo_url: &str,
-    namespaces: BTreeSet<&str>,
+/// A component that gets a child Application, in a project of its own.
+struct Child<'a> {
+    index: usize,
+    component: &'a Component,
+    path: String,
     wave: i32,
-    site: &str,
-) -> Value {
-    let whitelist: Vec<Value> = config
-        .cluster_resource_whitelist
-        .iter()
-        .map(|gk| json!({ "group": gk.group, "kind": gk.kind }))
-        .collect();
+    project: String,
+    kinds: Vec<Emit>,
+}
+
+/// The name of `component`'s project: the site's project and its name.
+fn child_project(project: &str, index: usize, component: &Component) -> Result<String, Error> {
+    let name = format!("{project}-{}", component.name);
+    if name.len() > 253 {
+        return Err(Error::at(
+            &format!("/catalog/spec/components/{index}/name"),
+            format!(
+                "the AppProject name {name} is longer than 253 characters; set a shorter config.project"
+            ),
+        ));
+    }
+    Ok(name)
+}
+
+/// The kinds `component` may emit, which opsmith fills in.
+fn component_kinds(index: usize, component: &Component) -> Result<Vec<Emit>, Error> {
+    component.emits.clone().ok_or_else(|| {
+        Error::at(
+            &format!("/catalog/spec/components/{index}"),
+            format!(
+                "component {} carries no emits (the kinds it may emit); opsmith fills them in, so this plugin needs a newer opsmith",
+                component.name
+            ),
+        )
+    })
+}
+
+/// What one AppProject allows: kinds (cluster-scoped ones have no
+/// namespaces) and destination namespaces; `extended` adds the config's
+/// whitelists and destinationNamespaces.
+struct Fence<'a> {
+    kinds: &'a [Emit],
+    namespaces: BTreeSet<&'a str>,
+    extended: bool,
+}
+
+/// The rest of an AppProject.
+struct ProjectSpec<'a> {
+    name: &'a str,
+    /// The project the config's roles name.
+    site_project: &'a str,
+    description: String,
+    repo_url: &'a str,
+    wave: i32,
+}
+
+fn app_project(config: &Config, spec: ProjectSpec<'_>, fence: Fence<'_>) -> Value {
+    let whitelist = |cluster_scoped: bool, extra: &[GroupKind]| -> Vec<GroupKind> {
+        let declared = fence
+            .kinds
+            .iter()
+            .filter(|k| k.is_cluster_scoped() == cluster_scoped)
+            .map(|k| GroupKind {
+                group: k.group().to_owned(),
+                kind: k.kind.clone(),
+            });
+        let extra = extra.iter().filter(|_| fence.extended).cloned();
+        let set: BTreeSet<GroupKind> = declared.chain(extra).collect();
+        set.into_iter().collect()
+    };
+    let mut namespaces = fence.namespaces;
+    if fence.extended {
+        namespaces.extend(config.destination_namespaces.iter().map(String::as_str));
+    }
     let mut object = json!({
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "AppProject",
         "metadata": {
-            "name": project,
+            "name": spec.name,
             "namespace": config.namespace,
             // Argo CD keeps the project until no Application uses it.
             "finalizers": [RESOURCES_FINALIZER],
             "annotations": {
-                SYNC_WAVE: wave.to_string(),
+                SYNC_WAVE: spec.wave.to_string(),
             },
         },
         "spec": {
-            "description": format!("Components of site {site}, rendered by opsmith"),
-            // Only the reviewed GitOps repository: this is what makes the
-            // broad cluster-resource whitelist acceptable.
-            "sourceRepos": [repo_url],
-            "destinations": destinations(namespaces),
-            "clusterResourceWhitelist": whitelist,
+            "description": spec.description,
+            // Only the reviewed GitOps repository.
+            "sourceRepos": [spec.repo_url],
+            "destinations": destinations(namespaces, fence.extended),
         },
     });
+    let lists = [
+        (
+            whitelist(true, &config.cluster_resource_whitelist),
+            "clusterResourceWhitelist",
+            "clusterResourceBlacklist",
+        ),
+        (
+            whitelist(false, &config.namespace_resource_whitelist),
+            "namespaceResourceWhitelist",
+            "namespaceResourceBlacklist",
+        ),
+    ];
+    for (kinds, allowed, denied) in lists {
+        // Argo CD reads a missing namespaceResourceWhitelist as "any kind",
+        // and older releases an empty clusterResourceWhitelist too: nothing
+        // allowed is said as everything denied.
+        object["spec"][if kinds.is_empty() { denied } else { allowed }] = if kinds.is_empty() {
+            json!([{ "group": "*", "kind": "*" }])
+        } else {
+            kinds
+                .iter()
+                .map(|gk| json!({ "group": gk.group, "kind": gk.kind }))
+                .collect()
+        };
+    }
     if !config.roles.is_empty() {
-        object["spec"]["roles"] = config.roles.iter().map(role).collect();
+        object["spec"]["roles"] = config
+            .roles
+            .iter()
+            .map(|r| role(r, spec.site_project, spec.name))
+            .collect();
     }
     object
 }
 
-fn role(role: &ProjectRole) -> Value {
+/// A role of the config, in project `project`: its policies name the site's
+/// project (`check_roles` made sure), which becomes `project`.
+fn role(role: &ProjectRole, site_project: &str, project: &str) -> Value {
+    let policies: Vec<String> = if project == site_project {
+        role.policies.clone()
+    } else {
+        role.policies
+            .iter()
+            .map(|policy| {
+                let mut parts: Vec<String> =
+                    policy.split(',').map(|p| p.trim().to_owned()).collect();
+                if let [_, subject, _, _, object, _] = parts.as_mut_slice() {
+                    *subject = format!("proj:{project}:{}", role.name);
+                    if let Some(rest) = object.strip_prefix(&format!("{site_project}/")) {
+                        *object = format!("{project}/{rest}");
+                    }
+                }
+                parts.join(", ")
+            })
+            .collect()
+    };
     let mut value = json!({
         "name": role.name,
-        "policies": role.policies,
+        "policies": policies,
         "groups": role.groups,
     });
     if let Some(description) = &role.description {
@@ -527,59 +740,55 @@ fn role(role: &ProjectRole) -> Value {
     value
 }
 
-/// The namespaces the project may deploy to: the Argo CD namespace, those
-/// the catalog's enabled components use as far as their config tells, and
-/// `destinationNamespaces`. Argo CD refuses to sync an object into any other
-/// namespace, so a component that deploys elsewhere needs its namespace in
-/// `destinationNamespaces`; a note says which components opsmith cannot see into.
-fn project_namespaces<'a>(
+/// The namespaces a child's project may deploy to: those its namespaced kinds
+/// are declared for; where a kind may go to any namespace (`*`), those the
+/// component's config names, as far as opsmith can tell. Argo CD refuses to
+/// sync an object into any other namespace, so a component that deploys
+/// elsewhere needs its namespace in `destinationNamespaces`; a note says
+/// which components opsmith cannot see into.
+fn child_namespaces<'a>(
     input: &'a Input,
-    config: &'a Config,
+    config: &Config,
+    child: &'a Child<'a>,
     out: &mut Output,
 ) -> BTreeSet<&'a str> {
-    let mut namespaces = BTreeSet::from([config.namespace.as_str()]);
-    namespaces.extend(config.destination_namespaces.iter().map(String::as_str));
-    let any = namespaces.contains("*");
-    for (index, component) in input.catalog.spec.components.iter().enumerate() {
-        if !component.enabled || component.name == input.component {
-            continue;
-        }
-        match component_namespaces(component) {
-            Some(found) => namespaces.extend(found),
-            None if !any && gets_application(component, &input.component, config) => {
+    let declared: BTreeSet<&str> = child
+        .kinds
+        .iter()
+        .flat_map(|k| k.namespaces.iter().map(String::as_str))
+        .collect();
+    if !declared.contains("*") {
+        return declared;
+    }
+    match component_namespaces(input, child.component) {
+        Some(found) => found.into_iter().collect(),
+        None => {
+            if !config.destination_namespaces.iter().any(|n| n == "*") {
                 out.diagnostics.push(Diagnostic {
                     severity: Severity::Info,
                     message: format!(
                         "the config of component {} names no namespace: list the namespaces it deploys to \
                          in destinationNamespaces of the argocd component, or Argo CD refuses to sync there",
-                        component.name
+                        child.component.name
                     ),
-                    pointer: format!("/catalog/spec/components/{index}"),
+                    pointer: format!("/catalog/spec/components/{}", child.index),
                 });
             }
-            None => {}
+            BTreeSet::new()
         }
     }
-    namespaces
 }
 
 /// The namespaces `component` deploys to, or `None` when its config does not say.
-fn component_namespaces(component: &Component) -> Option<Vec<&str>> {
-    let config = component.config.as_ref();
-    let setting = |key: &str| config.and_then(|c| c.get(key)).and_then(Value::as_str);
+fn component_namespaces<'a>(input: &'a Input, component: &'a Component) -> Option<Vec<&'a str>> {
+    let setting = |component: &'a Component, key: &str| {
+        component
+            .config
+            .as_ref()
+            .and_then(|c| c.get(key))
+            .and_then(Value::as_str)
+    };
     let builtin = component.plugin.builtin_name();
-    if builtin == Some("namespaces") {
-        let declared = config
-            .and_then(|c| c.get("namespaces"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten();
-        return Some(
-            declared
-                .filter_map(|ns| ns.get("name").and_then(Value::as_str))
-                .collect(),
-        );
-    }
     if let Some(known) = BUILTIN_NAMESPACES
         .iter()
         .find(|b| Some(b.plugin) == builtin)
@@ -587,16 +796,23 @@ fn component_namespaces(component: &Component) -> Option<Vec<&str>> {
         let mut found: Vec<&str> = known
             .settings
             .iter()
-            .map(|(key, default)| setting(key).unwrap_or(default))
+            .map(|(key, default)| setting(component, key).unwrap_or(default))
             .collect();
         found.extend(known.fixed);
+        for (plugin, key, default) in known.of_components {
+            if let Some(other) = input.catalog.builtin_component(plugin) {
+                found.push(setting(other, key).unwrap_or(default));
+            }
+        }
         return Some(found);
     }
-    setting("namespace").map(|namespace| vec![namespace])
+    setting(component, "namespace").map(|namespace| vec![namespace])
 }
 
-/// The project's destinations: the in-cluster server with each namespace.
-fn destinations(namespaces: BTreeSet<&str>) -> Vec<Value> {
+/// A project's destinations: the in-cluster server with each namespace; for
+/// a child project also `""`, the namespace of its Application's own
+/// destination.
+fn destinations(namespaces: BTreeSet<&str>, child: bool) -> Vec<Value> {
     if namespaces.contains("*") {
         return vec![json!({ "namespace": "*", "server": IN_CLUSTER })];
     }
@@ -608,7 +824,9 @@ fn destinations(namespaces: BTreeSet<&str>) -> Vec<Value> {
     // the Application's own destination against the project too: an empty
     // namespace only matches an empty pattern (argoproj/argo-cd#11510).
     // Namespaced objects are still checked against their own namespace.
-    destinations.push(json!({ "namespace": "", "server": IN_CLUSTER }));
+    if child {
+        destinations.push(json!({ "namespace": "", "server": IN_CLUSTER }));
+    }
     destinations
 }
 
@@ -726,28 +944,82 @@ mod tests {
     use super::*;
     use opsmith_plugin_sdk::testing::{EXAMPLE_SITE, catalog_with, render};
 
-    /// Seven components: six built-in (one disabled) and one custom, with
-    /// `path` filled in as opsmith does.
+    /// A kind as opsmith lists it in a component's `emits`.
+    fn kind(api_version: &str, kind: &str, namespaces: &[&str]) -> Value {
+        json!({ "apiVersion": api_version, "kind": kind, "namespaces": namespaces })
+    }
+
+    /// Eight components: seven built-in (one disabled) and one custom, with
+    /// `path` and `emits` filled in as opsmith does (a subset of what the
+    /// built-in plugins declare).
     fn catalog(argocd_config: Value) -> String {
         let components = json!([
             {
                 "name": "namespaces",
                 "plugin": "builtin:namespaces",
                 "config": { "namespaces": [{ "name": "prow" }, { "name": "test-pods" }] },
+                "emits": [kind("v1", "Namespace", &[])],
             },
-            { "name": "baremetal-hosts", "plugin": "builtin:metal3" },
-            { "name": "install-config", "plugin": "builtin:install-config" },
-            { "name": "argocd", "plugin": "builtin:argocd", "config": argocd_config },
-            { "name": "github-app", "plugin": "builtin:github-app" },
+            {
+                "name": "baremetal-hosts",
+                "plugin": "builtin:metal3",
+                "emits": [
+                    kind("metal3.io/v1alpha1", "BareMetalHost", &["openshift-machine-api", "*"]),
+                    kind("external-secrets.io/v1", "ExternalSecret", &["openshift-machine-api", "*"]),
+                ],
+            },
+            { "name": "install-config", "plugin": "builtin:install-config", "emits": [] },
+            {
+                "name": "argocd",
+                "plugin": "builtin:argocd",
+                "config": argocd_config,
+                "emits": [
+                    kind("argoproj.io/v1alpha1", "AppProject", &["openshift-gitops", "*"]),
+                    kind("argoproj.io/v1alpha1", "Application", &["openshift-gitops", "*"]),
+                ],
+            },
+            {
+                "name": "github-app",
+                "plugin": "builtin:github-app",
+                "emits": [kind("external-secrets.io/v1", "ExternalSecret", &["*"])],
+            },
             { "name": "tekton", "plugin": "builtin:tekton", "enabled": false },
-            { "name": "prow", "plugin": "builtin:prow", "config": { "namespace": "prow" } },
+            {
+                "name": "prow",
+                "plugin": "builtin:prow",
+                "config": { "namespace": "prow" },
+                "emits": [
+                    kind("v1", "Namespace", &[]),
+                    kind("v1", "ConfigMap", &["prow", "*"]),
+                    kind("rbac.authorization.k8s.io/v1", "Role", &["prow", "test-pods", "*"]),
+                    kind("apiextensions.k8s.io/v1", "CustomResourceDefinition", &[]),
+                ],
+            },
             {
                 "name": "my-component",
                 "plugin": { "path": "plugins/mine.wasm", "sha256": "0".repeat(64) },
                 "config": { "namespace": "mine" },
+                "emits": [
+                    kind("v1", "ConfigMap", &["*"]),
+                    kind("rbac.authorization.k8s.io/v1", "ClusterRole", &[]),
+                ],
             },
         ]);
         catalog_with(components.as_array().cloned().unwrap_or_default())
+    }
+
+    /// The tekton component enabled, with the kinds its plugin declares.
+    fn with_tekton(catalog: &mut Value) {
+        catalog["spec"]["components"][5]["enabled"] = json!(true);
+        catalog["spec"]["components"][5]["emits"] = json!([
+            kind(
+                "operators.coreos.com/v1alpha1",
+                "Subscription",
+                &["openshift-operators"]
+            ),
+            kind("operator.tekton.dev/v1alpha1", "TektonConfig", &[]),
+            kind("tekton.dev/v1", "Pipeline", &["*"]),
+        ]);
     }
 
     fn render_with(config: Value) -> Result<Output, Error> {
@@ -774,6 +1046,31 @@ mod tests {
             .collect()
     }
 
+    fn namespaces_of(project: &Value) -> Vec<&str> {
+        project["spec"]["destinations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d["namespace"].as_str())
+            .collect()
+    }
+
+    /// A project's whitelist (or blacklist) as `group/kind` strings.
+    fn group_kinds(project: &Value, list: &str) -> Vec<String> {
+        project["spec"][list]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|gk| {
+                format!(
+                    "{}/{}",
+                    gk["group"].as_str().unwrap_or("?"),
+                    gk["kind"].as_str().unwrap_or("?")
+                )
+            })
+            .collect()
+    }
+
     fn wave(object: &Value) -> &str {
         object["metadata"]["annotations"][SYNC_WAVE]
             .as_str()
@@ -796,13 +1093,40 @@ mod tests {
                 "my-component"
             ]
         );
-        assert_eq!(out.objects.len(), 7);
+        let projects: Vec<&str> = out
+            .objects
+            .iter()
+            .filter(|o| o["kind"] == "AppProject")
+            .filter_map(|o| o["metadata"]["name"].as_str())
+            .collect();
+        assert_eq!(
+            projects,
+            [
+                "example",
+                "example-namespaces",
+                "example-baremetal-hosts",
+                "example-github-app",
+                "example-prow",
+                "example-my-component"
+            ]
+        );
+        assert_eq!(out.objects.len(), 12);
         for object in &out.objects {
             assert_eq!(object["metadata"]["namespace"], "openshift-gitops");
         }
 
         let root = find(&out, "Application", "example-root");
         assert_eq!(root["spec"]["project"], "example");
+        for name in [
+            "namespaces",
+            "baremetal-hosts",
+            "github-app",
+            "prow",
+            "my-component",
+        ] {
+            let child = find(&out, "Application", name);
+            assert_eq!(child["spec"]["project"], format!("example-{name}"));
+        }
         assert_eq!(root["spec"]["source"]["path"], "clusters/example/argocd");
         assert_eq!(
             root["spec"]["source"]["repoURL"],
@@ -851,40 +1175,157 @@ mod tests {
             ]
         );
         assert_eq!(wave(find(&out, "AppProject", "example")), "-3");
+        assert_eq!(wave(find(&out, "AppProject", "example-prow")), "-3");
     }
 
     #[test]
-    fn project_allows_only_the_gitops_repo_and_the_components_namespaces() {
+    fn the_root_project_allows_only_projects_and_applications_in_the_argocd_namespace() {
         let out = render_with(json!({})).unwrap();
         let project = find(&out, "AppProject", "example");
         assert_eq!(
             project["spec"]["sourceRepos"],
             json!(["https://git.example.org/example/manifests.git"])
         );
-        let namespaces: Vec<&str> = project["spec"]["destinations"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|d| d["namespace"].as_str())
-            .collect();
-        // my-component's config, metal3's and prow's defaults, the namespaces
-        // component's list, Argo CD's own; "" for the Applications themselves.
+        assert_eq!(namespaces_of(project), ["openshift-gitops"]);
         assert_eq!(
-            namespaces,
+            group_kinds(project, "namespaceResourceWhitelist"),
+            ["argoproj.io/AppProject", "argoproj.io/Application"]
+        );
+        assert!(project["spec"].get("clusterResourceWhitelist").is_none());
+        assert_eq!(group_kinds(project, "clusterResourceBlacklist"), ["*/*"]);
+        assert!(project["spec"].get("roles").is_none());
+    }
+
+    #[test]
+    fn each_component_project_allows_exactly_its_kinds() {
+        let out = render_with(json!({})).unwrap();
+        let prow = find(&out, "AppProject", "example-prow");
+        assert_eq!(
+            group_kinds(prow, "clusterResourceWhitelist"),
             [
-                "mine",
-                "openshift-gitops",
-                "openshift-machine-api",
-                "prow",
-                "test-pods",
-                ""
+                "/Namespace",
+                "apiextensions.k8s.io/CustomResourceDefinition"
             ]
         );
         assert_eq!(
-            project["spec"]["clusterResourceWhitelist"],
-            json!([{ "group": "*", "kind": "*" }])
+            group_kinds(prow, "namespaceResourceWhitelist"),
+            ["/ConfigMap", "rbac.authorization.k8s.io/Role"]
         );
-        assert!(project["spec"].get("roles").is_none());
+        // prow's namespace setting and its default test-pod namespace; "" for
+        // the Application itself.
+        assert_eq!(namespaces_of(prow), ["prow", "test-pods", ""]);
+
+        // Cluster-scoped kinds only: no namespaced kind, no namespace.
+        let namespaces = find(&out, "AppProject", "example-namespaces");
+        assert_eq!(
+            group_kinds(namespaces, "clusterResourceWhitelist"),
+            ["/Namespace"]
+        );
+        assert!(
+            namespaces["spec"]
+                .get("namespaceResourceWhitelist")
+                .is_none()
+        );
+        assert_eq!(
+            group_kinds(namespaces, "namespaceResourceBlacklist"),
+            ["*/*"]
+        );
+        assert_eq!(namespaces_of(namespaces), [""]);
+
+        // Namespaced kinds only.
+        let hosts = find(&out, "AppProject", "example-baremetal-hosts");
+        assert!(hosts["spec"].get("clusterResourceWhitelist").is_none());
+        assert_eq!(group_kinds(hosts, "clusterResourceBlacklist"), ["*/*"]);
+        assert_eq!(
+            group_kinds(hosts, "namespaceResourceWhitelist"),
+            [
+                "external-secrets.io/ExternalSecret",
+                "metal3.io/BareMetalHost"
+            ]
+        );
+        assert_eq!(namespaces_of(hosts), ["openshift-machine-api", ""]);
+
+        // The credentials go where prow and Argo CD run (tekton is disabled).
+        let app = find(&out, "AppProject", "example-github-app");
+        assert_eq!(namespaces_of(app), ["openshift-gitops", "prow", ""]);
+
+        let mine = find(&out, "AppProject", "example-my-component");
+        assert_eq!(
+            group_kinds(mine, "clusterResourceWhitelist"),
+            ["rbac.authorization.k8s.io/ClusterRole"]
+        );
+        assert_eq!(namespaces_of(mine), ["mine", ""]);
+
+        // No project allows every kind.
+        for project in out.objects.iter().filter(|o| o["kind"] == "AppProject") {
+            for list in ["clusterResourceWhitelist", "namespaceResourceWhitelist"] {
+                assert!(
+                    group_kinds(project, list)
+                        .iter()
+                        .all(|gk| !gk.contains('*')),
+                    "{project}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn kinds_declared_for_named_namespaces_are_the_destinations() {
+        // As when the catalog's `allow` narrows a plugin's `*` to named namespaces.
+        let mut catalog: Value = serde_json::from_str(&catalog(json!({}))).unwrap();
+        catalog["spec"]["components"][6]["emits"] = json!([
+            kind("v1", "ConfigMap", &["prow"]),
+            kind("v1", "Secret", &["prow"])
+        ]);
+        let out = render::<ArgoCd>("argocd", EXAMPLE_SITE, &catalog.to_string(), "{}").unwrap();
+        let prow = find(&out, "AppProject", "example-prow");
+        assert_eq!(namespaces_of(prow), ["prow", ""]);
+        assert_eq!(
+            group_kinds(prow, "namespaceResourceWhitelist"),
+            ["/ConfigMap", "/Secret"]
+        );
+        assert_eq!(group_kinds(prow, "clusterResourceBlacklist"), ["*/*"]);
+    }
+
+    #[test]
+    fn config_whitelists_extend_every_component_project() {
+        let out = render_with(json!({
+            "clusterResourceWhitelist": [{ "group": "", "kind": "PersistentVolume" }],
+            "namespaceResourceWhitelist": [{ "group": "", "kind": "Secret" }],
+        }))
+        .unwrap();
+        let namespaces = find(&out, "AppProject", "example-namespaces");
+        assert_eq!(
+            group_kinds(namespaces, "clusterResourceWhitelist"),
+            ["/Namespace", "/PersistentVolume"]
+        );
+        assert_eq!(
+            group_kinds(namespaces, "namespaceResourceWhitelist"),
+            ["/Secret"]
+        );
+        assert!(
+            namespaces["spec"]
+                .get("namespaceResourceBlacklist")
+                .is_none()
+        );
+        // Not the root's: it holds only what this plugin renders.
+        let root = find(&out, "AppProject", "example");
+        assert_eq!(group_kinds(root, "clusterResourceBlacklist"), ["*/*"]);
+    }
+
+    #[test]
+    fn needs_the_kinds_opsmith_fills_in() {
+        for index in [3, 6] {
+            let mut catalog: Value = serde_json::from_str(&catalog(json!({}))).unwrap();
+            catalog["spec"]["components"][index]
+                .as_object_mut()
+                .unwrap()
+                .remove("emits");
+            let err =
+                render::<ArgoCd>("argocd", EXAMPLE_SITE, &catalog.to_string(), "{}").unwrap_err();
+            assert_eq!(err.pointer, format!("/catalog/spec/components/{index}"));
+            assert!(err.message.contains("emits"), "{err}");
+        }
     }
 
     #[test]
@@ -918,7 +1359,7 @@ mod tests {
         );
         let prow = find(&out, "Application", "prow");
         assert_eq!(prow["metadata"]["namespace"], "argocd");
-        assert_eq!(prow["spec"]["project"], "infra");
+        assert_eq!(prow["spec"]["project"], "infra-prow");
         assert_eq!(wave(prow), "3");
         assert_eq!(
             prow["spec"]["syncPolicy"],
@@ -930,38 +1371,52 @@ mod tests {
         assert_eq!(wave(project), "-6");
         assert_eq!(
             project["spec"]["destinations"],
-            json!([{ "namespace": "*", "server": IN_CLUSTER }])
+            json!([{ "namespace": "argocd", "server": IN_CLUSTER }])
         );
         assert_eq!(project["spec"]["roles"][0]["name"], "ci");
         assert_eq!(project["spec"]["roles"][0]["groups"], json!(["sre"]));
+        assert_eq!(
+            project["spec"]["roles"][0]["policies"],
+            json!(["p, proj:infra:ci, applications, sync, infra/*, allow"])
+        );
+
+        // Each component's project has the role, for its own Application.
+        let prow_project = find(&out, "AppProject", "infra-prow");
+        assert_eq!(
+            prow_project["spec"]["destinations"],
+            json!([{ "namespace": "*", "server": IN_CLUSTER }])
+        );
+        assert_eq!(prow_project["spec"]["roles"][0]["groups"], json!(["sre"]));
+        assert_eq!(
+            prow_project["spec"]["roles"][0]["policies"],
+            json!(["p, proj:infra-prow:ci, applications, sync, infra-prow/*, allow"])
+        );
     }
 
     #[test]
     fn builtin_defaults_and_settings_become_destinations() {
         let mut catalog: Value = serde_json::from_str(&catalog(json!({}))).unwrap();
-        catalog["spec"]["components"][5]["enabled"] = json!(true);
+        with_tekton(&mut catalog);
         catalog["spec"]["components"][6]["config"] = json!({ "testPodNamespace": "jobs" });
         let out = render::<ArgoCd>("argocd", EXAMPLE_SITE, &catalog.to_string(), "{}").unwrap();
-        let destinations = &find(&out, "AppProject", "example")["spec"]["destinations"];
-        let namespaces: Vec<&str> = destinations
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|d| d["namespace"].as_str())
-            .collect();
+        let namespaces = |project| namespaces_of(find(&out, "AppProject", project));
         assert_eq!(
-            namespaces,
-            [
-                "ci",
-                "jobs",
-                "mine",
-                "openshift-gitops",
-                "openshift-machine-api",
-                "openshift-operators",
-                "prow",
-                "test-pods",
-                ""
-            ]
+            namespaces("example-tekton"),
+            ["ci", "openshift-operators", ""]
+        );
+        assert_eq!(namespaces("example-prow"), ["jobs", "prow", ""]);
+        assert_eq!(
+            namespaces("example-github-app"),
+            ["ci", "openshift-gitops", "prow", ""]
+        );
+        let tekton = find(&out, "AppProject", "example-tekton");
+        assert_eq!(
+            group_kinds(tekton, "clusterResourceWhitelist"),
+            ["operator.tekton.dev/TektonConfig"]
+        );
+        assert_eq!(
+            group_kinds(tekton, "namespaceResourceWhitelist"),
+            ["operators.coreos.com/Subscription", "tekton.dev/Pipeline"]
         );
     }
 

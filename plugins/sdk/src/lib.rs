@@ -93,15 +93,33 @@ pub struct Info {
     pub emits: Vec<Emit>,
 }
 
-/// One kind a plugin may emit.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One kind a plugin may emit: in [`Info`], what the plugin declares; in a
+/// catalog [`Component`]'s `emits`, what opsmith lets that component emit.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Emit {
     /// `apiVersion`, such as `metal3.io/v1alpha1`.
     pub api_version: String,
     /// `kind`, such as `BareMetalHost`.
     pub kind: String,
     /// Namespaces allowed; empty for cluster-scoped kinds, `*` for any.
+    #[serde(default)]
     pub namespaces: Vec<String>,
+}
+
+impl Emit {
+    /// The API group of `api_version`: `metal3.io` for `metal3.io/v1alpha1`,
+    /// `""` for the core group's `v1`.
+    pub fn group(&self) -> &str {
+        self.api_version
+            .rsplit_once('/')
+            .map_or("", |(group, _)| group)
+    }
+
+    /// Whether the kind is cluster-scoped: it may be emitted in no namespace.
+    pub fn is_cluster_scoped(&self) -> bool {
+        self.namespaces.is_empty()
+    }
 }
 
 impl Info {

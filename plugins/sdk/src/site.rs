@@ -320,6 +320,13 @@ pub struct Component {
     /// filled in by opsmith.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// The kinds this component may emit, as opsmith enforces them: those its
+    /// plugin declares in `describe`, narrowed by the component's `allow` list
+    /// in the catalog. Filled in by opsmith for every enabled component
+    /// (empty when its plugin could not be described); `None` for a disabled
+    /// one, and from an opsmith older than this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emits: Option<Vec<crate::Emit>>,
 }
 
 fn enabled_by_default() -> bool {
