@@ -23,7 +23,9 @@ pub fn annotations(invalid: &Invalid) -> Vec<String> {
                 escape_property(&escape_controls(&p.file)),
                 p.pos.line,
                 p.pos.column,
-                escape_data(&escape_controls(&p.message))
+                escape_data(&crate::diagnostics::defuse_old_commands(&escape_controls(
+                    &p.message
+                )))
             )
         })
         .collect()
@@ -340,7 +342,11 @@ impl CheckReport {
                 (_, Some(message)) => {
                     let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
                     status.set_message(format!("component `{name}` failed to render"));
-                    status.set_description(crate::diagnostics::printable_lines(&message));
+                    status.set_description(bounded(
+                        &crate::diagnostics::printable_lines(&message),
+                        FAILURE_BUDGET,
+                        "the job's log has the whole text",
+                    ));
                     status
                 }
                 (CheckOutcome::Compared { .. }, None) => TestCaseStatus::success(),

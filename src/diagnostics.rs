@@ -160,7 +160,7 @@ pub fn display_path(path: &Path) -> String {
 #[allow(clippy::print_stderr)]
 pub fn report(err: &anyhow::Error) {
     if let Some(invalid) = err.downcast_ref::<Invalid>() {
-        eprintln!("{invalid}");
+        eprintln!("{}", printable_lines(&invalid.to_string()));
         for annotation in crate::ci::annotations(invalid) {
             eprintln!("{annotation}");
         }
@@ -173,7 +173,7 @@ pub fn report(err: &anyhow::Error) {
         let first = text.lines().next().unwrap_or_default();
         eprintln!(
             "::error title=opsmith::{}",
-            crate::ci::escape_data(&escape_controls(first))
+            crate::ci::escape_data(&defuse_old_commands(&escape_controls(first)))
         );
     }
 }
@@ -236,9 +236,19 @@ pub fn printable_lines(text: &str) -> String {
         if line.trim_start().starts_with("::") {
             out.push('\\');
         }
-        out.push_str(&line);
+        out.push_str(&defuse_old_commands(&line));
     }
     out
+}
+
+/// `text` with GitHub's older workflow-command syntax, `##[command]`, which
+/// the runner reads anywhere in a line, broken up (`##\[`).
+pub fn defuse_old_commands(text: &str) -> Cow<'_, str> {
+    if text.contains("##[") {
+        Cow::Owned(text.replace("##[", "##\\["))
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 const REDACTED: &str = "<redacted>";
@@ -343,6 +353,10 @@ mod tests {
         assert_eq!(
             printable_lines("error: x\n::stop-commands::t\n  ::error::y\nok"),
             "error: x\n\\::stop-commands::t\n\\  ::error::y\nok"
+        );
+        assert_eq!(
+            printable_lines("unknown field `##[stop-commands]x`"),
+            "unknown field `##\\[stop-commands]x`"
         );
         let problem = Problem::new(
             "f.yaml",

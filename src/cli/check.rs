@@ -43,18 +43,28 @@ fn junit_path(args: &CheckArgs) -> Option<PathBuf> {
     })
 }
 
+/// Writes a report. A new report replaces whatever is at `path` by rename,
+/// so a symbolic link or FIFO a pull request put there is replaced, never
+/// written through; the step summary is the runner's own file, appended to.
 fn write(path: &Path, text: &str, append: bool) -> anyhow::Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
+    let cannot = || format!("cannot write {}", path.display());
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(parent) = parent {
+        std::fs::create_dir_all(parent).with_context(cannot)?;
     }
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .append(append)
-        .truncate(!append)
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    file.write_all(text.as_bytes())?;
+    if append {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(cannot)?;
+        file.write_all(text.as_bytes()).with_context(cannot)?;
+        return Ok(());
+    }
+    let mut file =
+        tempfile::NamedTempFile::new_in(parent.unwrap_or(Path::new("."))).with_context(cannot)?;
+    file.write_all(text.as_bytes()).with_context(cannot)?;
+    file.persist(path).with_context(cannot)?;
     Ok(())
 }
 
@@ -69,7 +79,9 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
         Ok(outcome) => outcome,
         Err(e) => match e.downcast::<Invalid>() {
             Ok(invalid) => CheckOutcome::Invalid(invalid),
-            Err(e) => CheckOutcome::Failed(format!("{e:#}")),
+            Err(e) => CheckOutcome::Failed(
+                crate::diagnostics::redact_url_credentials(&format!("{e:#}")).into_owned(),
+            ),
         },
     };
     crate::diagnostics::note(&report.headline());

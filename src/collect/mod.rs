@@ -313,6 +313,8 @@ fn check_name(kind: &str, name: &str) -> Result<(), String> {
             && name.len() <= 253
             && !name.contains('/')
             && !name.contains('%')
+            // The name becomes a file name and a `# Source:` line.
+            && !name.chars().any(|c| c.is_control() || c == '\\')
             && name != "."
             && name != ".."
     } else {
@@ -370,6 +372,7 @@ fn valid_file_name(name: &str) -> bool {
         && !name.contains('/')
         && !name.contains('\\')
         && !name.starts_with('.')
+        && !name.chars().any(char::is_control)
         && name.len() <= 255
 }
 
@@ -470,6 +473,12 @@ mod tests {
         assert!(is_label_value("PowerEdge_R620"));
         assert!(!is_label_value("PowerEdge R620"));
         assert!(check_name("ClusterRole", "system:openshift:foo").is_ok());
+        // A line break in a name would start a document of its own in
+        // `render --out -`, and a line of its own in the log.
+        assert!(check_name("ClusterRole", "x\n---\nkind: Secret").is_err());
+        assert!(check_name("ClusterRole", "a\\b").is_err());
+        assert!(!valid_file_name("install\rconfig.yaml"));
+        assert!(valid_file_name("install-config.yaml"));
     }
 
     #[test]

@@ -176,6 +176,9 @@ pub fn write_stream(tree: &Tree, out: &mut impl std::io::Write) -> std::io::Resu
         if !path.ends_with(".yaml") || path == PROVENANCE_FILE {
             continue;
         }
+        // Paths are checked at collect; escaped anyway, since a line break
+        // here would start a document of its own in the stream.
+        let path = crate::diagnostics::escape_controls(path);
         write!(out, "---\n# Source: {}/{path}\n", tree.site)?;
         out.write_all(bytes)?;
     }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use similar::TextDiff;
 use walkdir::WalkDir;
 
@@ -172,8 +172,16 @@ pub fn unified(f: &FileChange, prefix: &str, color: bool) -> String {
 /// provenance record says opsmith wrote, or every file when there is none.
 pub fn read_dir(dir: &Path) -> anyhow::Result<Files> {
     let mut files = Files::new();
-    if !dir.exists() {
-        return Ok(files);
+    match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(files),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", dir.display())),
+        // A link there (to `.git`, to a mounted token) is not the rendered
+        // tree, and what it leads to must not reach the diff or the PR comment.
+        Ok(meta) if !meta.is_dir() => bail!(
+            "{} is not a folder opsmith rendered (a link or a file): move it away",
+            dir.display()
+        ),
+        Ok(_) => {}
     }
     let record = dir.join(layout::PROVENANCE_FILE);
     // Only a regular file is read: a FIFO put there would block the read.
@@ -182,7 +190,7 @@ pub fn read_dir(dir: &Path) -> anyhow::Result<Files> {
         Some(Ok(text)) => layout::owned_files(&text),
         _ => None,
     };
-    for entry in WalkDir::new(dir).min_depth(1) {
+    for entry in WalkDir::new(dir).follow_root_links(false).min_depth(1) {
         let entry = entry?;
         if !entry.file_type().is_file() {
             continue;

@@ -310,6 +310,18 @@ impl Drop for Staging {
 /// Every file of `tree` under `root`: the folders first, once each, then
 /// the files on all cores (a large site has tens of thousands).
 fn write_files(root: &Path, tree: &Tree) -> anyhow::Result<()> {
+    // Paths come from what plugins render: checked at collect, and again
+    // here, where a `..` would write outside the tree.
+    if let Some(bad) = tree
+        .files
+        .keys()
+        .find(|p| !crate::load::is_plain_relative(p))
+    {
+        bail!(
+            "refusing to write {}: a rendered path must stay inside the site's folder",
+            crate::diagnostics::escape_controls(bad)
+        );
+    }
     let folders: BTreeSet<&str> = tree
         .files
         .keys()

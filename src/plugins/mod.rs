@@ -573,6 +573,7 @@ fn parse_info(info: PluginInfo) -> Result<Description, PluginError> {
         .get(opsmith_plugin_sdk::READS_HOSTS_KEYWORD)
         .and_then(Value::as_bool)
         .unwrap_or(true);
+    check_self_description(&info)?;
     Ok(Description {
         name: info.name,
         version: info.version,
@@ -589,6 +590,56 @@ fn parse_info(info: PluginInfo) -> Result<Description, PluginError> {
             })
             .collect(),
     })
+}
+
+/// What a plugin says of itself becomes paths (`<kind>-<name>.yaml`), commit
+/// trailers and Argo CD whitelists: a kind such as `../x` or `*`, or a name
+/// with a newline, is refused before anything rests on it.
+fn check_self_description(info: &PluginInfo) -> Result<(), PluginError> {
+    let word = |text: &str, max: usize, allowed: fn(char) -> bool| {
+        !text.is_empty() && text.len() <= max && text.chars().all(allowed)
+    };
+    let dns_label = |text: &str| {
+        word(text, 63, |c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
+        }) && !text.starts_with('-')
+            && !text.ends_with('-')
+    };
+    fn name_char(c: char) -> bool {
+        c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
+    }
+    if !word(&info.name, 128, name_char) {
+        return Err(malformed(&format!(
+            "`describe` returned the name {:?}: expected letters, digits, `.`, `_` and `-`",
+            info.name
+        )));
+    }
+    if !word(&info.version, 64, |c| name_char(c) || c == '+') {
+        return Err(malformed(&format!(
+            "`describe` returned the version {:?}: expected letters, digits, `.`, `+`, `_` and `-`",
+            info.version
+        )));
+    }
+    for e in &info.emits {
+        let (group, version) = e
+            .api_version
+            .rsplit_once('/')
+            .unwrap_or(("", &e.api_version));
+        let group_ok = group.is_empty() || group.split('.').all(dns_label);
+        let version_ok = word(version, 63, |c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit()
+        }) && version.starts_with('v');
+        let kind_ok = word(&e.kind, 63, |c| c.is_ascii_alphanumeric())
+            && e.kind.starts_with(|c: char| c.is_ascii_uppercase());
+        let namespaces_ok = e.namespaces.iter().all(|n| n == "*" || dns_label(n));
+        if !(group_ok && version_ok && kind_ok && namespaces_ok) {
+            return Err(malformed(&format!(
+                "`describe` declares {:?} {:?} in {:?}: expected an apiVersion such as `apps/v1`, a kind such as `Deployment`, and namespaces that are DNS labels or `*`",
+                e.api_version, e.kind, e.namespaces
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The component's config against the schema its plugin declares, with
@@ -1069,6 +1120,47 @@ mod tests {
         ));
         assert!(says(r#"{"type": "object", "x-opsmith-reads-hosts": true}"#));
         assert!(says(r#"{"type": "object"}"#));
+    }
+
+    #[test]
+    fn what_a_plugin_says_of_itself_must_be_safe_to_build_on() {
+        use bindings::opsmith::plugin::types::AllowedKind as Declared;
+        let info = |name: &str, version: &str, emits: &[(&str, &str, &[&str])]| PluginInfo {
+            name: name.into(),
+            version: version.into(),
+            description: String::new(),
+            config_schema: "{}".into(),
+            emits: emits
+                .iter()
+                .map(|(api_version, kind, namespaces)| Declared {
+                    api_version: (*api_version).into(),
+                    kind: (*kind).into(),
+                    namespaces: namespaces.iter().map(|n| (*n).into()).collect(),
+                })
+                .collect(),
+        };
+        let fine: &[(&str, &str, &[&str])] = &[
+            ("v1", "Namespace", &[]),
+            ("rbac.authorization.k8s.io/v1", "ClusterRole", &[]),
+            ("tekton.dev/v1beta1", "Pipeline", &["ci", "*"]),
+        ];
+        assert!(parse_info(info("metal3", "0.1.0+build.1", fine)).is_ok());
+        let refused: &[(&str, &str, &[&str])] = &[
+            ("v1", "../../../tmp/pwn", &[]),
+            ("*/v1", "Deployment", &[]),
+            ("v1", "*", &[]),
+            ("apps/v1", "Deployment", &["../etc"]),
+            ("apps/v1", "deployment", &[]),
+            ("apps/x1", "Deployment", &[]),
+        ];
+        for declared in refused {
+            assert!(
+                parse_info(info("p", "1", std::slice::from_ref(declared))).is_err(),
+                "{declared:?}"
+            );
+        }
+        assert!(parse_info(info("p\nSigned-off-by: x", "1", fine)).is_err());
+        assert!(parse_info(info("p", "1\nOpsmith-Plugin: forged", fine)).is_err());
     }
 
     fn kind(api_version: &str, kind: &str, namespaces: &[&str]) -> AllowedKind {

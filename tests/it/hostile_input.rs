@@ -201,7 +201,7 @@ fn hostile_names(copy: &SiteCopy) {
     copy.edit(
         "inventory.yaml",
         "- name: oct-03-04-compute",
-        "- name: \"x\\n::stop-commands::t0k3n\\r::error file=a::forged\\u001b[2J\"",
+        "- name: \"x\\n::stop-commands::t0k3n\\r::error file=a::forged\\u001b[2J ##[add-mask]y\"",
     );
 }
 
@@ -225,6 +225,8 @@ fn no_value_reaches_the_log_as_a_workflow_command() {
         );
     }
     assert!(!err.contains('\u{1b}'), "{err}");
+    // The older syntax, which the runner reads anywhere in a line.
+    assert!(!err.contains("##[add-mask]"), "{err}");
     assert!(
         err.contains("x\\n::stop-commands::t0k3n\\r::error"),
         "{err}"
@@ -365,4 +367,44 @@ fn the_reports_of_ten_thousand_invalid_hosts_fit_github() {
     assert!(comment.contains("unknown field `nicz`"), "{comment}");
     assert!(comment.contains("more problems, by kind:"), "{comment}");
     assert!(comment.contains(" problems found"), "{comment}");
+}
+
+#[test]
+fn diff_against_a_linked_site_folder_shows_nothing_of_its_target() {
+    let copy = SiteCopy::new();
+    let secrets = copy.path("secrets");
+    std::fs::create_dir_all(&secrets).expect("mkdir");
+    std::fs::write(secrets.join("config"), CANARY).expect("write");
+    std::fs::create_dir_all(copy.path("manifests")).expect("mkdir");
+    symlink(&secrets, &copy.path("manifests/infra"));
+    for command in ["diff", "check"] {
+        let (code, all) = {
+            let out = copy.run(&[command, "--site", "site", "--out", "manifests"]);
+            (
+                out.status.code(),
+                format!("{}{}", stdout(&out), stderr(&out)),
+            )
+        };
+        assert_eq!(code, Some(2), "{command}: {all}");
+        assert!(!all.contains(CANARY), "{command}: {all}");
+        assert!(
+            all.contains("is not a folder opsmith rendered"),
+            "{command}: {all}"
+        );
+    }
+}
+
+#[test]
+fn a_report_path_a_pull_request_linked_elsewhere_is_replaced_not_written_through() {
+    let copy = SiteCopy::new();
+    let victim = write_outside(&copy, "victim.txt", CANARY);
+    symlink(&victim, &copy.path("comment.md"));
+    symlink(&victim, &copy.path("junit.xml"));
+    let (code, _) = check_everywhere(&copy);
+    assert_eq!(code, Some(1));
+    assert_eq!(std::fs::read_to_string(&victim).expect("victim"), CANARY);
+    for report in ["comment.md", "junit.xml"] {
+        let meta = std::fs::symlink_metadata(copy.path(report)).expect("report");
+        assert!(meta.is_file(), "{report} is still a link");
+    }
 }
