@@ -265,10 +265,10 @@ pub fn redact_url_credentials(text: &str) -> Cow<'_, str> {
     while let Some(at) = rest.find("://") {
         let (head, tail) = rest.split_at(at + 3);
         out.push_str(head);
+        // To the end of the URL, not of its authority: a password may hold
+        // `/` or `#`, and hiding a path with an `@` in it costs nothing.
         let authority_end = tail
-            .find(|c: char| {
-                matches!(c, '/' | '?' | '#' | '`' | '"' | '\'' | '<' | '>') || c.is_whitespace()
-            })
+            .find(|c: char| matches!(c, '`' | '"' | '\'' | '<' | '>') || c.is_whitespace())
             .unwrap_or(tail.len());
         match tail[..authority_end].rfind('@') {
             // `ssh://git@host` names the account every git host uses: no secret.
@@ -285,7 +285,7 @@ pub fn redact_url_credentials(text: &str) -> Cow<'_, str> {
 
 /// Whether a mapping key names a secret (`password`, `bmcPassword`,
 /// `api_token`, `hmacSecret`), whose value a source line must not show.
-fn names_a_secret(key: &str) -> bool {
+pub fn names_a_secret(key: &str) -> bool {
     let key: String = key
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
@@ -402,7 +402,11 @@ mod tests {
             "ssh://git@github.com/o/r.git"
         );
         assert!(has_url_credentials("http://a:b@proxy:3128"));
-        assert!(!has_url_credentials("http://proxy:3128/x@y"));
+        assert!(has_url_credentials("http://u:pa/ss#x@proxy:3128"));
+        assert_eq!(
+            redact_url_credentials("`https://u:pa/ss@h/x` and `https://h/y`"),
+            "`https://<redacted>@h/x` and `https://h/y`"
+        );
         assert_eq!(
             redact_secret_value("      password: hunter2"),
             "      password: <redacted>"

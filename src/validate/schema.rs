@@ -96,6 +96,16 @@ impl Schema {
     ) {
         let pointer = format!("{base}{}", error.instance_path().as_str());
         let instance = error.instance();
+        // A field named like a secret (a plugin config's `apiToken`) has its
+        // value named, never shown.
+        let field = pointer.rsplit('/').next().unwrap_or_default();
+        let describe_value = |value: &Value| {
+            if crate::diagnostics::names_a_secret(field) {
+                format!("the value of `{field}` (not shown)")
+            } else {
+                describe_value(value)
+            }
+        };
         match error.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected }
             | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
@@ -141,7 +151,7 @@ impl Schema {
                         "`{}` holds credentials in its URL (the part before `@`, not shown here): opsmith takes none in its inputs; expected {what}",
                         pointer.rsplit('/').next().unwrap_or_default()
                     ),
-                    _ => self.pattern_message(instance, pattern),
+                    _ => self.pattern_message(&describe_value(instance), pattern),
                 };
                 out.push(doc.problem_at(&pointer, message));
             }
@@ -223,13 +233,10 @@ impl Schema {
         }
     }
 
-    fn pattern_message(&self, instance: &Value, pattern: &str) -> String {
+    fn pattern_message(&self, shown: &str, pattern: &str) -> String {
         match self.pattern_descriptions.get(pattern) {
-            Some(what) => format!("{} is not {what}", describe_value(instance)),
-            None => format!(
-                "{} does not match the pattern `{pattern}`",
-                describe_value(instance)
-            ),
+            Some(what) => format!("{shown} is not {what}"),
+            None => format!("{shown} does not match the pattern `{pattern}`"),
         }
     }
 
