@@ -223,6 +223,27 @@ fn the_cache_folder_opsmith_creates_is_private() {
     );
 }
 
+/// Renders with `cache`, whose metal3 entry is not a regular file: the
+/// output is the reference, metal3 is compiled again with a warning, and a
+/// regular entry replaces what was there.
+fn renders_with_metal3_compiled_again(
+    copy: &SiteCopy,
+    cache: &Path,
+    reference: &[(String, Vec<u8>)],
+    metal3: &Path,
+) {
+    let run = render(copy.dir.path(), cache, "out", &[]);
+    assert_eq!(run.status, Some(0), "{}", run.stderr);
+    assert_eq!(snapshot(&copy.path("out")), reference);
+    assert!(
+        run.stderr.contains("builtin:metal3: compiled in")
+            && run.stderr.contains("it is not a regular file"),
+        "{}",
+        run.stderr
+    );
+    assert!(fs::symlink_metadata(metal3).unwrap().is_file());
+}
+
 #[test]
 fn a_fifo_at_an_entry_path_does_not_stop_the_render() {
     let copy = SiteCopy::new();
@@ -235,16 +256,7 @@ fn a_fifo_at_an_entry_path_does_not_stop_the_render() {
         .expect("mkfifo");
     assert!(made.success());
 
-    let run = render(copy.dir.path(), &cache, "out", &[]);
-    assert_eq!(run.status, Some(0), "{}", run.stderr);
-    assert_eq!(snapshot(&copy.path("out")), reference);
-    assert!(
-        run.stderr.contains("builtin:metal3: compiled in")
-            && run.stderr.contains("it is not a regular file"),
-        "{}",
-        run.stderr
-    );
-    assert!(fs::symlink_metadata(&metal3).unwrap().is_file());
+    renders_with_metal3_compiled_again(&copy, &cache, &reference, &metal3);
 }
 
 #[test]
@@ -258,14 +270,5 @@ fn a_symlinked_entry_is_not_followed() {
     fs::rename(&metal3, &elsewhere).expect("move entry");
     std::os::unix::fs::symlink(&elsewhere, &metal3).expect("symlink");
 
-    let run = render(copy.dir.path(), &cache, "out", &[]);
-    assert_eq!(run.status, Some(0), "{}", run.stderr);
-    assert_eq!(snapshot(&copy.path("out")), reference);
-    assert!(
-        run.stderr.contains("builtin:metal3: compiled in")
-            && run.stderr.contains("it is not a regular file"),
-        "{}",
-        run.stderr
-    );
-    assert!(fs::symlink_metadata(&metal3).unwrap().is_file());
+    renders_with_metal3_compiled_again(&copy, &cache, &reference, &metal3);
 }
