@@ -68,7 +68,7 @@ pub fn objects(
     let mut errors: Vec<String> = Vec::new();
     let mut problems: Vec<Problem> = Vec::new();
     let mut collected = Collected::default();
-    let allow = catalog_allowances(site);
+    let allow = crate::plugins::catalog_allowances(site);
     for mut r in rendered {
         let index = site
             .catalog
@@ -155,53 +155,6 @@ pub fn objects(
         bail!("{}", errors.join("\nerror: "));
     }
     Ok(collected)
-}
-
-/// The catalog's `allow` lists, by component: a narrowing of what the
-/// plugin declares, the user's policy for a third-party plugin.
-pub(crate) fn catalog_allowances(site: &Site) -> BTreeMap<String, Vec<AllowedKind>> {
-    let mut out = BTreeMap::new();
-    let components = site
-        .inputs
-        .catalog
-        .value
-        .pointer("/spec/components")
-        .and_then(Value::as_array);
-    for c in components.into_iter().flatten() {
-        let (Some(name), Some(allow)) = (
-            c.get("name").and_then(Value::as_str),
-            c.get("allow").and_then(Value::as_array),
-        ) else {
-            continue;
-        };
-        let kinds = allow
-            .iter()
-            .map(|a| AllowedKind {
-                api_version: a
-                    .get("apiVersion")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-                kind: a
-                    .get("kind")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-                namespaces: a
-                    .get("namespaces")
-                    .and_then(Value::as_array)
-                    .map(|n| {
-                        n.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_owned)
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            })
-            .collect();
-        out.insert(name.to_owned(), kinds);
-    }
-    out
 }
 
 fn permits(

@@ -730,6 +730,53 @@ pub fn catalog_for_plugins(site: &Site, kinds: &HashMap<&str, Vec<AllowedKind>>)
     serde_json::to_value(&catalog).unwrap_or(Value::Null)
 }
 
+/// The catalog's `allow` lists, by component: a narrowing of what the
+/// plugin declares, the user's policy for a third-party plugin.
+pub fn catalog_allowances(site: &Site) -> BTreeMap<String, Vec<AllowedKind>> {
+    let mut out = BTreeMap::new();
+    let components = site
+        .inputs
+        .catalog
+        .value
+        .pointer("/spec/components")
+        .and_then(Value::as_array);
+    for c in components.into_iter().flatten() {
+        let (Some(name), Some(allow)) = (
+            c.get("name").and_then(Value::as_str),
+            c.get("allow").and_then(Value::as_array),
+        ) else {
+            continue;
+        };
+        let kinds = allow
+            .iter()
+            .map(|a| AllowedKind {
+                api_version: a
+                    .get("apiVersion")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                kind: a
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                namespaces: a
+                    .get("namespaces")
+                    .and_then(Value::as_array)
+                    .map(|n| {
+                        n.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+            .collect();
+        out.insert(name.to_owned(), kinds);
+    }
+    out
+}
+
 /// What collect lets a component emit: each kind its plugin declares, in the
 /// namespaces both the declaration and the catalog's `allow` list (when
 /// there is one) permit. Cluster-scoped kinds (no namespaces) stay so only if
@@ -912,7 +959,7 @@ fn for_each_component<T: Send>(
             description,
         })
     });
-    let allowances = crate::collect::catalog_allowances(site);
+    let allowances = catalog_allowances(site);
     let kinds: HashMap<&str, Vec<AllowedKind>> = work_items
         .iter()
         .zip(&described)
