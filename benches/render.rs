@@ -1,7 +1,9 @@
-//! `cargo bench --bench render`: the plugin boundary (cold compile, cache
-//! load, instantiate, one render per built-in) and validate + render end to
-//! end on generated sites of 8, 1 000 and 10 000 hosts, to stdout and to a
-//! tree, with a cold and a warm plugin cache.
+//! `cargo bench --bench render`: the plugin boundary (load as the build
+//! compiled it, compile, cache load, instantiate, one render per built-in),
+//! the `opsmith render` process on the reference site and on generated sites
+//! (first run with an empty cache, warm, peak memory), and validate + render
+//! end to end in process on generated sites of 8, 1 000 and 10 000 hosts, to
+//! stdout and to a tree.
 //!
 //! A plain `harness = false` program: it prints a table, asserts nothing.
 //! `OPSMITH_BENCH_SIZES=8,1000` picks the site sizes.
@@ -13,6 +15,7 @@ use std::time::{Duration, Instant};
 use opsmith::layout;
 use opsmith::output::dir;
 use opsmith::pipeline;
+use opsmith::plugins::cache::Origin;
 use opsmith::plugins::sandbox::Limits;
 use opsmith::plugins::{Host, PluginSource, builtin};
 
@@ -86,22 +89,37 @@ fn generate_site(dir: &Path, hosts: usize) {
 
 fn plugin_boundary(cache: &Path) {
     println!("## The plugin boundary, per built-in plugin (median of 5)\n");
-    println!("| plugin | size | cold compile | load from cache | instantiate + describe |");
-    println!("|---|---|---|---|---|");
+    println!(
+        "| plugin | size | native code | load as built | compile | load from cache | instantiate + describe |"
+    );
+    println!("|---|---|---|---|---|---|---|");
     let limits = Limits::default();
     for name in builtin::names() {
         let source = PluginSource::Builtin(name.to_owned());
+        let embedded = Host::new(limits, None, false).expect("host");
+        let (as_built, plugin) = time(5, || embedded.load_uncached(&source).expect("load"));
+        assert_eq!(
+            plugin.origin,
+            Origin::Embedded,
+            "{name} was not precompiled"
+        );
         let (cold, _) = time(3, || {
-            let uncached = Host::new(limits, None, false).expect("host");
+            let uncached = Host::new(limits, None, false)
+                .expect("host")
+                .compiling_builtins();
             uncached.load_uncached(&source).expect("compile")
         });
-        let host = Host::new(limits, Some(cache.to_owned()), false).expect("host");
+        let host = Host::new(limits, Some(cache.to_owned()), false)
+            .expect("host")
+            .compiling_builtins();
         host.load_uncached(&source).expect("fill the cache");
         let (warm, plugin) = time(5, || host.load_uncached(&source).expect("load"));
         let (call, _) = time(5, || plugin.describe(&host, &limits).expect("describe"));
         println!(
-            "| {name} | {} KiB | {} | {} | {} |",
+            "| {name} | {} KiB | {} KiB | {} | {} | {} | {} |",
             plugin.size / 1024,
+            builtin::precompiled(name).map_or(0, <[u8]>::len) / 1024,
+            ms(as_built),
             ms(cold),
             ms(warm),
             ms(call)
@@ -115,7 +133,7 @@ fn end_to_end(sizes: &[usize], root: &Path) {
         "## validate + render end to end, warm cache unless noted (median of 5, 10 000 hosts: 3; the process: median and best of twice as many)\n"
     );
     println!(
-        "| hosts | objects | bytes | cold cache, stdout | warm, stdout | warm, tree | plain write loop | `opsmith render --out -` process | objects/s (stdout) | MB/s (stdout) |"
+        "| hosts | objects | bytes | first run (empty cache), stdout | warm, stdout | warm, tree | plain write loop | `opsmith render --out -` process | objects/s (stdout) | MB/s (stdout) |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let limits = Limits::default();
@@ -188,6 +206,95 @@ fn end_to_end(sizes: &[usize], root: &Path) {
     println!();
 }
 
+/// One `opsmith render --out -` process: its wall time and peak RSS (KiB).
+fn render_process(site: &Path, cache: &Path, compile_builtins: bool) -> (Duration, i64) {
+    let started = Instant::now();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_opsmith"));
+    command
+        .args(["render", "--out", "-", "--site"])
+        .arg(site)
+        .env("OPSMITH_CACHE_DIR", cache)
+        .stdout(std::process::Stdio::null());
+    if compile_builtins {
+        command.env("OPSMITH_COMPILE_BUILTINS", "1");
+    }
+    #[expect(
+        clippy::zombie_processes,
+        reason = "wait4 below reaps it, which Child::wait cannot do with its rusage"
+    )]
+    let child = command.spawn().expect("run opsmith");
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is valid, and wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = libc::pid_t::try_from(child.id()).expect("pid");
+    // SAFETY: waits for the child spawned above, which nothing else waits for.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let elapsed = started.elapsed();
+    assert_eq!(waited, pid, "wait4");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "opsmith render failed"
+    );
+    (elapsed, usage.ru_maxrss)
+}
+
+fn mib(kib: i64) -> String {
+    format!("{:.0} MiB", kib as f64 / 1024.0)
+}
+
+/// The `opsmith render --out -` process as CI runs it, on the reference
+/// site and generated sites: first run with an empty plugin cache (the
+/// built-ins loaded as opsmith's build compiled them, and compiled at run
+/// time as before), and warm. Median of 5 (10 000 hosts: 3), with the peak
+/// RSS of the median run.
+fn processes(sizes: &[usize], root: &Path) {
+    println!(
+        "## `opsmith render --out -`, the process (median of 5, 10 000 hosts: 3; peak RSS of that run)\n"
+    );
+    println!(
+        "| site | first run, empty cache | peak RSS | first run, built-ins compiled at run time (as before) | peak RSS | warm, built-ins from the compile cache (as before) | peak RSS |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("site");
+    let mut sites = vec![("reference site".to_owned(), reference)];
+    for &hosts in sizes {
+        let site = root.join(format!("process-site-{hosts}"));
+        generate_site(&site, hosts);
+        sites.push((format!("{hosts} hosts"), site));
+    }
+    for (label, site) in sites {
+        let runs = if label.starts_with("10000") { 3 } else { 5 };
+        let measure = |compile_builtins: bool, warm: bool| {
+            let cache = root.join("process-cache");
+            let mut results: Vec<(Duration, i64)> = (0..runs)
+                .map(|_| {
+                    if !warm {
+                        let _ = std::fs::remove_dir_all(&cache);
+                    }
+                    render_process(&site, &cache, compile_builtins)
+                })
+                .collect();
+            let _ = std::fs::remove_dir_all(&cache);
+            results.sort();
+            results[results.len() / 2]
+        };
+        let cold = measure(false, false);
+        let compiled = measure(true, false);
+        // A first run fills the cache; the median of the runs is warm.
+        let warm = measure(true, true);
+        println!(
+            "| {label} | {} | {} | {} | {} | {} | {} |",
+            ms(cold.0),
+            mib(cold.1),
+            ms(compiled.0),
+            mib(compiled.1),
+            ms(warm.0),
+            mib(warm.1)
+        );
+    }
+    println!();
+}
+
 // The allocator and settings of the `opsmith` binary, so that the in-process
 // columns measure what the command does.
 #[global_allocator]
@@ -206,5 +313,6 @@ fn main() {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     plugin_boundary(&root.path().join("boundary-cache"));
+    processes(&sizes, root.path());
     end_to_end(&sizes, root.path());
 }

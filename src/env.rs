@@ -4,6 +4,17 @@
 /// cache directory (`$XDG_CACHE_HOME/opsmith` or `~/.cache/opsmith`).
 pub const CACHE_DIR: &str = "OPSMITH_CACHE_DIR";
 
+/// `OPSMITH_COMPILE_BUILTINS=1`: compile the built-in plugins at run time
+/// (through the compile cache), as third-party plugins are, instead of
+/// loading the native code opsmith's build made. For measuring the cold path
+/// and testing the cache.
+pub const COMPILE_BUILTINS: &str = "OPSMITH_COMPILE_BUILTINS";
+
+/// `OPSMITH_PLUGIN_SDK_PATH=DIR`: `plugin new` points the Rust scaffold at
+/// the SDK in DIR (`[patch.crates-io]`) instead of crates.io's, for
+/// developing opsmith and the SDK together.
+pub const PLUGIN_SDK_PATH: &str = "OPSMITH_PLUGIN_SDK_PATH";
+
 /// `GITHUB_ACTIONS=true`: running as a GitHub Actions step; errors are also
 /// printed as workflow-command annotations.
 pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";

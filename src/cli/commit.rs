@@ -63,12 +63,16 @@ fn message(args: &CommitArgs, site_name: &str, provenance: &serde_json::Value) -
                 .unwrap_or_default()
                 .to_owned()
         };
+        // A plugin file by its sha256, a built-in one by its sources'.
+        let digest = match field("sha256") {
+            sha256 if !sha256.is_empty() => format!("sha256:{sha256}"),
+            _ => format!("source-sha256:{}", field("sourceSha256")),
+        };
         text.push_str(&format!(
-            "Opsmith-Plugin: {} {}@{} sha256:{}\n",
+            "Opsmith-Plugin: {} {}@{} {digest}\n",
             field("component"),
             field("name"),
             field("version"),
-            field("sha256")
         ));
     }
     text.push_str(&format!("Opsmith-Version: {}\n", env!("CARGO_PKG_VERSION")));

@@ -177,6 +177,12 @@ fn inspect(args: &InspectArgs) -> anyhow::Result<ExitStatus> {
         plugin.size
     )?;
     writeln!(out, "sha256:      {}", plugin.sha256)?;
+    if let Some(source_sha256) = plugin.source_sha256 {
+        writeln!(
+            out,
+            "sources:     sha256 {source_sha256} (what opsmith-provenance.yaml records)"
+        )?;
+    }
     writeln!(
         out,
         "world:       opsmith:plugin/renderer@0.1.0 (exports {})",

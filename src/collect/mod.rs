@@ -48,7 +48,11 @@ pub struct Provenance {
     pub plugin: String,
     pub name: String,
     pub version: String,
+    /// The component's sha256.
     pub sha256: String,
+    /// A built-in plugin's source digest, which the record shows instead of
+    /// the component's (that one depends on the compiler that built opsmith).
+    pub source_sha256: Option<&'static str>,
 }
 
 /// Everything to lay out.
@@ -141,6 +145,7 @@ pub fn objects(
             name: r.description.name,
             version: r.description.version,
             sha256: r.sha256,
+            source_sha256: r.source_sha256,
         });
     }
     duplicates(&collected.objects, &mut errors);

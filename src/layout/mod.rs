@@ -50,12 +50,20 @@ struct ProvenanceRecord<'a> {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct PluginRecord<'a> {
     component: &'a str,
     plugin: &'a str,
     name: &'a str,
     version: &'a str,
-    sha256: &'a str,
+    /// A plugin file's sha256, as the catalog pins it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha256: Option<&'a str>,
+    /// A built-in plugin's source digest: its component's sha256 depends on
+    /// the compiler that built opsmith, and two builds of one tree must
+    /// record the same provenance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_sha256: Option<&'a str>,
 }
 
 /// Where an object lives in the site's tree:
@@ -132,7 +140,8 @@ pub fn tree(site: &Site, collected: &Collected) -> anyhow::Result<Tree> {
                 plugin: &p.plugin,
                 name: &p.name,
                 version: &p.version,
-                sha256: &p.sha256,
+                sha256: p.source_sha256.is_none().then_some(p.sha256.as_str()),
+                source_sha256: p.source_sha256,
             })
             .collect(),
         files: names,

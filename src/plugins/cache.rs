@@ -50,6 +50,8 @@ pub struct Cache {
 /// How a component was obtained, for the log and the cache-hit test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
+    /// A built-in plugin's native code, compiled by opsmith's build.
+    Embedded,
     Cache,
     Compiled,
 }

@@ -6,6 +6,7 @@
 pub mod bindings;
 pub mod builtin;
 pub mod cache;
+pub mod engine_config;
 pub mod error;
 pub mod sandbox;
 
@@ -24,8 +25,8 @@ use rayon::prelude::*;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
+use wasmtime::Engine;
 use wasmtime::component::{Component as WasmComponent, HasSelf, Linker};
-use wasmtime::{Config, Engine};
 
 use crate::diagnostics::{Invalid, Problem};
 use crate::validate::Site;
@@ -48,20 +49,14 @@ pub struct Host {
     loaded: Mutex<HashMap<String, LoadSlot>>,
     pub limits: Limits,
     pub verbose: bool,
+    /// Whether built-in plugins are loaded as the native code opsmith's
+    /// build made (see `env::COMPILE_BUILTINS`).
+    builtins_precompiled: bool,
 }
 
 impl Host {
     pub fn new(limits: Limits, cache_dir: Option<PathBuf>, verbose: bool) -> anyhow::Result<Host> {
-        let mut config = Config::new();
-        config
-            .wasm_component_model(true)
-            .consume_fuel(true)
-            .epoch_interruption(true)
-            // Deterministic floating point: the same plugin gives the same
-            // bytes on every machine.
-            .cranelift_nan_canonicalization(true)
-            .relaxed_simd_deterministic(true);
-        let engine = Engine::new(&config)?;
+        let engine = Engine::new(&engine_config::engine_config())?;
         let mut linker = Linker::new(&engine);
         // Every WASI interface a tool chain may import is linked, and the
         // per-store context (sandbox.rs) grants nothing through it.
@@ -76,7 +71,16 @@ impl Host {
             loaded: Mutex::default(),
             limits,
             verbose,
+            builtins_precompiled: crate::env::var(crate::env::COMPILE_BUILTINS)
+                .is_none_or(|v| v == "0"),
         })
+    }
+
+    /// This host compiles the built-in plugins (through the compile cache)
+    /// instead of loading the native code opsmith's build made.
+    pub fn compiling_builtins(mut self) -> Host {
+        self.builtins_precompiled = false;
+        self
     }
 
     /// The plugin of `source`, loaded once per host: the first caller loads
@@ -122,6 +126,11 @@ impl Host {
     /// built-in digest), so loading it takes milliseconds.
     fn is_cached(&self, source: &PluginSource) -> bool {
         let sha256 = match source {
+            PluginSource::Builtin(name)
+                if self.builtins_precompiled && builtin::precompiled(name).is_some() =>
+            {
+                return true;
+            }
             PluginSource::Builtin(name) => builtin::sha256(name),
             PluginSource::File { sha256, .. } => sha256.as_deref(),
         };
@@ -148,15 +157,21 @@ impl Host {
             );
         }
         let started = Instant::now();
-        let (component, origin) = self
-            .cache
-            .load(&self.engine, &sha256, &wasm)
-            .map_err(|e| PluginError::Incompatible {
-                reason: format!("{e:#}"),
-            })
-            .with_context(|| format!("cannot load {}", source.label()))?;
+        let embedded = match source {
+            PluginSource::Builtin(name) => self.embedded(name),
+            PluginSource::File { .. } => None,
+        };
+        let (component, origin) = match embedded {
+            Some(component) => Ok((component, Origin::Embedded)),
+            None => self.cache.load(&self.engine, &sha256, &wasm),
+        }
+        .map_err(|e| PluginError::Incompatible {
+            reason: format!("{e:#}"),
+        })
+        .with_context(|| format!("cannot load {}", source.label()))?;
         if self.verbose {
             let how = match origin {
+                Origin::Embedded => "loaded as compiled by opsmith's build",
                 Origin::Cache => "loaded from cache",
                 Origin::Compiled => "compiled",
             };
@@ -172,12 +187,41 @@ impl Host {
         Ok(Plugin {
             label: source.label(),
             sha256,
+            source_sha256: match source {
+                PluginSource::Builtin(name) => builtin::source_sha256(name),
+                PluginSource::File { .. } => None,
+            },
             size: wasm.len(),
             pre,
             origin,
             component,
             description: OnceLock::new(),
         })
+    }
+
+    /// Built-in plugin `name` as its native code compiled by opsmith's build,
+    /// if this engine and CPU can run that code (wasmtime checks the engine's
+    /// settings and the CPU's features); otherwise it is compiled as any
+    /// plugin is.
+    fn embedded(&self, name: &str) -> Option<WasmComponent> {
+        if !self.builtins_precompiled {
+            return None;
+        }
+        let native = builtin::precompiled(name)?;
+        // SAFETY: the bytes were produced by wasmtime's `precompile_component`
+        // in this binary's build script and are part of this binary; nothing
+        // read at run time is deserialised here.
+        match unsafe { WasmComponent::deserialize(&self.engine, native) } {
+            Ok(component) => Some(component),
+            Err(why) => {
+                if self.verbose {
+                    crate::diagnostics::note(&format!(
+                        "plugin builtin:{name}: the code compiled by opsmith's build does not fit this engine or CPU ({why:#}); compiling it"
+                    ));
+                }
+                None
+            }
+        }
     }
 
     fn instantiate_pre(&self, component: &WasmComponent) -> anyhow::Result<RendererPre<HostState>> {
@@ -301,6 +345,8 @@ impl PluginSource {
 pub struct Plugin {
     pub label: String,
     pub sha256: String,
+    /// A built-in plugin's source digest (`builtin::source_sha256`).
+    pub source_sha256: Option<&'static str>,
     pub size: usize,
     pub origin: Origin,
     pre: RendererPre<HostState>,
@@ -352,6 +398,7 @@ pub struct Rendered {
     pub component: String,
     pub plugin: String,
     pub sha256: String,
+    pub source_sha256: Option<&'static str>,
     pub description: Description,
     pub objects: Vec<Value>,
     pub files: Vec<DayZeroFile>,
@@ -489,6 +536,7 @@ impl Plugin {
             component: job.component.name.clone(),
             plugin: self.label.clone(),
             sha256: self.sha256.clone(),
+            source_sha256: self.source_sha256,
             description,
             objects,
             files,

@@ -21,13 +21,16 @@ struct Run {
 }
 
 /// Renders the site in `dir` to `out` with `cache` as the compile cache (and
-/// `--verbose`, which says how each plugin was loaded). Fails, rather than
+/// `--verbose`, which says how each plugin was loaded). The built-in plugins
+/// go through the cache as third-party plugins do, instead of being loaded
+/// as opsmith's build compiled them. Fails, rather than
 /// hangs, when the render outlives `DEADLINE`.
 fn render(dir: &Path, cache: &Path, out: &str, extra: &[&str]) -> Run {
     let stderr_path = dir.join(format!("{out}.stderr"));
     let mut child = opsmith()
         .current_dir(dir)
         .env("OPSMITH_CACHE_DIR", cache)
+        .env("OPSMITH_COMPILE_BUILTINS", "1")
         .args(["render", "--site", "site", "--out", out, "--verbose"])
         .args(extra)
         .stdin(Stdio::null())
@@ -62,7 +65,6 @@ fn render(dir: &Path, cache: &Path, out: &str, extra: &[&str]) -> Run {
 struct Filled {
     cache: PathBuf,
     tree: Vec<(String, Vec<u8>)>,
-    provenance: String,
 }
 
 fn filled() -> &'static Filled {
@@ -83,8 +85,6 @@ fn filled() -> &'static Filled {
         Filled {
             cache,
             tree: snapshot(&dir.join("cold")),
-            provenance: fs::read_to_string(dir.join("cold/infra/opsmith-provenance.yaml"))
-                .expect("provenance"),
         }
     })
 }
@@ -103,16 +103,19 @@ fn filled_cache(copy: &SiteCopy) -> (PathBuf, Vec<(String, Vec<u8>)>) {
     (cache, filled.tree.clone())
 }
 
-/// The cache entry of `plugin` in `cache`, by the sha256 its provenance
-/// record gives it.
+/// The cache entry of `plugin` in `cache`, by the component sha256 that
+/// `opsmith plugin inspect` gives it.
 fn entry_of(cache: &Path, plugin: &str) -> PathBuf {
-    let provenance = &filled().provenance;
-    let mut lines = provenance
+    let inspected = opsmith()
+        .args(["plugin", "inspect", plugin])
+        .output()
+        .expect("run opsmith plugin inspect");
+    let text = String::from_utf8_lossy(&inspected.stdout).into_owned();
+    let sha256 = text
         .lines()
-        .skip_while(|l| l.trim() != format!("plugin: {plugin}"));
-    let sha256 = lines
-        .find_map(|l| l.trim().strip_prefix("sha256: "))
-        .unwrap_or_else(|| panic!("no sha256 for {plugin} in:\n{provenance}"));
+        .find_map(|l| l.strip_prefix("sha256:"))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no sha256 for {plugin} in:\n{text}"));
     let prefix = format!("{sha256}-");
     let entries: Vec<PathBuf> = fs::read_dir(cache)
         .expect("read cache")

@@ -1,12 +1,14 @@
 //! The integration tests: the real binary, real plugins, real folders.
 
 mod broken_sites;
+mod examples;
 mod git;
 mod hostile_argocd;
 mod hostile_cache;
 mod hostile_git;
 mod hostile_input;
 mod hostile_output;
+mod install_script;
 mod plugin_cmd;
 mod polyglot;
 mod render;

@@ -71,7 +71,12 @@ fn javascript_plugin_from_an_empty_folder() {
 #[test]
 fn rust_plugin_through_plugin_build() {
     let copy = SiteCopy::new();
-    let new = copy.run(&["plugin", "new", "r"]);
+    let new = opsmith()
+        .current_dir(copy.dir.path())
+        .env("OPSMITH_PLUGIN_SDK_PATH", crate::plugin_cmd::packaged_sdk())
+        .args(["plugin", "new", "r"])
+        .output()
+        .expect("run");
     assert_eq!(new.status.code(), Some(0), "{}", stderr(&new));
     let built = opsmith()
         .current_dir(copy.dir.path())

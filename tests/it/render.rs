@@ -1,23 +1,9 @@
 //! Rendering the reference site end to end: golden files, determinism, the
 //! compile cache, atomic writes and pruning, the YAML stream.
 
-use crate::support::{SiteCopy, opsmith, root, snapshot, stderr, stdout};
+use std::collections::BTreeSet;
 
-/// Provenance records carry each plugin's sha256, which changes with every
-/// plugin build; the golden comparison masks it.
-fn masked(path: &str, bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes).into_owned();
-    if !path.ends_with("opsmith-provenance.yaml") {
-        return text;
-    }
-    text.lines()
-        .map(|l| match l.split_once("sha256: ") {
-            Some((head, _)) if !head.contains("inputs") => format!("{head}sha256: <plugin digest>"),
-            _ => l.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
+use crate::support::{SiteCopy, opsmith, root, snapshot, stderr, stdout};
 
 fn render_to(copy: &SiteCopy, out: &str, extra: &[&str]) -> Vec<(String, Vec<u8>)> {
     let mut args = vec!["render", "--site", "site", "--out", out];
@@ -27,8 +13,10 @@ fn render_to(copy: &SiteCopy, out: &str, extra: &[&str]) -> Vec<(String, Vec<u8>
     snapshot(&copy.path(out))
 }
 
-/// The reference site's tree is tests/golden/reference-site. After an
-/// intended change: `OPSMITH_BLESS=1 cargo test --test it golden`.
+/// The reference site's tree is tests/golden/reference-site, provenance
+/// included: it records the built-in plugins by their sources' digest, which
+/// every build of one tree shares. After an intended change (a plugin's
+/// source too): `OPSMITH_BLESS=1 cargo test --test it golden`.
 #[test]
 fn golden_reference_site() {
     let copy = SiteCopy::new();
@@ -39,7 +27,7 @@ fn golden_reference_site() {
         for (path, bytes) in &actual {
             let dest = golden.join(path);
             std::fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
-            std::fs::write(dest, masked(path, bytes)).expect("write golden");
+            std::fs::write(dest, bytes).expect("write golden");
         }
         return;
     }
@@ -53,7 +41,7 @@ fn golden_reference_site() {
     );
     for ((path, bytes), (_, want)) in actual.iter().zip(&expected) {
         assert_eq!(
-            masked(path, bytes),
+            String::from_utf8_lossy(bytes),
             String::from_utf8_lossy(want),
             "{path} differs from the golden file"
         );
@@ -145,6 +133,40 @@ fn stream_on_stdout_holds_every_object() {
     }
 }
 
+/// With an empty cache, every built-in plugin is loaded as opsmith's build
+/// compiled it: nothing is compiled, nothing is written to the cache.
+#[test]
+fn first_run_compiles_no_builtin() {
+    let copy = SiteCopy::new();
+    let cache = copy.path("cache");
+    let out = opsmith()
+        .current_dir(copy.dir.path())
+        .env("OPSMITH_CACHE_DIR", &cache)
+        .args(["render", "--site", "site", "--out", "-", "--verbose"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let log = stderr(&out);
+    let catalog = copy.read("catalog.yaml");
+    let builtins: BTreeSet<&str> = catalog
+        .lines()
+        .filter_map(|line| line.split_once("plugin: builtin:"))
+        .map(|(_, name)| name.split_whitespace().next().unwrap_or_default())
+        .collect();
+    assert!(builtins.len() >= 6, "{builtins:?}");
+    for name in builtins {
+        assert!(
+            log.contains(&format!(
+                "plugin builtin:{name}: loaded as compiled by opsmith's build"
+            )),
+            "{name}: {log}"
+        );
+    }
+    assert!(!log.contains(": compiled in"), "{log}");
+    let entries = std::fs::read_dir(&cache).map_or(0, |dir| dir.count());
+    assert_eq!(entries, 0, "the cache was written to");
+}
+
 #[test]
 fn warm_cache_does_not_compile_again() {
     let copy = SiteCopy::new();
@@ -153,6 +175,7 @@ fn warm_cache_does_not_compile_again() {
         let out = opsmith()
             .current_dir(copy.dir.path())
             .env("OPSMITH_CACHE_DIR", &cache)
+            .env("OPSMITH_COMPILE_BUILTINS", "1")
             .args(["render", "--site", "site", "--out", "-", "--verbose"])
             .output()
             .expect("run");

@@ -156,7 +156,12 @@ pub fn sha256_hex(path: &Path) -> String {
 }
 
 fn remap_flags() -> String {
-    let mut flags = vec![format!("--remap-path-prefix={}=/opsmith", root().display())];
+    // As build/plugins.rs remaps the built-in plugins' workspace, so that
+    // the two builds share the dependencies' artifacts in target/plugins.
+    let mut flags = vec![format!(
+        "--remap-path-prefix={}=/opsmith",
+        root().join("target/plugin-workspace").display()
+    )];
     let home = std::env::var("CARGO_HOME")
         .ok()
         .or_else(|| std::env::var("HOME").ok().map(|h| format!("{h}/.cargo")));

@@ -3,7 +3,8 @@
 
 wit_bindgen::generate!({
     world: "renderer",
-    path: "../wit",
+    // A link to the repository's plugins/wit; the packaged crate holds a copy.
+    path: "wit",
     pub_export_macro: true,
     export_macro_name: "__export_renderer",
     default_bindings_module: "opsmith_plugin_sdk::guest",

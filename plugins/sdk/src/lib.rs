@@ -2,7 +2,7 @@
 //!
 //! Write an [opsmith](https://github.com/opsmith-dev/opsmith) renderer plugin
 //! in Rust: implement [`Plugin`] and call [`export_plugin!`]. The SDK hides the
-//! WIT bindings (`plugins/wit/plugin.wit`, world `renderer`), parses the input
+//! WIT bindings (`wit/plugin.wit` in this crate, world `renderer`), parses the input
 //! into the typed [`site`] model and serialises what you return.
 //!
 //! ```

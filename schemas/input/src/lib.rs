@@ -7,14 +7,14 @@
 //! about seven times faster.
 
 /// `site.schema.json`, which `inventory.yaml` follows.
-pub const SITE_SCHEMA: &str = include_str!("../../site.schema.json");
+pub const SITE_SCHEMA: &str = include_str!("../site.schema.json");
 /// `catalog.schema.json`, which `catalog.yaml` follows.
-pub const CATALOG_SCHEMA: &str = include_str!("../../catalog.schema.json");
+pub const CATALOG_SCHEMA: &str = include_str!("../catalog.schema.json");
 
 /// The validator of [`SITE_SCHEMA`].
-#[jsonschema::validator(path = "../site.schema.json", draft = Draft202012, methods = { validate = false })]
+#[jsonschema::validator(path = "site.schema.json", draft = Draft202012, methods = { validate = false })]
 pub struct Site;
 
 /// The validator of [`CATALOG_SCHEMA`].
-#[jsonschema::validator(path = "../catalog.schema.json", draft = Draft202012, methods = { validate = false })]
+#[jsonschema::validator(path = "catalog.schema.json", draft = Draft202012, methods = { validate = false })]
 pub struct Catalog;

@@ -1,5 +1,6 @@
-//! The files `opsmith plugin new` writes. Rust: a plugin crate plus a
-//! vendored copy of the SDK and the WIT contract. Python and JavaScript: the
+//! The files `opsmith plugin new` writes. Rust: a plugin crate that depends
+//! on opsmith-plugin-sdk from crates.io (or a local SDK: `SDK_PATH_VAR`),
+//! which holds the WIT contract. Python and JavaScript: the
 //! module, its test, the build set-up and `wit/plugin.wit`. Each builds from
 //! any folder, outside this repository.
 
@@ -8,60 +9,40 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 
-const SDK_FILES: &[(&str, &str)] = &[
-    (
-        "sdk/src/lib.rs",
-        include_str!("../../../plugins/sdk/src/lib.rs"),
-    ),
-    (
-        "sdk/src/site.rs",
-        include_str!("../../../plugins/sdk/src/site.rs"),
-    ),
-    (
-        "sdk/src/guest.rs",
-        include_str!("../../../plugins/sdk/src/guest.rs"),
-    ),
-    (
-        "sdk/src/github_app.rs",
-        include_str!("../../../plugins/sdk/src/github_app.rs"),
-    ),
-    (
-        "sdk/src/example-site.json",
-        include_str!("../../../plugins/sdk/src/example-site.json"),
-    ),
-    (
-        "sdk/src/example-catalog.json",
-        include_str!("../../../plugins/sdk/src/example-catalog.json"),
-    ),
-    (
-        "sdk/README.md",
-        include_str!("../../../plugins/sdk/README.md"),
-    ),
-    (
-        "wit/plugin.wit",
-        include_str!("../../../plugins/wit/plugin.wit"),
-    ),
-];
+/// The SDK version a scaffold asks for: opsmith and opsmith-plugin-sdk share
+/// their version (the workspace's) and are released together.
+const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-const SDK_MANIFEST: &str = r#"[package]
-name = "opsmith-plugin-sdk"
-version = "0.1.0"
-edition = "2024"
-rust-version = "1.95"
-license = "Apache-2.0"
-description = "Write opsmith renderer plugins in Rust (vendored by `opsmith plugin new`)"
+// A folder holding opsmith-plugin-sdk (its Cargo.toml), e.g. plugins/sdk in
+// opsmith's repository: the scaffold then builds against it instead of
+// crates.io, through a `[patch.crates-io]` entry. For developing opsmith and
+// its SDK together; opsmith's tests point it at the SDK as packaged.
+use crate::env::PLUGIN_SDK_PATH as SDK_PATH_VAR;
 
-[features]
-default = ["guest"]
-guest = ["dep:wit-bindgen"]
+/// The `[patch.crates-io]` section that points a scaffold at a local SDK.
+fn sdk_patch(sdk: &Path) -> anyhow::Result<String> {
+    let sdk = std::path::absolute(sdk)
+        .with_context(|| format!("{SDK_PATH_VAR}: cannot resolve {}", sdk.display()))?;
+    if !sdk.join("Cargo.toml").is_file() {
+        bail!(
+            "{SDK_PATH_VAR} is {}, which has no Cargo.toml: point it at the opsmith-plugin-sdk crate \
+             (plugins/sdk in opsmith's repository), or unset it to use the SDK from crates.io",
+            sdk.display()
+        );
+    }
+    let Some(text) = sdk.to_str() else {
+        bail!("{SDK_PATH_VAR}: {} is not UTF-8", sdk.display());
+    };
+    // A JSON string is a TOML basic string: the path is quoted and escaped.
+    let quoted = serde_json::to_string(text)?;
+    Ok(format!(
+        "\n# {SDK_PATH_VAR} was set when `opsmith plugin new` wrote this crate:\n\
+         # the SDK comes from that folder instead of crates.io.\n\
+         [patch.crates-io]\nopsmith-plugin-sdk = {{ path = {quoted} }}\n"
+    ))
+}
 
-[dependencies]
-serde = { version = "1", features = ["derive"] }
-serde_json = "1"
-wit-bindgen = { version = "0.61", optional = true, default-features = false, features = ["macros", "realloc", "std"] }
-"#;
-
-fn manifest(name: &str) -> String {
+fn manifest(name: &str, patch: &str) -> String {
     format!(
         r#"[package]
 name = "{name}"
@@ -74,7 +55,7 @@ publish = false
 crate-type = ["cdylib", "rlib"]
 
 [dependencies]
-opsmith-plugin-sdk = {{ path = "opsmith-sdk/sdk" }}
+opsmith-plugin-sdk = "{SDK_VERSION}"
 serde = {{ version = "1", features = ["derive"] }}
 serde_json = "1"
 
@@ -83,7 +64,7 @@ serde_json = "1"
 
 [profile.release]
 strip = true
-"#
+{patch}"#
     )
 }
 
@@ -206,8 +187,9 @@ An [opsmith](https://github.com/opsmith-dev/opsmith) renderer plugin.
     plugin: {{ path: plugins/{wasm}.wasm, sha256: <sha256 from inspect> }}
 ```
 
-`opsmith-sdk/` is a copy of the SDK and the WIT contract (`opsmith:plugin@0.1.0`);
-its README is the plugin guide.
+The plugin builds on [opsmith-plugin-sdk](https://docs.rs/opsmith-plugin-sdk)
+from crates.io, which holds the WIT contract (`opsmith:plugin@0.1.0`); its
+README is the plugin guide.
 "#
     )
 }
@@ -293,7 +275,7 @@ pub fn create(parent: &Path, name: &str, lang: Lang) -> anyhow::Result<PathBuf> 
         files
     };
     let files = match lang {
-        Lang::Rust => rust_files(&dir, name),
+        Lang::Rust => rust_files(&dir, name)?,
         Lang::Python => from_templates(PYTHON_FILES),
         Lang::Javascript => from_templates(JAVASCRIPT_FILES),
     };
@@ -307,19 +289,15 @@ pub fn create(parent: &Path, name: &str, lang: Lang) -> anyhow::Result<PathBuf> 
     Ok(dir)
 }
 
-fn rust_files(dir: &Path, name: &str) -> Vec<(PathBuf, String)> {
-    let mut files: Vec<(PathBuf, String)> = vec![
-        (dir.join("Cargo.toml"), manifest(name)),
+fn rust_files(dir: &Path, name: &str) -> anyhow::Result<Vec<(PathBuf, String)>> {
+    let patch = match crate::env::var(SDK_PATH_VAR) {
+        Some(sdk) => sdk_patch(Path::new(&sdk))?,
+        None => String::new(),
+    };
+    Ok(vec![
+        (dir.join("Cargo.toml"), manifest(name, &patch)),
         (dir.join("src/lib.rs"), lib_rs(name)),
         (dir.join("README.md"), readme(name)),
         (dir.join(".gitignore"), "/target\n".to_owned()),
-        (
-            dir.join("opsmith-sdk/sdk/Cargo.toml"),
-            SDK_MANIFEST.to_owned(),
-        ),
-    ];
-    for (path, text) in SDK_FILES {
-        files.push((dir.join("opsmith-sdk").join(path), (*text).to_owned()));
-    }
-    files
+    ])
 }
