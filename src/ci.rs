@@ -5,43 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::diagnostics::{Invalid, Problem, escape_controls};
-use crate::env;
 use crate::output::diff::{Change, TreeDiff};
-
-/// `::error file=...,line=...,col=...::message` lines for GitHub Actions,
-/// or nothing when not running there.
-pub fn annotations(invalid: &Invalid) -> Vec<String> {
-    if !env::github_actions() {
-        return Vec::new();
-    }
-    invalid
-        .problems
-        .iter()
-        .map(|p| {
-            format!(
-                "::error file={},line={},col={}::{}",
-                escape_property(&escape_controls(&p.file)),
-                p.pos.line,
-                p.pos.column,
-                escape_data(&crate::diagnostics::defuse_old_commands(&escape_controls(
-                    &p.message
-                )))
-            )
-        })
-        .collect()
-}
-
-// GitHub's workflow-command escaping: data escapes %, CR, LF; properties
-// additionally escape `:` and `,`.
-pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-fn escape_property(s: &str) -> String {
-    escape_data(s).replace(':', "%3A").replace(',', "%2C")
-}
 
 /// What `opsmith check` found, for every CI output format.
 #[derive(Debug)]
@@ -370,7 +334,7 @@ impl CheckReport {
 mod tests {
     use super::*;
 
-    use crate::load::yaml::Pos;
+    use crate::diagnostics::Pos;
 
     fn invalid(n: usize, message: impl Fn(usize) -> String) -> Invalid {
         Invalid::new(
@@ -445,11 +409,5 @@ mod tests {
         assert_eq!(table_code("a|b`c"), "``a\\|b`c``");
         assert_eq!(table_code("`x"), "`` `x ``");
         assert_eq!(table_code("builtin:metal3"), "`builtin:metal3`");
-    }
-
-    #[test]
-    fn escapes_like_github_documents() {
-        assert_eq!(escape_data("a%b\nc"), "a%25b%0Ac");
-        assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");
     }
 }

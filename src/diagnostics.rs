@@ -5,7 +5,12 @@ use std::borrow::Cow;
 use std::fmt;
 use std::path::Path;
 
-use crate::load::yaml::Pos;
+/// A 1-based line and column in a source file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Pos {
+    pub line: u64,
+    pub column: u64,
+}
 
 /// One problem in an input file, at a line and column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,7 +166,7 @@ pub fn display_path(path: &Path) -> String {
 pub fn report(err: &anyhow::Error) {
     if let Some(invalid) = err.downcast_ref::<Invalid>() {
         eprintln!("{}", printable_lines(&invalid.to_string()));
-        for annotation in crate::ci::annotations(invalid) {
+        for annotation in annotations(invalid) {
             eprintln!("{annotation}");
         }
         return;
@@ -173,9 +178,42 @@ pub fn report(err: &anyhow::Error) {
         let first = text.lines().next().unwrap_or_default();
         eprintln!(
             "::error title=opsmith::{}",
-            crate::ci::escape_data(&defuse_old_commands(&escape_controls(first)))
+            escape_data(&defuse_old_commands(&escape_controls(first)))
         );
     }
+}
+
+/// `::error file=...,line=...,col=...::message` lines for GitHub Actions,
+/// or nothing when not running there.
+fn annotations(invalid: &Invalid) -> Vec<String> {
+    if !crate::env::github_actions() {
+        return Vec::new();
+    }
+    invalid
+        .problems
+        .iter()
+        .map(|p| {
+            format!(
+                "::error file={},line={},col={}::{}",
+                escape_property(&escape_controls(&p.file)),
+                p.pos.line,
+                p.pos.column,
+                escape_data(&defuse_old_commands(&escape_controls(&p.message)))
+            )
+        })
+        .collect()
+}
+
+// GitHub's workflow-command escaping: data escapes %, CR, LF; properties
+// additionally escape `:` and `,`.
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
 /// Prints a warning line to stderr.
@@ -420,5 +458,11 @@ mod tests {
             "  credentialsRef: bmc-1"
         );
         assert_eq!(redact_secret_value("  secretStore:"), "  secretStore:");
+    }
+
+    #[test]
+    fn escapes_like_github_documents() {
+        assert_eq!(escape_data("a%b\nc"), "a%25b%0Ac");
+        assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");
     }
 }

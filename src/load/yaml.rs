@@ -14,12 +14,8 @@ use std::collections::HashSet;
 use granit_parser::{ErrorKind, Event, Parser, ScalarStyle, ScanError, Span, Tag};
 use serde_json::{Map, Number, Value};
 
-/// A 1-based line and column in a source file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub struct Pos {
-    pub line: u64,
-    pub column: u64,
-}
+// Positions are a diagnostics type: messages are what they are for.
+pub use crate::diagnostics::Pos;
 
 /// Where each node of a parsed document sits in its source.
 #[derive(Debug, Clone)]
