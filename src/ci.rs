@@ -4,8 +4,37 @@
 
 use std::collections::BTreeMap;
 
-use crate::diagnostics::{Invalid, Problem, escape_controls};
+use crate::diagnostics::{Invalid, Problem, escape_controls, redact_url_credentials};
 use crate::output::diff::{Change, TreeDiff};
+
+/// A render that failed, as the CI outputs show it.
+#[derive(Debug, Default)]
+pub struct RenderFailure {
+    /// The whole error, credentials redacted.
+    pub message: String,
+    /// The components whose plugins failed, each with its own text.
+    pub components: Vec<(String, String)>,
+}
+
+impl RenderFailure {
+    pub fn of(error: &anyhow::Error) -> RenderFailure {
+        let redacted = |text: &str| redact_url_credentials(text).into_owned();
+        let components = error
+            .downcast_ref::<crate::plugins::RenderFailures>()
+            .map(|failures| {
+                failures
+                    .components
+                    .iter()
+                    .map(|c| (c.component.clone(), redacted(&c.text())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        RenderFailure {
+            message: redacted(&format!("{error:#}")),
+            components,
+        }
+    }
+}
 
 /// What `opsmith check` found, for every CI output format.
 #[derive(Debug)]
@@ -22,7 +51,7 @@ pub enum CheckOutcome {
     /// The inputs are invalid.
     Invalid(crate::diagnostics::Invalid),
     /// Rendering failed (a plugin, a check of the objects).
-    Failed(String),
+    Failed(RenderFailure),
     /// Rendered and compared with the committed tree at `shown`.
     Compared {
         diff: TreeDiff,
@@ -164,14 +193,17 @@ impl CheckReport {
         (of(Change::Added), of(Change::Changed), of(Change::Removed))
     }
 
-    /// A component named in a render failure, which JUnit marks as failed.
-    fn failed(&self, name: &str) -> Option<String> {
-        let CheckOutcome::Failed(message) = &self.outcome else {
+    /// A component whose plugin failed, which JUnit marks as failed, with
+    /// its own text.
+    fn failed(&self, name: &str) -> Option<&str> {
+        let CheckOutcome::Failed(failure) = &self.outcome else {
             return None;
         };
-        message
-            .contains(&format!("component `{name}`"))
-            .then(|| message.clone())
+        failure
+            .components
+            .iter()
+            .find(|(component, _)| component == name)
+            .map(|(_, text)| text.as_str())
     }
 
     /// One line for the terminal: what the presubmit found.
@@ -224,8 +256,8 @@ impl CheckReport {
             CheckOutcome::Invalid(invalid) => {
                 out.push_str(&code_block("", &problem_listing(invalid, LISTING_BUDGET)));
             }
-            CheckOutcome::Failed(message) => {
-                let text = crate::diagnostics::printable_lines(message);
+            CheckOutcome::Failed(failure) => {
+                let text = crate::diagnostics::printable_lines(&failure.message);
                 let text = bounded(&text, FAILURE_BUDGET, "the job's log has the whole text");
                 out.push_str(&code_block("", &text));
             }
@@ -301,13 +333,29 @@ impl CheckReport {
         };
         validation.set_classname("opsmith");
         suite.add_test_case(validation);
+        // A failure of no one component (the rendered objects' checks, the
+        // layout) gets a case of its own, so that JUnit shows it.
+        if let CheckOutcome::Failed(failure) = &self.outcome
+            && failure.components.is_empty()
+        {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+            status.set_message("rendering failed");
+            status.set_description(bounded(
+                &crate::diagnostics::printable_lines(&failure.message),
+                FAILURE_BUDGET,
+                "the job's log has the whole text",
+            ));
+            let mut case = TestCase::new("rendering", status);
+            case.set_classname("opsmith");
+            suite.add_test_case(case);
+        }
         for (name, plugin) in &self.components {
             let status = match (&self.outcome, self.failed(name)) {
                 (_, Some(message)) => {
                     let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
                     status.set_message(format!("component `{name}` failed to render"));
                     status.set_description(bounded(
-                        &crate::diagnostics::printable_lines(&message),
+                        &crate::diagnostics::printable_lines(message),
                         FAILURE_BUDGET,
                         "the job's log has the whole text",
                     ));
@@ -398,9 +446,10 @@ mod tests {
         );
         assert_eq!(code_block("", "a\n```\nb"), "````\na\n```\nb\n````\n");
         assert!(fence.len() >= 3);
-        let failed = report(CheckOutcome::Failed(
-            "x\n````\n## All checks passed".to_owned(),
-        ));
+        let failed = report(CheckOutcome::Failed(RenderFailure {
+            message: "x\n````\n## All checks passed".to_owned(),
+            components: Vec::new(),
+        }));
         let summary = failed.step_summary();
         assert!(
             summary.contains("`````\nx\n````\n## All checks passed\n`````\n"),

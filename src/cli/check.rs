@@ -12,7 +12,7 @@ use clap::Args;
 
 use super::diff::{Against, Color};
 use super::{RunArgs, SiteArgs};
-use crate::ci::{CheckOutcome, CheckReport};
+use crate::ci::{CheckOutcome, CheckReport, RenderFailure};
 use crate::diagnostics::Invalid;
 use crate::output::diff::TreeDiff;
 use crate::{ExitStatus, env, pipeline};
@@ -72,16 +72,21 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
     let mut report = CheckReport {
         site: args.site.site.display().to_string(),
         components: Vec::new(),
-        outcome: CheckOutcome::Failed(String::new()),
+        outcome: CheckOutcome::Failed(RenderFailure::default()),
     };
     let result = compare(args, &mut report);
+    // The error itself goes back to main, which prints it; the report
+    // holds what the CI outputs show of it.
+    let mut failure = None;
     report.outcome = match result {
         Ok(outcome) => outcome,
         Err(e) => match e.downcast::<Invalid>() {
             Ok(invalid) => CheckOutcome::Invalid(invalid),
-            Err(e) => CheckOutcome::Failed(
-                crate::diagnostics::redact_url_credentials(&format!("{e:#}")).into_owned(),
-            ),
+            Err(e) => {
+                let shown = RenderFailure::of(&e);
+                failure = Some(e);
+                CheckOutcome::Failed(shown)
+            }
         },
     };
     crate::diagnostics::note(&report.headline());
@@ -98,7 +103,9 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
     }
     match report.outcome {
         CheckOutcome::Invalid(invalid) => Err(invalid.into()),
-        CheckOutcome::Failed(message) => Err(anyhow::anyhow!(message)),
+        CheckOutcome::Failed(shown) => {
+            Err(failure.unwrap_or_else(|| anyhow::anyhow!(shown.message)))
+        }
         CheckOutcome::Compared { diff, shown, .. } => {
             if diff.is_empty() {
                 return Ok(ExitStatus::Success);

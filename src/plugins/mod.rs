@@ -33,7 +33,7 @@ use crate::validate::Site;
 use crate::validate::schema::Schema;
 use bindings::{FileFormat, PluginInfo, Renderer, RendererPre, Severity};
 use cache::{Cache, Origin};
-pub use error::PluginError;
+pub use error::{ComponentCause, ComponentError, PluginError, RenderFailures};
 use sandbox::{HostState, Limits};
 
 /// Where one source's plugin is kept once loaded; locked while it loads.
@@ -239,6 +239,14 @@ impl Host {
             }
             .into()
         })
+    }
+}
+
+fn failed(component: &str, plugin: &str, cause: ComponentCause) -> ComponentError {
+    ComponentError {
+        component: component.to_owned(),
+        plugin: plugin.to_owned(),
+        cause,
     }
 }
 
@@ -1048,24 +1056,21 @@ fn for_each_component<T: Send>(
                     site, job.index, name, &label, &message, &pointer,
                 ));
             }
-            Some(Err(ComponentFailure::Plugin(e))) => failures.push(format!(
-                "component `{name}` (plugin {label}): the plugin {e}"
-            )),
-            Some(Err(ComponentFailure::Load(e))) => {
-                failures.push(format!("component `{name}` (plugin {label}): {e:#}"))
+            Some(Err(ComponentFailure::Plugin(e))) => {
+                failures.push(failed(name, &label, ComponentCause::Run(e)))
             }
-            None => failures.push(format!(
-                "component `{name}` (plugin {label}): the render thread died"
-            )),
+            Some(Err(ComponentFailure::Load(e))) => {
+                failures.push(failed(name, &label, ComponentCause::Load(e)))
+            }
+            None => failures.push(failed(name, &label, ComponentCause::ThreadDied)),
         }
     }
     if !failures.is_empty() {
-        let problems_text = if problems.is_empty() {
-            String::new()
-        } else {
-            format!("\n{}", Invalid::new(problems))
-        };
-        bail!("{}{problems_text}", failures.join("\nerror: "));
+        return Err(RenderFailures {
+            components: failures,
+            problems,
+        }
+        .into());
     }
     if !problems.is_empty() {
         return Err(Invalid::new(problems).into());

@@ -518,3 +518,46 @@ fn check_annotates_input_errors_for_github_and_reports_junit_for_prow() {
         Some("validation")
     );
 }
+
+/// A plugin that fails marks its own component in JUnit, with its own error
+/// (not the whole run's text); the other components are skipped.
+#[test]
+fn check_marks_the_failing_component_in_junit() {
+    let copy = SiteCopy::new();
+    copy.edit(
+        "catalog.yaml",
+        "plugin: builtin:metal3",
+        "plugin: builtin:metal3\n      limits: { fuel: 1000 }",
+    );
+    copy.edit(
+        "catalog.yaml",
+        "plugin: builtin:tekton",
+        "plugin: builtin:tekton\n      limits: { fuel: 1000 }",
+    );
+    let out = run(&copy, &["check", "--site", "site", "--junit", "junit.xml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let xml = std::fs::read_to_string(copy.path("junit.xml")).expect("junit");
+    let doc = roxmltree::Document::parse(&xml).expect("JUnit XML parses");
+    let error_of = |case: &str| {
+        doc.descendants()
+            .find(|n| n.has_tag_name("testcase") && n.attribute("name") == Some(case))
+            .and_then(|n| n.children().find(|c| c.has_tag_name("error")))
+            .map(|e| e.text().unwrap_or_default().to_owned())
+    };
+    let metal3 = error_of("component baremetal-hosts").expect("metal3 marked failed");
+    assert!(
+        metal3.starts_with(
+            "component `baremetal-hosts` (plugin builtin:metal3): the plugin ran out of fuel"
+        ),
+        "{metal3}"
+    );
+    assert!(!metal3.contains("tekton"), "{metal3}");
+    let tekton = error_of("component tekton").expect("tekton marked failed");
+    assert!(
+        tekton.contains("(plugin builtin:tekton): the plugin ran out of fuel"),
+        "{tekton}"
+    );
+    assert_eq!(error_of("component argocd"), None);
+    assert_eq!(error_of("validation"), None);
+    assert!(xml.contains("errors=\"2\""), "{xml}");
+}
