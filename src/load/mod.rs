@@ -3,6 +3,7 @@
 //! stage can point its errors at `file:line:column`. Hands [`Inputs`] to
 //! validate.
 
+pub mod builtin;
 mod split;
 pub mod yaml;
 

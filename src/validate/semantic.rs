@@ -12,7 +12,7 @@ use opsmith_plugin_sdk::site::{AppCatalog, PluginRef, Role, SiteInventory};
 
 use crate::diagnostics::Problem;
 use crate::load::Document;
-use crate::plugins::builtin;
+use crate::load::builtin;
 
 pub fn inventory(site: &SiteInventory, doc: &Document, out: &mut Vec<Problem>) {
     unique_host_names(site, doc, out);

@@ -9,6 +9,7 @@ mod hostile_git;
 mod hostile_input;
 mod hostile_output;
 mod install_script;
+mod layers;
 mod plugin_cmd;
 mod polyglot;
 mod render;

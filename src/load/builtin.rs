@@ -2,6 +2,8 @@
 //! build/main.rs and embedded in the binary, with their sha256 (computed at
 //! build time, so a run does not hash them) and their native code, compiled
 //! at build time for the target's baseline CPU (build/precompile.rs).
+//! Bytes the binary carries, read like the other inputs: validation checks a
+//! catalog's `builtin:` names against them without reaching up to plugins.
 
 /// One built-in plugin, as build/main.rs embeds it.
 pub struct Builtin {

@@ -1,0 +1,240 @@
+//! The plugin host: one wasmtime engine and linker for the process, the
+//! compile cache, and loading each plugin once.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread;
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::{Component as WasmComponent, HasSelf, Linker};
+
+use super::*;
+use bindings::{Renderer, RendererPre};
+use cache::{Cache, Origin};
+use error::PluginError;
+use sandbox::{HostState, Limits};
+
+/// Where one source's plugin is kept once loaded; locked while it loads.
+type LoadSlot = Arc<Mutex<Option<Arc<Plugin>>>>;
+
+/// One wasmtime engine and linker for the process, and the compile cache.
+pub struct Host {
+    pub(super) engine: Engine,
+    linker: Linker<HostState>,
+    cache: Cache,
+    /// Plugins loaded by this host, by source: two components of one plugin,
+    /// or a load started early while the inputs are parsed, load it once.
+    loaded: Mutex<HashMap<String, LoadSlot>>,
+    pub limits: Limits,
+    pub verbose: bool,
+    /// Whether built-in plugins are loaded as the native code opsmith's
+    /// build made (see `env::COMPILE_BUILTINS`).
+    builtins_precompiled: bool,
+}
+
+impl Host {
+    pub fn new(limits: Limits, cache_dir: Option<PathBuf>, verbose: bool) -> anyhow::Result<Host> {
+        let engine = Engine::new(&engine_config::engine_config())?;
+        let mut linker = Linker::new(&engine);
+        // Every WASI interface a tool chain may import is linked, and the
+        // per-store context (sandbox.rs) grants nothing through it.
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        Renderer::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+        start_epoch_ticker(&engine);
+        let cache = Cache::new(&engine, cache_dir);
+        Ok(Host {
+            engine,
+            linker,
+            cache,
+            loaded: Mutex::default(),
+            limits,
+            verbose,
+            builtins_precompiled: crate::env::var(crate::env::COMPILE_BUILTINS)
+                .is_none_or(|v| v == "0"),
+        })
+    }
+
+    /// This host compiles the built-in plugins (through the compile cache)
+    /// instead of loading the native code opsmith's build made.
+    pub fn compiling_builtins(mut self) -> Host {
+        self.builtins_precompiled = false;
+        self
+    }
+
+    /// The plugin of `source`, loaded once per host: the first caller loads
+    /// it (concurrent callers for the same source wait), later ones share it.
+    /// A failed load is not remembered, so every caller sees its error.
+    pub fn load(&self, source: &PluginSource) -> anyhow::Result<Arc<Plugin>> {
+        let key = format!(
+            "{}\0{}",
+            source.label(),
+            source.pinned_sha256().unwrap_or_default()
+        );
+        let slot = {
+            let mut loaded = self
+                .loaded
+                .lock()
+                .map_err(|_| anyhow::anyhow!("a plugin load panicked"))?;
+            Arc::clone(loaded.entry(key).or_default())
+        };
+        let mut slot = slot
+            .lock()
+            .map_err(|_| anyhow::anyhow!("a plugin load panicked"))?;
+        if let Some(plugin) = slot.as_ref() {
+            return Ok(Arc::clone(plugin));
+        }
+        let plugin = Arc::new(self.load_uncached(source)?);
+        *slot = Some(Arc::clone(&plugin));
+        Ok(plugin)
+    }
+
+    /// Loads the plugins of `sources` ahead of their use. Only plugins already in the
+    /// compile cache are loaded, so that invalid input is never kept waiting for a compile;
+    /// failures are ignored (the real load reports them), and `cancel` stops what has not
+    /// started.
+    pub fn prefetch(&self, sources: &[PluginSource], cancel: &AtomicBool) {
+        sources.par_iter().for_each(|source| {
+            if !cancel.load(Ordering::Relaxed) && self.is_cached(source) {
+                let _ = self.load(source);
+            }
+        });
+    }
+
+    /// Whether the compile cache holds `source`'s plugin (by its pinned or
+    /// built-in digest), so loading it takes milliseconds.
+    fn is_cached(&self, source: &PluginSource) -> bool {
+        let sha256 = match source {
+            PluginSource::Builtin(name)
+                if self.builtins_precompiled && builtin::precompiled(name).is_some() =>
+            {
+                return true;
+            }
+            PluginSource::Builtin(name) => builtin::sha256(name),
+            PluginSource::File { sha256, .. } => sha256.as_deref(),
+        };
+        sha256.is_some_and(|sha256| self.cache.holds(&sha256.to_ascii_lowercase()))
+    }
+
+    /// Compiles (or loads from the compile cache) and pre-links a plugin,
+    /// every time it is called.
+    pub fn load_uncached(&self, source: &PluginSource) -> anyhow::Result<Plugin> {
+        let wasm = source.bytes()?;
+        let sha256 = match source {
+            // Hashed by build.rs.
+            PluginSource::Builtin(name) => builtin::sha256(name)
+                .map(str::to_owned)
+                .unwrap_or_else(|| hex::encode(Sha256::digest(&wasm))),
+            PluginSource::File { .. } => hex::encode(Sha256::digest(&wasm)),
+        };
+        if let Some(expected) = source.pinned_sha256()
+            && !expected.eq_ignore_ascii_case(&sha256)
+        {
+            bail!(
+                "sha256 mismatch for {}: the catalog pins {expected}, the file has {sha256}; if the new file is the one you want, update `sha256` in the catalog",
+                source.label()
+            );
+        }
+        let started = Instant::now();
+        let embedded = match source {
+            PluginSource::Builtin(name) => self.embedded(name),
+            PluginSource::File { .. } => None,
+        };
+        let (component, origin) = match embedded {
+            Some(component) => Ok((component, Origin::Embedded)),
+            None => self.cache.load(&self.engine, &sha256, &wasm),
+        }
+        .map_err(|e| PluginError::Incompatible {
+            reason: format!("{e:#}"),
+        })
+        .with_context(|| format!("cannot load {}", source.label()))?;
+        if self.verbose {
+            let how = match origin {
+                Origin::Embedded => "loaded as compiled by opsmith's build",
+                Origin::Cache => "loaded from cache",
+                Origin::Compiled => "compiled",
+            };
+            crate::diagnostics::note(&format!(
+                "plugin {}: {how} in {:.1} ms",
+                source.label(),
+                started.elapsed().as_secs_f64() * 1000.0
+            ));
+        }
+        let pre = self
+            .instantiate_pre(&component)
+            .with_context(|| format!("cannot link {}", source.label()))?;
+        Ok(Plugin {
+            label: source.label(),
+            sha256,
+            source_sha256: match source {
+                PluginSource::Builtin(name) => builtin::source_sha256(name),
+                PluginSource::File { .. } => None,
+            },
+            size: wasm.len(),
+            pre,
+            origin,
+            component,
+            description: OnceLock::new(),
+        })
+    }
+
+    /// Built-in plugin `name` as its native code compiled by opsmith's build,
+    /// if this engine and CPU can run that code (wasmtime checks the engine's
+    /// settings and the CPU's features); otherwise it is compiled as any
+    /// plugin is.
+    fn embedded(&self, name: &str) -> Option<WasmComponent> {
+        if !self.builtins_precompiled {
+            return None;
+        }
+        let native = builtin::precompiled(name)?;
+        // SAFETY: the bytes were produced by wasmtime's `precompile_component`
+        // in this binary's build script and are part of this binary; nothing
+        // read at run time is deserialised here.
+        match unsafe { WasmComponent::deserialize(&self.engine, native) } {
+            Ok(component) => Some(component),
+            Err(why) => {
+                if self.verbose {
+                    crate::diagnostics::note(&format!(
+                        "plugin builtin:{name}: the code compiled by opsmith's build does not fit this engine or CPU ({why:#}); compiling it"
+                    ));
+                }
+                None
+            }
+        }
+    }
+
+    fn instantiate_pre(&self, component: &WasmComponent) -> anyhow::Result<RendererPre<HostState>> {
+        let pre =
+            self.linker
+                .instantiate_pre(component)
+                .map_err(|e| PluginError::Incompatible {
+                    reason: format!(
+                        "{e:#}; it must target the `renderer` world of opsmith:plugin@0.1.0"
+                    ),
+                })?;
+        RendererPre::new(pre).map_err(|e| {
+            PluginError::Incompatible {
+                reason: format!("{e:#}; it must export `describe` and `render`"),
+            }
+            .into()
+        })
+    }
+}
+
+/// Advances the engine's epoch every tick, for as long as the engine lives:
+/// the wall-clock backstop behind fuel.
+fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    thread::spawn(move || {
+        while let Some(engine) = weak.upgrade() {
+            engine.increment_epoch();
+            drop(engine);
+            thread::sleep(sandbox::EPOCH_TICK);
+        }
+    });
+}

@@ -1,0 +1,175 @@
+//! What a plugin is given: the catalog as plugins see it (with the kinds
+//! each component may emit) and the site without its hosts for plugins
+//! that do not read them.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use opsmith_plugin_sdk::Emit;
+use serde_json::Value;
+
+use super::*;
+use crate::validate::Site;
+
+/// The catalog as plugins see it: each component with its `path`, and each
+/// enabled one with `emits`, the kinds it may emit (`kinds`, by component
+/// name; a component missing there may emit nothing).
+pub fn catalog_for_plugins(site: &Site, kinds: &HashMap<&str, Vec<AllowedKind>>) -> Value {
+    let mut catalog = site.catalog.clone();
+    for component in &mut catalog.spec.components {
+        component.path = Some(format!(
+            "{}/{}",
+            site.catalog.spec.gitops.path.trim_end_matches('/'),
+            component.name
+        ));
+        // Set here whatever the input said: the catalog's schema has no such
+        // field, and only opsmith knows what the plugin declared.
+        component.emits = component.enabled.then(|| {
+            kinds
+                .get(component.name.as_str())
+                .into_iter()
+                .flatten()
+                .map(|k| Emit {
+                    api_version: k.api_version.clone(),
+                    kind: k.kind.clone(),
+                    namespaces: k.namespaces.clone(),
+                })
+                .collect()
+        });
+    }
+    serde_json::to_value(&catalog).unwrap_or(Value::Null)
+}
+
+/// The catalog's `allow` lists, by component: a narrowing of what the
+/// plugin declares, the user's policy for a third-party plugin.
+pub fn catalog_allowances(site: &Site) -> BTreeMap<String, Vec<AllowedKind>> {
+    let mut out = BTreeMap::new();
+    let components = site
+        .inputs
+        .catalog
+        .value
+        .pointer("/spec/components")
+        .and_then(Value::as_array);
+    for c in components.into_iter().flatten() {
+        let (Some(name), Some(allow)) = (
+            c.get("name").and_then(Value::as_str),
+            c.get("allow").and_then(Value::as_array),
+        ) else {
+            continue;
+        };
+        let kinds = allow
+            .iter()
+            .map(|a| AllowedKind {
+                api_version: a
+                    .get("apiVersion")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                kind: a
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                namespaces: a
+                    .get("namespaces")
+                    .and_then(Value::as_array)
+                    .map(|n| {
+                        n.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+            .collect();
+        out.insert(name.to_owned(), kinds);
+    }
+    out
+}
+
+/// What collect lets a component emit: each kind its plugin declares, in the
+/// namespaces both the declaration and the catalog's `allow` list (when
+/// there is one) permit. Cluster-scoped kinds (no namespaces) stay so only if
+/// `allow` lists them cluster-scoped too.
+pub fn effective_kinds(
+    declared: &[AllowedKind],
+    allow: Option<&[AllowedKind]>,
+) -> Vec<AllowedKind> {
+    let Some(allow) = allow else {
+        let mut kinds = declared.to_vec();
+        kinds.sort();
+        kinds.dedup();
+        return kinds;
+    };
+    // By apiVersion, kind and scope: namespaces from several matching pairs add up.
+    let mut merged: BTreeMap<(&str, &str, bool), BTreeSet<&str>> = BTreeMap::new();
+    for d in declared {
+        for a in allow {
+            if a.api_version != d.api_version || a.kind != d.kind {
+                continue;
+            }
+            let cluster_scoped = d.namespaces.is_empty();
+            if cluster_scoped != a.namespaces.is_empty() {
+                continue;
+            }
+            let any = |list: &[String]| list.iter().any(|n| n == "*");
+            let namespaces: Vec<&str> = if any(&d.namespaces) {
+                a.namespaces.iter().map(String::as_str).collect()
+            } else if any(&a.namespaces) {
+                d.namespaces.iter().map(String::as_str).collect()
+            } else {
+                d.namespaces
+                    .iter()
+                    .filter(|n| a.namespaces.contains(n))
+                    .map(String::as_str)
+                    .collect()
+            };
+            if !cluster_scoped && namespaces.is_empty() {
+                continue;
+            }
+            merged
+                .entry((&d.api_version, &d.kind, cluster_scoped))
+                .or_default()
+                .extend(namespaces);
+        }
+    }
+    merged
+        .into_iter()
+        .map(|((api_version, kind, _), namespaces)| AllowedKind {
+            api_version: api_version.to_owned(),
+            kind: kind.to_owned(),
+            namespaces: namespaces.into_iter().map(str::to_owned).collect(),
+        })
+        .collect()
+}
+
+/// The inventory as JSON with an empty `spec.hosts`, for plugins that read no
+/// hosts: at 1 000 hosts the full one is a megabyte that each such plugin
+/// would copy in and parse past.
+pub(super) fn inventory_without_hosts(inventory: &Value) -> String {
+    let Some(top) = inventory.as_object() else {
+        return inventory.to_string();
+    };
+    // Field by field, so that the hosts themselves are never copied.
+    let without: serde_json::Map<String, Value> = top
+        .iter()
+        .map(|(key, value)| {
+            let value = match (key.as_str(), value) {
+                ("spec", Value::Object(spec)) => Value::Object(
+                    spec.iter()
+                        .map(|(key, value)| {
+                            let value = if key == "hosts" {
+                                Value::Array(Vec::new())
+                            } else {
+                                value.clone()
+                            };
+                            (key.clone(), value)
+                        })
+                        .collect(),
+                ),
+                _ => value.clone(),
+            };
+            (key.clone(), value)
+        })
+        .collect();
+    serde_json::to_string(&without).unwrap_or_default()
+}
