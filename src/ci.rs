@@ -39,7 +39,8 @@ impl RenderFailure {
 /// What `opsmith check` found, for every CI output format.
 #[derive(Debug)]
 pub struct CheckReport {
-    /// The site's name, or its folder when the inputs could not be read.
+    /// How every output names the site: `site infra`, or `site folder
+    /// `site`` when the inputs could not be read for its name.
     pub site: String,
     /// Enabled components and their plugins, in catalog order.
     pub components: Vec<(String, String)>,
@@ -210,20 +211,20 @@ impl CheckReport {
     pub fn headline(&self) -> String {
         match &self.outcome {
             CheckOutcome::Invalid(invalid) => format!(
-                "site {}: invalid ({} problems)",
+                "{}: invalid ({} problems)",
                 self.site,
                 invalid.problems.len()
             ),
-            CheckOutcome::Failed(_) => format!("site {}: rendering failed", self.site),
+            CheckOutcome::Failed(_) => format!("{}: rendering failed", self.site),
             CheckOutcome::Compared { diff, shown, files } if diff.is_empty() => {
                 format!(
-                    "site {}: {} components, {files} files, identical to `{shown}`",
+                    "{}: {} components, {files} files, identical to `{shown}`",
                     self.site,
                     self.components.len()
                 )
             }
             CheckOutcome::Compared { diff, shown, files } => format!(
-                "site {}: {} components, {files} files; against `{shown}`: {}",
+                "{}: {} components, {files} files; against `{shown}`: {}",
                 self.site,
                 self.components.len(),
                 diff.counts()
@@ -321,7 +322,7 @@ impl CheckReport {
     /// JUnit XML: one test case for validation and one per component.
     pub fn junit(&self) -> anyhow::Result<String> {
         use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
-        let mut suite = TestSuite::new(format!("opsmith site {}", self.site));
+        let mut suite = TestSuite::new(format!("opsmith {}", self.site));
         let mut validation = match &self.outcome {
             CheckOutcome::Invalid(invalid) => {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
@@ -404,7 +405,7 @@ mod tests {
 
     fn report(outcome: CheckOutcome) -> CheckReport {
         CheckReport {
-            site: "infra".to_owned(),
+            site: "site infra".to_owned(),
             components: vec![("metal3".to_owned(), "builtin:metal3".to_owned())],
             outcome,
         }

@@ -70,7 +70,7 @@ fn write(path: &Path, text: &str, append: bool) -> anyhow::Result<()> {
 
 pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
     let mut report = CheckReport {
-        site: args.site.site.display().to_string(),
+        site: format!("site folder `{}`", args.site.site.display()),
         components: Vec::new(),
         outcome: CheckOutcome::Failed(RenderFailure::default()),
     };
@@ -125,7 +125,7 @@ fn compare(args: &CheckArgs, report: &mut CheckReport) -> anyhow::Result<CheckOu
     }
     let host = args.run.host()?;
     let site = pipeline::load_and_validate_for(&host, &args.site.site)?;
-    report.site = site.inventory.metadata.name.clone();
+    report.site = format!("site {}", site.inventory.metadata.name);
     report.components = site
         .catalog
         .enabled_components()

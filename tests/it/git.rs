@@ -399,7 +399,7 @@ fn diff_against_a_folder() {
 }
 
 /// A site checkout with its rendered tree committed, as a presubmit sees it.
-fn checkout_with_committed_tree() -> SiteCopy {
+pub(crate) fn checkout_with_committed_tree() -> SiteCopy {
     let copy = SiteCopy::new();
     Repository::init(copy.dir.path()).expect("init");
     assert_eq!(

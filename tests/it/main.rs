@@ -1,6 +1,7 @@
 //! The integration tests: the real binary, real plugins, real folders.
 
 mod broken_sites;
+mod check_outputs;
 mod examples;
 mod git;
 mod hostile_argocd;
