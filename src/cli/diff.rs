@@ -1,7 +1,7 @@
 //! `opsmith diff`: render in memory and show what would change in a folder
 //! or in a git tree. Exit 0 when nothing would, 1 when something would.
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
@@ -22,7 +22,10 @@ impl Color {
         match self {
             Color::Always => true,
             Color::Never => false,
-            Color::Auto => std::io::stdout().is_terminal(),
+            // NO_COLOR, CLICOLOR, CLICOLOR_FORCE and TERM=dumb are honoured.
+            Color::Auto => {
+                anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
+            }
         }
     }
 }

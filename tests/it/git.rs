@@ -561,3 +561,45 @@ fn check_marks_the_failing_component_in_junit() {
     assert_eq!(error_of("validation"), None);
     assert!(xml.contains("errors=\"2\""), "{xml}");
 }
+
+/// `--color auto` (the default) follows the colour conventions: piped
+/// output is plain, CLICOLOR_FORCE colours it, NO_COLOR wins over both.
+#[test]
+fn diff_colours_follow_no_color_and_clicolor_force() {
+    let copy = SiteCopy::new();
+    assert_eq!(
+        run(&copy, &["render", "--site", "site", "--out", "out"])
+            .status
+            .code(),
+        Some(0)
+    );
+    copy.edit(
+        "inventory.yaml",
+        "disableCertificateVerification: true",
+        "disableCertificateVerification: false",
+    );
+    let diff = |env: &[(&str, &str)]| {
+        let mut command = crate::support::opsmith();
+        command
+            .current_dir(copy.dir.path())
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("CLICOLOR")
+            .args(["diff", "--site", "site", "--out", "out"]);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let out = command.output().expect("run opsmith diff");
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        stdout(&out).contains('\u{1b}')
+    };
+    assert!(!diff(&[]), "piped output is plain");
+    assert!(
+        diff(&[("CLICOLOR_FORCE", "1")]),
+        "CLICOLOR_FORCE colours it"
+    );
+    assert!(
+        !diff(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]),
+        "NO_COLOR wins"
+    );
+}
