@@ -8,6 +8,8 @@
 //! A plain `harness = false` program: it prints a table, asserts nothing.
 //! `OPSMITH_BENCH_SIZES=8,1000` picks the site sizes.
 
+#![allow(clippy::print_stdout, reason = "the benchmark prints its table")]
+
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -6,6 +6,12 @@
 //! (target/plugins), paths remapped so that their bytes, and so their
 //! sha256, do not depend on where the checkout or cargo's home is.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a build script talks to cargo on stdout and to the user on stderr"
+)]
+
 use std::env;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
