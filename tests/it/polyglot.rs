@@ -1,11 +1,12 @@
 //! Plugins in Python (componentize-py) and JavaScript (componentize-js):
 //! scaffold, build, inspect and render from an empty folder; the examples
 //! through a catalog; hostile plugins and determinism. The pinned tool
-//! chains are installed once under target/polyglot.
+//! chains are installed once under target/polyglot, when
+//! `OPSMITH_TEST_POLYGLOT=1` asks for it (see `support::polyglot`).
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{SiteCopy, link_tools, opsmith, root, sha256_hex, stderr, stdout};
+use crate::support::{SiteCopy, link_tools, opsmith, polyglot, root, sha256_hex, stderr, stdout};
 
 /// `plugin new NAME --lang LANG` then `plugin build`, in `copy`'s folder.
 fn scaffold_and_build(copy: &SiteCopy, name: &str, lang: &str) -> PathBuf {
@@ -60,11 +61,17 @@ fn new_build_inspect_render(lang: &str) {
 
 #[test]
 fn python_plugin_from_an_empty_folder() {
+    if !polyglot("python_plugin_from_an_empty_folder") {
+        return;
+    }
     new_build_inspect_render("python");
 }
 
 #[test]
 fn javascript_plugin_from_an_empty_folder() {
+    if !polyglot("javascript_plugin_from_an_empty_folder") {
+        return;
+    }
     new_build_inspect_render("javascript");
 }
 
@@ -138,6 +145,9 @@ fn build_example(relative: &str) -> PathBuf {
 
 #[test]
 fn python_example_renders_chrony_machine_configs() {
+    if !polyglot("python_example_renders_chrony_machine_configs") {
+        return;
+    }
     let wasm = build_example("plugins/examples/python");
     let copy = SiteCopy::new();
     add_component(&copy, "chrony", &wasm, "{}");
@@ -150,6 +160,9 @@ fn python_example_renders_chrony_machine_configs() {
 
 #[test]
 fn javascript_example_renders_prometheus_rules() {
+    if !polyglot("javascript_example_renders_prometheus_rules") {
+        return;
+    }
     let wasm = build_example("plugins/examples/javascript");
     let copy = SiteCopy::new();
     let readme = std::fs::read_to_string(root().join("plugins/examples/javascript/README.md"))
@@ -203,6 +216,9 @@ fn hostile_javascript() -> PathBuf {
 
 #[test]
 fn hostile_python_is_contained() {
+    if !polyglot("hostile_python_is_contained") {
+        return;
+    }
     let wasm = hostile_python();
     assert_fails(&attack(&wasm, "passwd", &[]), &["/etc/passwd", "refused"]);
     assert_fails(&attack(&wasm, "socket", &[]), &["socket"]);
@@ -227,6 +243,9 @@ fn hostile_python_is_contained() {
 
 #[test]
 fn hostile_javascript_is_contained() {
+    if !polyglot("hostile_javascript_is_contained") {
+        return;
+    }
     let wasm = hostile_javascript();
     assert_fails(&attack(&wasm, "passwd", &[]), &["trapped"]);
     assert_fails(&attack(&wasm, "socket", &[]), &["trapped"]);
@@ -246,6 +265,9 @@ fn hostile_javascript_is_contained() {
 
 #[test]
 fn python_and_javascript_are_deterministic() {
+    if !polyglot("python_and_javascript_are_deterministic") {
+        return;
+    }
     for wasm in [hostile_python(), hostile_javascript()] {
         let first = attack(&wasm, "determinism", &["--out", "-"]);
         let second = attack(&wasm, "determinism", &["--out", "-"]);

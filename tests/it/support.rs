@@ -171,6 +171,29 @@ fn remap_flags() -> String {
     flags.join("\u{1f}")
 }
 
+/// Whether the Python and JavaScript plugin tests run: with
+/// `OPSMITH_TEST_POLYGLOT=1` (which .ci/run sets) they install the pinned
+/// tool chains from PyPI and npm when missing, and must pass; without it
+/// they run only if both are installed already, so that `cargo test` passes
+/// with the network off. A test that does not run says so on stderr.
+#[expect(clippy::print_stderr, reason = "the test harness has no skip status")]
+pub fn polyglot(test: &str) -> bool {
+    let asked = std::env::var("OPSMITH_TEST_POLYGLOT").is_ok_and(|v| v != "0");
+    let installed = root()
+        .join("target/polyglot/venv/bin/componentize-py")
+        .is_file()
+        && root()
+            .join("target/polyglot/js/node_modules/@bytecodealliance/componentize-js")
+            .is_dir();
+    if !asked && !installed {
+        eprintln!(
+            "{test}: not run: the Python and JavaScript tool chains are not installed; \
+             OPSMITH_TEST_POLYGLOT=1 installs them (PyPI, npm) and runs it"
+        );
+    }
+    asked || installed
+}
+
 /// A Python virtual environment with the pinned componentize-py, made once
 /// under target/polyglot (pip reaches PyPI).
 pub fn python_tools() -> PathBuf {
