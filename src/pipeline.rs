@@ -87,11 +87,33 @@ pub fn check_configs(host: &Host, site: &Site, jobs: usize) -> anyhow::Result<Ve
 /// Stages 1 to 5: the site's tree, in memory.
 pub fn render(host: &Host, dir: &Path, jobs: usize) -> anyhow::Result<Tree> {
     let started = Instant::now();
-    let site = load_and_validate_for(host, dir)?;
+    let mut site = load_and_validate_for(host, dir)?;
     stage(Some(host), "load + validate (and load plugins)", started);
-    let tree = render_site(host, &site, jobs);
+    shed_hosts(&mut site);
+    let started = Instant::now();
+    let rendered = plugins::render_all(host, &site, jobs)?;
+    stage(Some(host), "plugins", started);
+    // The plugins' copy of the inventory is not read again.
+    drop_in_background(std::mem::take(&mut site.inventory_json));
+    let tree = collect_and_lay_out(host, &site, rendered);
     drop_in_background(site);
     tree
+}
+
+/// Drops the parsed hosts, which nothing reads once the site is valid:
+/// plugins receive `inventory_json`, messages place their pointers by
+/// reading the text again, and a plugin that reads no hosts is sent the
+/// inventory without them anyway. On a large site they are most of the
+/// inputs' memory.
+fn shed_hosts(site: &mut Site) {
+    let typed = std::mem::take(&mut site.inventory.spec.hosts);
+    let parsed = site
+        .inputs
+        .inventory
+        .value
+        .pointer_mut("/spec/hosts")
+        .map(|hosts| std::mem::replace(hosts, serde_json::Value::Array(Vec::new())));
+    drop_in_background((typed, parsed));
 }
 
 /// Frees a large value on another thread: for a big site, freeing the
@@ -116,12 +138,25 @@ pub fn render_site(host: &Host, site: &Site, jobs: usize) -> anyhow::Result<Tree
     let started = Instant::now();
     let rendered = plugins::render_all(host, site, jobs)?;
     stage(Some(host), "plugins", started);
+    collect_and_lay_out(host, site, rendered)
+}
+
+/// Stages 4 and 5.
+fn collect_and_lay_out(
+    host: &Host,
+    site: &Site,
+    rendered: Vec<plugins::Rendered>,
+) -> anyhow::Result<Tree> {
     let started = Instant::now();
-    let collected = collect::objects(site, rendered, UpstreamSchemas::shared())?;
+    let collected = collect::objects(
+        site,
+        rendered,
+        UpstreamSchemas::shared(),
+        &layout::Canonical,
+    )?;
     stage(Some(host), "collect + upstream schemas", started);
     let started = Instant::now();
-    let tree = layout::tree(site, &collected);
+    let tree = layout::tree(site, collected);
     stage(Some(host), "layout", started);
-    drop_in_background(collected);
     tree
 }

@@ -2,7 +2,10 @@
 //! checks them before anything is written: the Kubernetes basics
 //! (apiVersion, kind, a valid name), the kinds each plugin may emit, no
 //! object rendered twice, and the upstream schema of every kind opsmith
-//! ships. Adds opsmith's two labels. Hands [`Collected`] to layout.
+//! ships. Adds opsmith's two labels, then has each object written out (by
+//! the [`Writer`] layout provides) and drops its value, so that a large
+//! site's objects are never all held as values. Hands [`Collected`] to
+//! layout.
 
 pub mod upstream;
 
@@ -20,7 +23,7 @@ use upstream::UpstreamSchemas;
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 pub const COMPONENT_LABEL: &str = "opsmith.dev/component";
 
-/// A checked Kubernetes object.
+/// A checked Kubernetes object, already written as canonical YAML.
 #[derive(Debug, Clone)]
 pub struct Object {
     pub component: String,
@@ -28,7 +31,10 @@ pub struct Object {
     pub kind: String,
     pub namespace: Option<String>,
     pub name: String,
-    pub value: Value,
+    /// The object (with opsmith's labels) as canonical YAML. It is written
+    /// as soon as the object is checked and its JSON value dropped: a large
+    /// site's objects as values take several times the memory of their text.
+    pub text: Vec<u8>,
 }
 
 impl Object {
@@ -39,6 +45,15 @@ impl Object {
             None => format!("{} `{}`", self.kind, self.name),
         }
     }
+}
+
+/// A day-0 file, checked and written out.
+#[derive(Debug, Clone)]
+pub struct File {
+    pub component: String,
+    pub name: String,
+    /// Its content as canonical YAML, or as pretty JSON for a JSON file.
+    pub text: Vec<u8>,
 }
 
 /// A plugin's name, version and digest, for the provenance record.
@@ -59,20 +74,55 @@ pub struct Provenance {
 #[derive(Debug, Default)]
 pub struct Collected {
     pub objects: Vec<Object>,
-    pub files: Vec<(String, DayZeroFile)>,
+    pub files: Vec<File>,
     pub plugins: Vec<Provenance>,
 }
+
+/// An object or a day-0 file's content as the plugins stage hands it over:
+/// a parsed value, or its JSON text, parsed here one at a time so that the
+/// values of a large site are never all in memory together.
+pub trait RenderedObject: Send {
+    fn into_value(self) -> Result<Value, String>;
+}
+
+impl RenderedObject for Value {
+    fn into_value(self) -> Result<Value, String> {
+        Ok(self)
+    }
+}
+
+impl RenderedObject for Box<serde_json::value::RawValue> {
+    fn into_value(self) -> Result<Value, String> {
+        serde_json::from_str(self.get()).map_err(|e| format!("is not JSON: {e}"))
+    }
+}
+
+/// How a checked object or day-0 file is written out: layout's canonical
+/// form, which the pipeline hands in (collect comes first, and does not
+/// import the stage after it).
+pub trait Writer: Sync {
+    /// An object, as its file's text.
+    fn object(&self, value: &Value) -> anyhow::Result<Vec<u8>>;
+    /// A day-0 file's content, as JSON or as YAML.
+    fn file(&self, content: &Value, json: bool) -> anyhow::Result<Vec<u8>>;
+}
+
+/// What became of one object: checked and written, with the upstream
+/// schema's complaint if it has one; or why it was refused.
+type Checked = Result<(Object, Option<String>), String>;
 
 /// Checks and gathers the rendered components (in catalog order).
 pub fn objects(
     site: &Site,
     rendered: Vec<Rendered>,
     schemas: &UpstreamSchemas,
+    writer: &impl Writer,
 ) -> anyhow::Result<Collected> {
-    let mut errors: Vec<String> = Vec::new();
     let mut problems: Vec<Problem> = Vec::new();
     let mut collected = Collected::default();
     let allow = crate::plugins::catalog_allowances(site);
+    let mut object_work = Vec::new();
+    let mut file_work = Vec::new();
     for mut r in rendered {
         let index = site
             .catalog
@@ -99,46 +149,15 @@ pub fn objects(
                 Severity::Info => {}
             }
         }
-        let narrowed = allow.get(&r.component);
-        let checked: Vec<Result<Object, String>> = std::mem::take(&mut r.objects)
-            .into_par_iter()
-            .with_min_len(64)
-            .map(|value| {
-                object(
-                    &r.component,
-                    &r.plugin,
-                    value,
-                    &r.description.emits,
-                    narrowed,
-                )
-            })
-            .collect();
-        for (i, checked) in checked.into_iter().enumerate() {
-            match checked {
-                Ok(o) => collected.objects.push(o),
-                Err(e) => errors.push(format!(
-                    "component `{}` (plugin {}): object #{}: {e}",
-                    r.component,
-                    r.plugin,
-                    i + 1
-                )),
-            }
-        }
-        let mut names = std::collections::BTreeSet::new();
-        for file in r.files {
-            if !valid_file_name(&file.name) {
-                errors.push(format!(
-                    "component `{}` (plugin {}): day-0 file name `{}` must be a plain file name",
-                    r.component, r.plugin, file.name
-                ));
-            } else if !names.insert(file.name.clone()) {
-                errors.push(format!(
-                    "component `{}` (plugin {}): day-0 file `{}` returned twice",
-                    r.component, r.plugin, file.name
-                ));
-            }
-            collected.files.push((r.component.clone(), file));
-        }
+        let objects = std::mem::take(&mut r.objects);
+        let files = std::mem::take(&mut r.files);
+        object_work.push((
+            r.component.clone(),
+            r.plugin.clone(),
+            r.description.emits,
+            objects,
+        ));
+        file_work.push((r.component.clone(), r.plugin.clone(), files));
         collected.plugins.push(Provenance {
             component: r.component,
             plugin: r.plugin,
@@ -148,8 +167,58 @@ pub fn objects(
             source_sha256: r.source_sha256,
         });
     }
+    // The day-0 files (install-config.yaml lists every host: one large
+    // document) are checked beside the objects, not after them.
+    let ((objects, mut errors, violations), (files, file_errors, file_violations)) = rayon::join(
+        || {
+            let mut objects = Vec::new();
+            let mut errors = Vec::new();
+            let mut violations = Vec::new();
+            for (component, plugin, emits, rendered) in object_work {
+                let narrowed = allow.get(&component);
+                let checked: Vec<Checked> = rendered
+                    .into_par_iter()
+                    .with_min_len(64)
+                    .map(|rendered| {
+                        let value = rendered.into_value()?;
+                        let (object, value) = object(&component, &plugin, value, &emits, narrowed)?;
+                        written(object, value, schemas, writer)
+                    })
+                    .collect();
+                let mut refused = Vec::new();
+                for (i, checked) in checked.into_iter().enumerate() {
+                    match checked {
+                        Ok((o, violation)) => {
+                            violations.extend(violation);
+                            objects.push(o);
+                        }
+                        Err(e) => refused.push(format!(
+                            "component `{component}` (plugin {plugin}): object #{}: {e}",
+                            i + 1
+                        )),
+                    }
+                }
+                errors.push(refused);
+            }
+            (objects, errors, violations)
+        },
+        || day_zero_files(file_work, schemas, writer),
+    );
+    // Each component's refused objects, then its misnamed files.
+    let mut errors: Vec<String> = errors
+        .iter_mut()
+        .zip(file_errors)
+        .flat_map(|(objects, mut files)| {
+            let mut both = std::mem::take(objects);
+            both.append(&mut files);
+            both
+        })
+        .collect();
+    collected.objects = objects;
+    collected.files = files;
     duplicates(&collected.objects, &mut errors);
-    errors.extend(upstream_violations(&collected, schemas));
+    errors.extend(violations);
+    errors.extend(file_violations);
     if !problems.is_empty() {
         if errors.is_empty() {
             return Err(crate::diagnostics::Invalid::new(problems).into());
@@ -160,6 +229,115 @@ pub fn objects(
         bail!("{}", errors.join("\nerror: "));
     }
     Ok(collected)
+}
+
+/// A checked object against its upstream schema, then as YAML; its value
+/// is dropped here.
+fn written(
+    mut object: Object,
+    value: Value,
+    schemas: &UpstreamSchemas,
+    writer: &impl Writer,
+) -> Checked {
+    let violation = schemas
+        .validate(&object.api_version, &object.kind, &value)
+        .filter(|violations| !violations.is_empty())
+        .map(|violations| {
+            format!(
+                "component `{}`: {} does not match the upstream {} schema:\n    {}",
+                object.component,
+                object.describe(),
+                object.kind,
+                violation_list(&violations)
+            )
+        });
+    object.text = writer
+        .object(&value)
+        .map_err(|e| format!("{} cannot be written as YAML: {e}", object.describe()))?;
+    Ok((object, violation))
+}
+
+/// Each component's day-0 files checked (names, upstream schema) and
+/// written; with the naming errors per component, and the schema errors.
+fn day_zero_files(
+    work: Vec<(String, String, Vec<DayZeroFile>)>,
+    schemas: &UpstreamSchemas,
+    writer: &impl Writer,
+) -> (Vec<File>, Vec<Vec<String>>, Vec<String>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    let mut violations = Vec::new();
+    for (component, plugin, rendered) in work {
+        let mut misnamed = Vec::new();
+        let mut names = std::collections::BTreeSet::new();
+        for file in &rendered {
+            if !valid_file_name(&file.name) {
+                misnamed.push(format!(
+                    "component `{component}` (plugin {plugin}): day-0 file name `{}` must be a plain file name",
+                    file.name
+                ));
+            } else if !names.insert(file.name.clone()) {
+                misnamed.push(format!(
+                    "component `{component}` (plugin {plugin}): day-0 file `{}` returned twice",
+                    file.name
+                ));
+            }
+        }
+        errors.push(misnamed);
+        let checked: Vec<(File, Option<String>)> = rendered
+            .into_par_iter()
+            .map(|file| {
+                let content = match file.content.into_value() {
+                    Ok(content) => content,
+                    Err(e) => {
+                        let error = format!(
+                            "component `{component}` (plugin {plugin}): day-0 file `{}` {e}",
+                            file.name
+                        );
+                        let file = File {
+                            component: component.clone(),
+                            name: file.name,
+                            text: Vec::new(),
+                        };
+                        return (file, Some(error));
+                    }
+                };
+                let violation = file
+                    .schema
+                    .as_deref()
+                    .and_then(|schema| schema.rsplit_once('/'))
+                    .and_then(|(api_version, kind)| {
+                        let violations = schemas.validate(api_version, kind, &content)?;
+                        (!violations.is_empty()).then(|| {
+                            format!(
+                                "component `{component}`: day-0 file `{}` does not match the upstream {kind} schema:\n    {}",
+                                file.name,
+                                violation_list(&violations)
+                            )
+                        })
+                    });
+                let text = writer.file(&content, file.json);
+                let violation = match &text {
+                    Ok(_) => violation,
+                    Err(e) => Some(format!(
+                        "component `{component}`: day-0 file `{}` cannot be written out: {e}",
+                        file.name
+                    )),
+                };
+                let file = File {
+                    component: component.clone(),
+                    name: file.name,
+                    text: text.unwrap_or_default(),
+                };
+                (file, violation)
+            })
+            .collect();
+        for (file, violation) in checked {
+            violations.extend(violation);
+            files.push(file);
+        }
+    }
+    (files, errors, violations)
 }
 
 fn permits(
@@ -184,7 +362,7 @@ fn object(
     mut value: Value,
     emits: &[AllowedKind],
     narrowed: Option<&Vec<AllowedKind>>,
-) -> Result<Object, String> {
+) -> Result<(Object, Value), String> {
     let Value::Object(map) = &mut value else {
         return Err("is not a JSON object".to_owned());
     };
@@ -250,14 +428,15 @@ fn object(
             ));
         }
     }
-    Ok(Object {
+    let object = Object {
         component: component.to_owned(),
         api_version,
         kind,
         namespace,
         name,
-        value,
-    })
+        text: Vec::new(),
+    };
+    Ok((object, value))
 }
 
 fn check_name(kind: &str, name: &str) -> Result<(), String> {
@@ -362,52 +541,6 @@ fn duplicates(objects: &[Object], errors: &mut Vec<String>) {
     }
 }
 
-/// Every object and day-0 file whose kind has a shipped upstream schema,
-/// checked on all cores.
-fn upstream_violations(collected: &Collected, schemas: &UpstreamSchemas) -> Vec<String> {
-    // A day-0 file (install-config.yaml lists every host) is one large
-    // document: it is checked beside the objects, not after them.
-    let (mut errors, file_errors) = rayon::join(
-        || {
-            collected
-                .objects
-                .par_iter()
-                .filter_map(|o| {
-                    let violations = schemas.validate(&o.api_version, &o.kind, &o.value)?;
-                    (!violations.is_empty()).then(|| {
-                        format!(
-                            "component `{}`: {} does not match the upstream {} schema:\n    {}",
-                            o.component,
-                            o.describe(),
-                            o.kind,
-                            violation_list(&violations)
-                        )
-                    })
-                })
-                .collect::<Vec<String>>()
-        },
-        || {
-            collected
-                .files
-                .par_iter()
-                .filter_map(|(component, file)| {
-                    let (api_version, kind) = file.schema.as_deref()?.rsplit_once('/')?;
-                    let violations = schemas.validate(api_version, kind, &file.content)?;
-                    (!violations.is_empty()).then(|| {
-                        format!(
-                            "component `{component}`: day-0 file `{}` does not match the upstream {kind} schema:\n    {}",
-                            file.name,
-                            violation_list(&violations)
-                        )
-                    })
-                })
-                .collect::<Vec<String>>()
-        },
-    );
-    errors.extend(file_errors);
-    errors
-}
-
 fn violation_list(violations: &[upstream::Violation]) -> String {
     violations
         .iter()
@@ -437,6 +570,29 @@ mod tests {
         assert!(check_name("ClusterRole", "a\\b").is_err());
         assert!(!valid_file_name("install\rconfig.yaml"));
         assert!(valid_file_name("install-config.yaml"));
+    }
+
+    #[test]
+    fn an_object_handed_over_as_text_is_checked_and_written_as_its_value() {
+        let text = r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"ns"}}"#;
+        let raw = serde_json::value::RawValue::from_string(text.to_owned()).expect("JSON");
+        let emits = [AllowedKind {
+            api_version: "v1".into(),
+            kind: "Namespace".into(),
+            namespaces: vec![],
+        }];
+        let check = |value: Value| object("c", "p", value, &emits, None).expect("allowed");
+        let (from_text, value) = check(raw.into_value().expect("parses"));
+        let (from_value, same) = check(serde_json::from_str(text).expect("JSON"));
+        assert_eq!(value, same);
+        assert_eq!(from_text.name, from_value.name);
+        assert_eq!(value["metadata"]["labels"][COMPONENT_LABEL], "c");
+        // Valid JSON text, but not a value serde_json holds: refused here,
+        // not lost.
+        let raw = serde_json::value::RawValue::from_string("{\"n\":1e400}".to_owned())
+            .expect("JSON syntax");
+        let refused = raw.into_value().expect_err("out of range");
+        assert!(refused.starts_with("is not JSON"), "{refused}");
     }
 
     #[test]

@@ -34,17 +34,25 @@ const MAX_PLAIN: usize = 64;
 
 /// `value` (a mapping) as canonical YAML, if this writer can match
 /// serde-saphyr exactly.
+#[cfg(test)]
 pub fn canonical(value: &Value) -> Result<String> {
+    let mut out = String::new();
+    canonical_into(value, &mut out)?;
+    Ok(out)
+}
+
+/// [`canonical`], written into `out` (cleared first); on `Unsupported` what
+/// `out` holds is meaningless.
+pub fn canonical_into(value: &Value, out: &mut String) -> Result {
+    out.clear();
     let Value::Object(map) = value else {
         return Err(Unsupported);
     };
-    let mut out = String::with_capacity(1024);
     if map.is_empty() {
         out.push_str("{}\n");
-        return Ok(out);
+        return Ok(());
     }
-    write_map(&mut out, map, 0, TOP_FIRST, false)?;
-    Ok(out)
+    write_map(out, map, 0, TOP_FIRST, false)
 }
 
 /// A map's entries at column `indent`; with `inline_first`, the first entry

@@ -1,5 +1,6 @@
 //! Stage 5, layout: turns the collected objects into a tree of files, one
-//! object per file at a stable path, in canonical YAML, plus the site's
+//! object per file at a stable path, in canonical YAML (which collect has
+//! [`Canonical`] write as it checks each object), plus the site's
 //! provenance record. The same inputs give the same bytes on any machine and
 //! with any number of threads. Hands a [`Tree`] to output.
 
@@ -14,6 +15,27 @@ use sha2::{Digest, Sha256};
 
 use crate::collect::{Collected, Object};
 use crate::validate::Site;
+
+/// Writes what collect checked, in the form it has in the tree.
+pub struct Canonical;
+
+impl crate::collect::Writer for Canonical {
+    fn object(&self, value: &serde_json::Value) -> anyhow::Result<Vec<u8>> {
+        yaml::canonical_bytes(value)
+    }
+
+    fn file(&self, content: &serde_json::Value, json: bool) -> anyhow::Result<Vec<u8>> {
+        if json {
+            // serde_json's maps are sorted (no `preserve_order`), so this is
+            // canonical too.
+            let mut text = serde_json::to_vec_pretty(content)?;
+            text.push(b'\n');
+            Ok(text)
+        } else {
+            yaml::canonical_bytes(content)
+        }
+    }
+}
 
 /// Name of the provenance record at the root of a site's tree; it also lists
 /// the files opsmith wrote, which is how a later run knows what it owns.
@@ -89,12 +111,17 @@ pub fn inputs_digest(site: &Site) -> String {
     hex::encode(hasher.finalize())
 }
 
-/// Lays out the collected objects and files.
-pub fn tree(site: &Site, collected: &Collected) -> anyhow::Result<Tree> {
-    let mut rendered: Vec<(String, &Object)> = collected
-        .objects
-        .par_iter()
-        .map(|o| (object_path(o), o))
+/// Lays out the collected objects and files (already written as text,
+/// which moves into the tree without a copy).
+pub fn tree(site: &Site, collected: Collected) -> anyhow::Result<Tree> {
+    let Collected {
+        objects,
+        files: day_zero,
+        plugins,
+    } = collected;
+    let mut rendered: Vec<(String, Object)> = objects
+        .into_par_iter()
+        .map(|o| (object_path(&o), o))
         .collect();
     // Stable: of two objects with one path, the first in catalog order is
     // named first.
@@ -107,23 +134,14 @@ pub fn tree(site: &Site, collected: &Collected) -> anyhow::Result<Tree> {
             pair[0].0
         );
     }
-    let texts: Vec<(String, Vec<u8>)> = rendered
-        .into_par_iter()
-        .map(|(path, o)| yaml::canonical(&o.value).map(|text| (path, text.into_bytes())))
-        .collect::<anyhow::Result<_>>()?;
     // Already sorted: the map is built in one pass.
-    let mut files: BTreeMap<String, Vec<u8>> = texts.into_iter().collect();
-    for (component, file) in &collected.files {
-        let path = format!("{DAY0_DIR}/{component}/{}", file.name);
-        let text = if file.json {
-            // serde_json's maps are sorted (no `preserve_order`), so this is canonical too.
-            let mut s = serde_json::to_string_pretty(&file.content)?;
-            s.push('\n');
-            s
-        } else {
-            yaml::canonical(&file.content)?
-        };
-        files.insert(path, text.into_bytes());
+    let mut files: BTreeMap<String, Vec<u8>> = rendered
+        .into_iter()
+        .map(|(path, o)| (path, o.text))
+        .collect();
+    for file in day_zero {
+        let path = format!("{DAY0_DIR}/{}/{}", file.component, file.name);
+        files.insert(path, file.text);
     }
     let names: Vec<&str> = files.keys().map(String::as_str).collect();
     let record = ProvenanceRecord {
@@ -132,8 +150,7 @@ pub fn tree(site: &Site, collected: &Collected) -> anyhow::Result<Tree> {
         site: &site.inventory.metadata.name,
         opsmith_version: env!("CARGO_PKG_VERSION"),
         inputs_sha256: inputs_digest(site),
-        plugins: collected
-            .plugins
+        plugins: plugins
             .iter()
             .map(|p| PluginRecord {
                 component: &p.component,

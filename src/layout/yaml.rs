@@ -61,9 +61,33 @@ impl Serialize for Canonical<'_> {
 /// One object as canonical YAML text: by the fast writer when it can match
 /// serde-saphyr byte for byte (almost every object), else by serde-saphyr.
 pub fn canonical(value: &Value) -> anyhow::Result<String> {
-    match super::fast::canonical(value) {
-        Ok(text) => Ok(text),
+    let mut text = String::with_capacity(1024);
+    match super::fast::canonical_into(value, &mut text) {
+        Ok(()) => Ok(text),
         Err(super::fast::Unsupported) => canonical_by_serde_saphyr(value),
+    }
+}
+
+/// [`canonical`] as bytes in a buffer of their exact size: a large site
+/// keeps tens of thousands of these until they are written out, and a
+/// string grown while writing holds on average a third more than it uses.
+pub fn canonical_bytes(value: &Value) -> anyhow::Result<Vec<u8>> {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    let fast = SCRATCH.with_borrow_mut(|scratch| {
+        let written = super::fast::canonical_into(value, scratch)
+            .ok()
+            .map(|()| scratch.as_bytes().to_vec());
+        // One unusually large object need not stay allocated per thread.
+        if scratch.capacity() > 1 << 20 {
+            *scratch = String::new();
+        }
+        written
+    });
+    match fast {
+        Some(bytes) => Ok(bytes),
+        None => Ok(canonical_by_serde_saphyr(value)?.as_bytes().to_vec()),
     }
 }
 

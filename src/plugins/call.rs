@@ -55,7 +55,8 @@ pub struct AllowedKind {
 pub struct DayZeroFile {
     pub name: String,
     pub json: bool,
-    pub content: Value,
+    /// The content's JSON text, known to be JSON; collect parses it.
+    pub content: Box<RawValue>,
     pub schema: Option<String>,
 }
 
@@ -75,7 +76,10 @@ pub struct Rendered {
     pub sha256: String,
     pub source_sha256: Option<&'static str>,
     pub description: Description,
-    pub objects: Vec<Value>,
+    /// Each object's JSON text, known to be JSON: collect parses, checks
+    /// and writes out one object at a time, so that a large site's objects
+    /// are never all in memory as values (several times their text).
+    pub objects: Vec<Box<RawValue>>,
     pub files: Vec<DayZeroFile>,
     pub diagnostics: Vec<PluginDiagnostic>,
     pub log: Vec<String>,
@@ -157,6 +161,9 @@ impl Plugin {
             .map_err(|e| self.fail(sandbox::classify(e, &store, limits)))?;
         let called = started.elapsed();
         let log = store.data_mut().take_log();
+        // The output is the host's own copy: the instance's memory (tens of
+        // megabytes for a large site) goes before the output is read.
+        drop(store);
         let output = match result {
             Ok(output) => output,
             Err(guest) => {
@@ -179,7 +186,7 @@ impl Plugin {
         drop(output.objects);
         let mut files = Vec::new();
         for file in output.files {
-            let content = serde_json::from_str(&file.content).map_err(|e| {
+            let content = RawValue::from_string(file.content).map_err(|e| {
                 self.fail(malformed(&format!("file `{}` is not JSON: {e}", file.name)))
             })?;
             files.push(DayZeroFile {
@@ -227,7 +234,7 @@ impl Plugin {
 
 /// The `objects` JSON array, its elements parsed in parallel: for a large
 /// site this is the biggest single piece of work after the plugins' own.
-pub(super) fn parse_objects(text: &str) -> Result<Vec<Value>, PluginError> {
+pub(super) fn parse_objects(text: &str) -> Result<Vec<Box<RawValue>>, PluginError> {
     if let Some(objects) = parse_objects_by_line(text) {
         return Ok(objects);
     }
@@ -241,19 +248,14 @@ pub(super) fn parse_objects(text: &str) -> Result<Vec<Value>, PluginError> {
             });
         }
     };
-    items
-        .par_iter()
-        .with_min_len(64)
-        .map(|raw| serde_json::from_str::<Value>(raw.get()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| malformed(&format!("`objects` is not JSON: {e}")))
+    Ok(items.iter().map(|raw| (*raw).to_owned()).collect())
 }
 
 /// The array as the SDK writes it, one element per line (`[a,⏎b,⏎c]`), cut
 /// at its newlines without a first pass over the whole text. `None` unless
 /// every line is exactly one element and its comma, so that the result is
 /// what parsing the whole array gives; the caller then parses it whole.
-pub(super) fn parse_objects_by_line<'a>(text: &'a str) -> Option<Vec<Value>> {
+pub(super) fn parse_objects_by_line<'a>(text: &'a str) -> Option<Vec<Box<RawValue>>> {
     // JSON's whitespace only: `str::trim` would also drop what JSON refuses.
     let trim = |s: &'a str| s.trim_matches([' ', '\t', '\n', '\r']);
     let inner = trim(text).strip_prefix('[')?.strip_suffix(']')?;
@@ -275,7 +277,7 @@ pub(super) fn parse_objects_by_line<'a>(text: &'a str) -> Option<Vec<Value>> {
             } else {
                 trim(line).strip_suffix(',')?
             };
-            serde_json::from_str::<Value>(element).ok()
+            serde_json::from_str::<Box<RawValue>>(element).ok()
         })
         .collect()
 }
