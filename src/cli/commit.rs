@@ -38,41 +38,29 @@ pub struct CommitArgs {
 
 /// The commit message: the user's text, then git trailers recording what
 /// produced the tree.
-fn message(args: &CommitArgs, site_name: &str, provenance: &serde_json::Value) -> String {
+fn message(args: &CommitArgs, site_name: &str, provenance: &layout::Provenance) -> String {
     let mut text = args
         .message
         .clone()
         .unwrap_or_else(|| format!("opsmith: render site {site_name}"));
     text.push_str("\n\n");
-    if let Some(digest) = provenance.get("inputsSha256").and_then(|v| v.as_str()) {
-        text.push_str(&format!("Opsmith-Inputs-Sha256: {digest}\n"));
-    }
+    text.push_str(&format!(
+        "Opsmith-Inputs-Sha256: {}\n",
+        provenance.inputs_sha256
+    ));
     if let Some(source) = git::source_commit(&args.site.site) {
         text.push_str(&format!("Opsmith-Source-Commit: {source}\n"));
     }
-    for plugin in provenance
-        .get("plugins")
-        .and_then(|p| p.as_array())
-        .into_iter()
-        .flatten()
-    {
-        let field = |k: &str| {
-            plugin
-                .get(k)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_owned()
-        };
-        // A plugin file by its sha256, a built-in one by its sources'.
-        let digest = match field("sha256") {
-            sha256 if !sha256.is_empty() => format!("sha256:{sha256}"),
-            _ => format!("source-sha256:{}", field("sourceSha256")),
+    for plugin in &provenance.plugins {
+        let digest = match &plugin.digest {
+            layout::PluginDigest::File { sha256 } => format!("sha256:{sha256}"),
+            layout::PluginDigest::Builtin { source_sha256 } => {
+                format!("source-sha256:{source_sha256}")
+            }
         };
         text.push_str(&format!(
             "Opsmith-Plugin: {} {}@{} {digest}\n",
-            field("component"),
-            field("name"),
-            field("version"),
+            plugin.component, plugin.name, plugin.version
         ));
     }
     text.push_str(&format!("Opsmith-Version: {}\n", env!("CARGO_PKG_VERSION")));
@@ -108,13 +96,8 @@ pub fn run(args: &CommitArgs) -> anyhow::Result<ExitStatus> {
         .branch
         .clone()
         .unwrap_or_else(|| site.catalog.spec.gitops.target_revision.clone());
-    let provenance = tree
-        .files
-        .get(layout::PROVENANCE_FILE)
-        .and_then(|bytes| crate::load::yaml::parse_value(&String::from_utf8_lossy(bytes)).ok())
-        .unwrap_or_default();
     let (author, committer) = git::signatures(&repo, args.author.as_deref())?;
-    let text = message(args, &tree.site, &provenance);
+    let text = message(args, &tree.site, &tree.provenance);
     let request = CommitRequest {
         branch: &branch,
         path: &path,

@@ -51,6 +51,33 @@ pub struct Tree {
     /// The site's folder name: its `metadata.name`.
     pub site: String,
     pub files: BTreeMap<String, Vec<u8>>,
+    /// What the provenance record in `files` says, for the commit's
+    /// trailers: read from here, never parsed back from the YAML.
+    pub provenance: Provenance,
+}
+
+/// What produced a tree: the inputs' digest and each component's plugin.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Provenance {
+    pub inputs_sha256: String,
+    pub plugins: Vec<PluginProvenance>,
+}
+
+/// One component's plugin, as the provenance record names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginProvenance {
+    pub component: String,
+    pub name: String,
+    pub version: String,
+    pub digest: PluginDigest,
+}
+
+/// How a plugin is identified: a plugin file by its sha256, a built-in one
+/// by its sources' (its component's depends on the compiler).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginDigest {
+    File { sha256: String },
+    Builtin { source_sha256: String },
 }
 
 impl Tree {
@@ -66,7 +93,7 @@ struct ProvenanceRecord<'a> {
     kind: &'static str,
     site: &'a str,
     opsmith_version: &'static str,
-    inputs_sha256: String,
+    inputs_sha256: &'a str,
     plugins: Vec<PluginRecord<'a>>,
     files: Vec<&'a str>,
 }
@@ -143,31 +170,58 @@ pub fn tree(site: &Site, collected: Collected) -> anyhow::Result<Tree> {
         let path = format!("{DAY0_DIR}/{}/{}", file.component, file.name);
         files.insert(path, file.text);
     }
+    let provenance = Provenance {
+        inputs_sha256: inputs_digest(site),
+        plugins: plugins
+            .iter()
+            .map(|p| PluginProvenance {
+                component: p.component.clone(),
+                name: p.name.clone(),
+                version: p.version.clone(),
+                digest: match p.source_sha256 {
+                    Some(source_sha256) => PluginDigest::Builtin {
+                        source_sha256: source_sha256.to_owned(),
+                    },
+                    None => PluginDigest::File {
+                        sha256: p.sha256.clone(),
+                    },
+                },
+            })
+            .collect(),
+    };
     let names: Vec<&str> = files.keys().map(String::as_str).collect();
     let record = ProvenanceRecord {
         api_version: opsmith_plugin_sdk::site::API_VERSION,
         kind: "Provenance",
         site: &site.inventory.metadata.name,
         opsmith_version: env!("CARGO_PKG_VERSION"),
-        inputs_sha256: inputs_digest(site),
+        inputs_sha256: &provenance.inputs_sha256,
         plugins: plugins
             .iter()
-            .map(|p| PluginRecord {
+            .zip(&provenance.plugins)
+            .map(|(p, recorded)| PluginRecord {
                 component: &p.component,
                 plugin: &p.plugin,
                 name: &p.name,
                 version: &p.version,
-                sha256: p.source_sha256.is_none().then_some(p.sha256.as_str()),
-                source_sha256: p.source_sha256,
+                sha256: match &recorded.digest {
+                    PluginDigest::File { sha256 } => Some(sha256),
+                    PluginDigest::Builtin { .. } => None,
+                },
+                source_sha256: match &recorded.digest {
+                    PluginDigest::Builtin { source_sha256 } => Some(source_sha256),
+                    PluginDigest::File { .. } => None,
+                },
             })
             .collect(),
         files: names,
     };
-    let provenance = yaml::to_yaml(&record)?;
-    files.insert(PROVENANCE_FILE.to_owned(), provenance.into_bytes());
+    let text = yaml::to_yaml(&record)?;
+    files.insert(PROVENANCE_FILE.to_owned(), text.into_bytes());
     Ok(Tree {
         site: site.inventory.metadata.name.clone(),
         files,
+        provenance,
     })
 }
 

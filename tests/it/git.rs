@@ -107,6 +107,19 @@ fn commit_writes_exactly_the_rendered_tree_then_nothing() {
         ] {
             assert!(message.contains(trailer), "{message}");
         }
+        // Every component's plugin, by the digest the provenance records.
+        let plugins: Vec<&str> = message
+            .lines()
+            .filter_map(|l| l.strip_prefix("Opsmith-Plugin: "))
+            .collect();
+        assert_eq!(plugins.len(), 6, "{message}");
+        for plugin in plugins {
+            let digest = plugin.rsplit_once(" source-sha256:").map(|(_, d)| d);
+            assert!(
+                digest.is_some_and(|d| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit())),
+                "{plugin}"
+            );
+        }
         let second = run(&copy, &["commit", "--site", "site", "--repo", "manifests"]);
         assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
         assert!(
