@@ -12,26 +12,45 @@ use crate::output::diff::{Change, TreeDiff};
 pub struct RenderFailure {
     /// The whole error, credentials redacted.
     pub message: String,
-    /// The components whose plugins failed, each with its own text.
+    /// The components that failed, each with its own text.
     pub components: Vec<(String, String)>,
+    /// What failed outside any one component (two components claiming one
+    /// object, an error of no known shape).
+    pub others: Vec<String>,
 }
 
 impl RenderFailure {
     pub fn of(error: &anyhow::Error) -> RenderFailure {
         let redacted = |text: &str| redact_url_credentials(text).into_owned();
-        let components = error
-            .downcast_ref::<crate::plugins::RenderFailures>()
-            .map(|failures| {
-                failures
-                    .components
-                    .iter()
-                    .map(|c| (c.component.clone(), redacted(&c.text())))
-                    .collect()
-            })
-            .unwrap_or_default();
-        RenderFailure {
+        let mut failure = RenderFailure {
             message: redacted(&format!("{error:#}")),
-            components,
+            ..RenderFailure::default()
+        };
+        if let Some(failures) = error.downcast_ref::<crate::plugins::RenderFailures>() {
+            for c in &failures.components {
+                failure.add(&c.component, redacted(&c.text()));
+            }
+        } else if let Some(failures) = error.downcast_ref::<crate::collect::CollectFailures>() {
+            for e in &failures.errors {
+                match &e.component {
+                    Some(component) => failure.add(component, redacted(&e.message)),
+                    None => failure.others.push(redacted(&e.message)),
+                }
+            }
+        } else {
+            failure.others.push(failure.message.clone());
+        }
+        failure
+    }
+
+    /// One more error of `component`, after those it already has.
+    fn add(&mut self, component: &str, text: String) {
+        match self.components.iter_mut().find(|(c, _)| c == component) {
+            Some((_, texts)) => {
+                texts.push('\n');
+                texts.push_str(&text);
+            }
+            None => self.components.push((component.to_owned(), text)),
         }
     }
 }
@@ -337,12 +356,12 @@ impl CheckReport {
         // A failure of no one component (the rendered objects' checks, the
         // layout) gets a case of its own, so that JUnit shows it.
         if let CheckOutcome::Failed(failure) = &self.outcome
-            && failure.components.is_empty()
+            && !failure.others.is_empty()
         {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
             status.set_message("rendering failed");
             status.set_description(bounded(
-                &crate::diagnostics::printable_lines(&failure.message),
+                &crate::diagnostics::printable_lines(&failure.others.join("\n")),
                 FAILURE_BUDGET,
                 "the job's log has the whole text",
             ));
@@ -449,7 +468,7 @@ mod tests {
         assert!(fence.len() >= 3);
         let failed = report(CheckOutcome::Failed(RenderFailure {
             message: "x\n````\n## All checks passed".to_owned(),
-            components: Vec::new(),
+            ..RenderFailure::default()
         }));
         let summary = failed.step_summary();
         assert!(

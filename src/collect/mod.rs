@@ -11,7 +11,6 @@ pub mod upstream;
 
 use std::collections::BTreeMap;
 
-use anyhow::bail;
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 
@@ -109,7 +108,45 @@ pub trait Writer: Sync {
 
 /// What became of one object: checked and written, with the upstream
 /// schema's complaint if it has one; or why it was refused.
-type Checked = Result<(Object, Option<String>), String>;
+type Checked = Result<(Object, Option<CollectError>), String>;
+
+/// One thing wrong with what the plugins rendered, with the component it
+/// belongs to (none when two components claim one object).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct CollectError {
+    pub component: Option<String>,
+    pub message: String,
+}
+
+impl CollectError {
+    fn of(component: &str, message: String) -> CollectError {
+        CollectError {
+            component: Some(component.to_owned()),
+            message,
+        }
+    }
+}
+
+/// Everything wrong with what the plugins rendered, and the input problems
+/// their diagnostics point at: all of it at once.
+#[derive(Debug)]
+pub struct CollectFailures {
+    pub errors: Vec<CollectError>,
+    pub problems: Vec<Problem>,
+}
+
+impl std::fmt::Display for CollectFailures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut texts: Vec<String> = self.errors.iter().map(ToString::to_string).collect();
+        if !self.problems.is_empty() {
+            texts.push(diagnostics::Invalid::new(self.problems.clone()).to_string());
+        }
+        f.write_str(&texts.join("\nerror: "))
+    }
+}
+
+impl std::error::Error for CollectFailures {}
 
 /// Checks and gathers the rendered components (in catalog order).
 pub fn objects(
@@ -192,9 +229,12 @@ pub fn objects(
                             violations.extend(violation);
                             objects.push(o);
                         }
-                        Err(e) => refused.push(format!(
-                            "component `{component}` (plugin {plugin}): object #{}: {e}",
-                            i + 1
+                        Err(e) => refused.push(CollectError::of(
+                            &component,
+                            format!(
+                                "component `{component}` (plugin {plugin}): object #{}: {e}",
+                                i + 1
+                            ),
                         )),
                     }
                 }
@@ -205,7 +245,7 @@ pub fn objects(
         || day_zero_files(file_work, schemas, writer),
     );
     // Each component's refused objects, then its misnamed files.
-    let mut errors: Vec<String> = errors
+    let mut errors: Vec<CollectError> = errors
         .iter_mut()
         .zip(file_errors)
         .flat_map(|(objects, mut files)| {
@@ -219,14 +259,11 @@ pub fn objects(
     duplicates(&collected.objects, &mut errors);
     errors.extend(violations);
     errors.extend(file_violations);
-    if !problems.is_empty() {
-        if errors.is_empty() {
-            return Err(crate::diagnostics::Invalid::new(problems).into());
-        }
-        errors.push(crate::diagnostics::Invalid::new(problems).to_string());
+    if errors.is_empty() && !problems.is_empty() {
+        return Err(crate::diagnostics::Invalid::new(problems).into());
     }
     if !errors.is_empty() {
-        bail!("{}", errors.join("\nerror: "));
+        return Err(CollectFailures { errors, problems }.into());
     }
     Ok(collected)
 }
@@ -243,12 +280,15 @@ fn written(
         .validate(&object.api_version, &object.kind, &value)
         .filter(|violations| !violations.is_empty())
         .map(|violations| {
-            format!(
-                "component `{}`: {} does not match the upstream {} schema:\n    {}",
-                object.component,
-                object.describe(),
-                object.kind,
-                violation_list(&violations)
+            CollectError::of(
+                &object.component,
+                format!(
+                    "component `{}`: {} does not match the upstream {} schema:\n    {}",
+                    object.component,
+                    object.describe(),
+                    object.kind,
+                    violation_list(&violations)
+                ),
             )
         });
     object.text = writer
@@ -263,7 +303,7 @@ fn day_zero_files(
     work: Vec<(String, String, Vec<DayZeroFile>)>,
     schemas: &UpstreamSchemas,
     writer: &impl Writer,
-) -> (Vec<File>, Vec<Vec<String>>, Vec<String>) {
+) -> (Vec<File>, Vec<Vec<CollectError>>, Vec<CollectError>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     let mut violations = Vec::new();
@@ -272,27 +312,36 @@ fn day_zero_files(
         let mut names = std::collections::BTreeSet::new();
         for file in &rendered {
             if !valid_file_name(&file.name) {
-                misnamed.push(format!(
-                    "component `{component}` (plugin {plugin}): day-0 file name `{}` must be a plain file name",
-                    file.name
+                misnamed.push(CollectError::of(
+                    &component,
+                    format!(
+                        "component `{component}` (plugin {plugin}): day-0 file name `{}` must be a plain file name",
+                        file.name
+                    ),
                 ));
             } else if !names.insert(file.name.clone()) {
-                misnamed.push(format!(
-                    "component `{component}` (plugin {plugin}): day-0 file `{}` returned twice",
-                    file.name
+                misnamed.push(CollectError::of(
+                    &component,
+                    format!(
+                        "component `{component}` (plugin {plugin}): day-0 file `{}` returned twice",
+                        file.name
+                    ),
                 ));
             }
         }
         errors.push(misnamed);
-        let checked: Vec<(File, Option<String>)> = rendered
+        let checked: Vec<(File, Option<CollectError>)> = rendered
             .into_par_iter()
             .map(|file| {
                 let content = match file.content.into_value() {
                     Ok(content) => content,
                     Err(e) => {
-                        let error = format!(
-                            "component `{component}` (plugin {plugin}): day-0 file `{}` {e}",
-                            file.name
+                        let error = CollectError::of(
+                            &component,
+                            format!(
+                                "component `{component}` (plugin {plugin}): day-0 file `{}` {e}",
+                                file.name
+                            ),
                         );
                         let file = File {
                             component: component.clone(),
@@ -309,19 +358,25 @@ fn day_zero_files(
                     .and_then(|(api_version, kind)| {
                         let violations = schemas.validate(api_version, kind, &content)?;
                         (!violations.is_empty()).then(|| {
-                            format!(
-                                "component `{component}`: day-0 file `{}` does not match the upstream {kind} schema:\n    {}",
-                                file.name,
-                                violation_list(&violations)
+                            CollectError::of(
+                                &component,
+                                format!(
+                                    "component `{component}`: day-0 file `{}` does not match the upstream {kind} schema:\n    {}",
+                                    file.name,
+                                    violation_list(&violations)
+                                ),
                             )
                         })
                     });
                 let text = writer.file(&content, file.json);
                 let violation = match &text {
                     Ok(_) => violation,
-                    Err(e) => Some(format!(
-                        "component `{component}`: day-0 file `{}` cannot be written out: {e}",
-                        file.name
+                    Err(e) => Some(CollectError::of(
+                        &component,
+                        format!(
+                            "component `{component}`: day-0 file `{}` cannot be written out: {e}",
+                            file.name
+                        ),
                     )),
                 };
                 let file = File {
@@ -513,7 +568,7 @@ fn valid_file_name(name: &str) -> bool {
         && name.len() <= 255
 }
 
-fn duplicates(objects: &[Object], errors: &mut Vec<String>) {
+fn duplicates(objects: &[Object], errors: &mut Vec<CollectError>) {
     let mut seen: BTreeMap<(&str, &str, Option<&str>, &str), &str> = BTreeMap::new();
     for o in objects {
         let key = (
@@ -524,18 +579,20 @@ fn duplicates(objects: &[Object], errors: &mut Vec<String>) {
         );
         if let Some(first) = seen.insert(key, &o.component) {
             if first == o.component {
-                errors.push(format!(
-                    "component `{}` renders {} twice",
-                    o.component,
-                    o.describe()
+                errors.push(CollectError::of(
+                    &o.component,
+                    format!("component `{}` renders {} twice", o.component, o.describe()),
                 ));
             } else {
-                errors.push(format!(
-                    "{} ({}) is rendered by both component `{first}` and component `{}`; one object must have one owner",
-                    o.describe(),
-                    o.api_version,
-                    o.component
-                ));
+                errors.push(CollectError {
+                    component: None,
+                    message: format!(
+                        "{} ({}) is rendered by both component `{first}` and component `{}`; one object must have one owner",
+                        o.describe(),
+                        o.api_version,
+                        o.component
+                    ),
+                });
             }
         }
     }

@@ -67,3 +67,14 @@ fn failing_plugin() {
     );
     insta::assert_snapshot!(check_outputs(&copy));
 }
+
+#[test]
+fn objects_the_catalog_does_not_allow() {
+    let copy = checkout_with_committed_tree();
+    copy.edit(
+        "catalog.yaml",
+        "plugin: builtin:metal3",
+        "plugin: builtin:metal3\n      allow: [{ apiVersion: v1, kind: ConfigMap }]",
+    );
+    insta::assert_snapshot!(check_outputs(&copy));
+}
