@@ -29,9 +29,8 @@ pub use call::{AllowedKind, DayZeroFile, Description, Plugin, PluginDiagnostic, 
 pub use error::{ComponentCause, ComponentError, PluginError, RenderFailures};
 pub use host::Host;
 pub use input::{catalog_allowances, catalog_for_plugins, effective_kinds};
-pub use schedule::{
-    ComponentFailure, check_configs, guest_problem, locate_pointer, quantity_bytes, render_all,
-};
+pub use sandbox::quantity_bytes;
+pub use schedule::{ComponentFailure, check_configs, guest_problem, locate_pointer, render_all};
 pub use source::PluginSource;
 
 #[cfg(test)]

@@ -35,6 +35,59 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// These limits (the command line's), overridden by component `index`'s
+    /// `limits` in the catalog (memory as a quantity such as `512Mi`, fuel,
+    /// timeoutSeconds).
+    pub fn for_component(self, site: &crate::validate::Site, index: usize) -> Limits {
+        let mut limits = self;
+        let Some(raw) = site
+            .inputs
+            .catalog
+            .value
+            .pointer(&format!("/spec/components/{index}/limits"))
+        else {
+            return limits;
+        };
+        if let Some(bytes) = raw
+            .get("memory")
+            .and_then(serde_json::Value::as_str)
+            .and_then(quantity_bytes)
+        {
+            limits.memory_bytes = bytes;
+        }
+        if let Some(fuel) = raw.get("fuel").and_then(serde_json::Value::as_u64) {
+            limits.fuel = fuel;
+        }
+        if let Some(seconds) = raw
+            .get("timeoutSeconds")
+            .and_then(serde_json::Value::as_f64)
+            .filter(|s| *s > 0.0 && *s <= 3600.0)
+        {
+            limits.timeout = Duration::from_secs_f64(seconds);
+        }
+        limits
+    }
+}
+
+/// A Kubernetes memory quantity (`256Mi`, `1Gi`, `500M`) in bytes.
+pub fn quantity_bytes(q: &str) -> Option<u64> {
+    let split = q.find(|c: char| !c.is_ascii_digit()).unwrap_or(q.len());
+    let (number, unit) = q.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    let factor: u64 = match unit {
+        "" => 1,
+        "Ki" => 1 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        "k" => 1_000,
+        "M" => 1_000_000,
+        "G" => 1_000_000_000,
+        _ => return None,
+    };
+    n.checked_mul(factor)
+}
+
 /// How often the engine's epoch advances; the timeout is counted in these.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 

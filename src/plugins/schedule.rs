@@ -162,7 +162,7 @@ fn for_each_component<T: Send>(
     // A plugin is described once however many components use it, so the
     // first pass costs an instantiation per plugin.
     let described = in_order(own_pool.as_ref(), work_items.iter().collect(), |job| {
-        let limits = component_limits(host.limits, site, job.index);
+        let limits = host.limits.for_component(site, job.index);
         let source = PluginSource::of(job.component, &site.inputs.dir);
         let plugin = host.load(&source).map_err(ComponentFailure::Load)?;
         let description = plugin
@@ -268,56 +268,6 @@ fn in_order<I: Send, R: Send>(
         .into_iter()
         .map(|slot| slot.into_inner().ok().flatten())
         .collect()
-}
-
-/// The command-line defaults, overridden by the component's `limits` in the
-/// catalog (memory as a quantity such as `512Mi`, fuel, timeoutSeconds).
-fn component_limits(defaults: Limits, site: &Site, index: usize) -> Limits {
-    let mut limits = defaults;
-    let Some(raw) = site
-        .inputs
-        .catalog
-        .value
-        .pointer(&format!("/spec/components/{index}/limits"))
-    else {
-        return limits;
-    };
-    if let Some(bytes) = raw
-        .get("memory")
-        .and_then(Value::as_str)
-        .and_then(quantity_bytes)
-    {
-        limits.memory_bytes = bytes;
-    }
-    if let Some(fuel) = raw.get("fuel").and_then(Value::as_u64) {
-        limits.fuel = fuel;
-    }
-    if let Some(seconds) = raw
-        .get("timeoutSeconds")
-        .and_then(Value::as_f64)
-        .filter(|s| *s > 0.0 && *s <= 3600.0)
-    {
-        limits.timeout = std::time::Duration::from_secs_f64(seconds);
-    }
-    limits
-}
-
-/// A Kubernetes memory quantity (`256Mi`, `1Gi`, `500M`) in bytes.
-pub fn quantity_bytes(q: &str) -> Option<u64> {
-    let split = q.find(|c: char| !c.is_ascii_digit()).unwrap_or(q.len());
-    let (number, unit) = q.split_at(split);
-    let n: u64 = number.parse().ok()?;
-    let factor: u64 = match unit {
-        "" => 1,
-        "Ki" => 1 << 10,
-        "Mi" => 1 << 20,
-        "Gi" => 1 << 30,
-        "k" => 1_000,
-        "M" => 1_000_000,
-        "G" => 1_000_000_000,
-        _ => return None,
-    };
-    n.checked_mul(factor)
 }
 
 /// A plugin's error, placed at the input line its pointer names.
