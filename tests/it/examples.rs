@@ -972,20 +972,15 @@ fn tekton_presubmit_checks_a_pull_request_merged_into_its_base() {
     );
 }
 
-#[test]
-fn tekton_postsubmit_commits_and_pushes_once() {
-    let repos = Repos::new();
-    let before = repos.manifests_tip();
-    let merged = repos.change_inventory(
-        "disableCertificateVerification: true",
-        "disableCertificateVerification: false",
-    );
+/// The postsubmit's first Task: the site repository's `main` checked out
+/// into a `work` folder, beside a `token` folder holding a token file (a
+/// file remote takes no token; the commit Task still reads one).
+fn postsubmit_checkout(repos: &Repos) -> (PathBuf, PathBuf, Ran) {
     let work = repos.path("work");
     let token = repos.path("token");
     for dir in [&work, &token] {
         std::fs::create_dir(dir).expect("mkdir");
     }
-    // A file remote takes no token; the Task still reads one.
     std::fs::write(token.join("token"), "unused-by-file-remotes").expect("write");
     let checkout = run_task(
         &task("opsmith-checkout"),
@@ -997,6 +992,18 @@ fn tekton_postsubmit_commits_and_pushes_once() {
         &[("source", &work)],
     );
     assert_eq!(checkout.status, Some(0), "{}", checkout.log);
+    (work, token, checkout)
+}
+
+#[test]
+fn tekton_postsubmit_commits_and_pushes_once() {
+    let repos = Repos::new();
+    let before = repos.manifests_tip();
+    let merged = repos.change_inventory(
+        "disableCertificateVerification: true",
+        "disableCertificateVerification: false",
+    );
+    let (work, token, checkout) = postsubmit_checkout(&repos);
     assert_eq!(checkout.results["commit"], merged);
 
     let manifests_url = file_url(&repos.manifests());
@@ -1047,23 +1054,9 @@ fn tekton_postsubmit_commits_again_when_the_branch_moved_on() {
         "disableCertificateVerification: true",
         "disableCertificateVerification: false",
     );
-    let work = repos.path("work");
-    let token = repos.path("token");
+    let (work, token, _) = postsubmit_checkout(&repos);
     let bin = repos.path("bin");
-    for dir in [&work, &token, &bin] {
-        std::fs::create_dir(dir).expect("mkdir");
-    }
-    std::fs::write(token.join("token"), "unused-by-file-remotes").expect("write");
-    let checkout = run_task(
-        &task("opsmith-checkout"),
-        &[
-            ("url", &file_url(&repos.site())),
-            ("revision", "main"),
-            ("subdirectory", "site-repo"),
-        ],
-        &[("source", &work)],
-    );
-    assert_eq!(checkout.status, Some(0), "{}", checkout.log);
+    std::fs::create_dir(&bin).expect("mkdir");
 
     // An `opsmith` that, the first time it runs, lets the other site commit
     // its own folder to the manifests repository first.
