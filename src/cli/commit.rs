@@ -53,8 +53,8 @@ fn message(args: &CommitArgs, site_name: &str, provenance: &layout::Provenance) 
     }
     for plugin in &provenance.plugins {
         let digest = match &plugin.digest {
-            layout::PluginDigest::File { sha256 } => format!("sha256:{sha256}"),
-            layout::PluginDigest::Builtin { source_sha256 } => {
+            crate::collect::PluginDigest::File { sha256 } => format!("sha256:{sha256}"),
+            crate::collect::PluginDigest::Builtin { source_sha256 } => {
                 format!("source-sha256:{source_sha256}")
             }
         };

@@ -55,18 +55,23 @@ pub struct File {
     pub text: Vec<u8>,
 }
 
-/// A plugin's name, version and digest, for the provenance record.
-#[derive(Debug, Clone)]
-pub struct Provenance {
+/// A component's plugin as the provenance record names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginProvenance {
     pub component: String,
     pub plugin: String,
     pub name: String,
     pub version: String,
-    /// The component's sha256.
-    pub sha256: String,
-    /// A built-in plugin's source digest, which the record shows instead of
-    /// the component's (that one depends on the compiler that built opsmith).
-    pub source_sha256: Option<&'static str>,
+    pub digest: PluginDigest,
+}
+
+/// How a plugin is identified: a plugin file by its sha256, a built-in one
+/// by its sources' (its component's depends on the compiler that built
+/// opsmith, and two builds of one tree must record the same provenance).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginDigest {
+    File { sha256: String },
+    Builtin { source_sha256: String },
 }
 
 /// Everything to lay out.
@@ -74,7 +79,7 @@ pub struct Provenance {
 pub struct Collected {
     pub objects: Vec<Object>,
     pub files: Vec<File>,
-    pub plugins: Vec<Provenance>,
+    pub plugins: Vec<PluginProvenance>,
 }
 
 /// An object or a day-0 file's content as the plugins stage hands it over:
@@ -195,13 +200,17 @@ pub fn objects(
             objects,
         ));
         file_work.push((r.component.clone(), r.plugin.clone(), files));
-        collected.plugins.push(Provenance {
+        collected.plugins.push(PluginProvenance {
             component: r.component,
             plugin: r.plugin,
             name: r.description.name,
             version: r.description.version,
-            sha256: r.sha256,
-            source_sha256: r.source_sha256,
+            digest: match r.source_sha256 {
+                Some(source_sha256) => PluginDigest::Builtin {
+                    source_sha256: source_sha256.to_owned(),
+                },
+                None => PluginDigest::File { sha256: r.sha256 },
+            },
         });
     }
     // The day-0 files (install-config.yaml lists every host: one large

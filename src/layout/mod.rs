@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::collect::{Collected, Object};
+use crate::collect::{Collected, Object, PluginDigest, PluginProvenance};
 use crate::validate::Site;
 
 /// Writes what collect checked, in the form it has in the tree.
@@ -63,23 +63,6 @@ pub struct Provenance {
     pub plugins: Vec<PluginProvenance>,
 }
 
-/// One component's plugin, as the provenance record names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PluginProvenance {
-    pub component: String,
-    pub name: String,
-    pub version: String,
-    pub digest: PluginDigest,
-}
-
-/// How a plugin is identified: a plugin file by its sha256, a built-in one
-/// by its sources' (its component's depends on the compiler).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PluginDigest {
-    File { sha256: String },
-    Builtin { source_sha256: String },
-}
-
 impl Tree {
     pub fn bytes(&self) -> usize {
         self.files.values().map(Vec::len).sum()
@@ -108,9 +91,7 @@ struct PluginRecord<'a> {
     /// A plugin file's sha256, as the catalog pins it.
     #[serde(skip_serializing_if = "Option::is_none")]
     sha256: Option<&'a str>,
-    /// A built-in plugin's source digest: its component's sha256 depends on
-    /// the compiler that built opsmith, and two builds of one tree must
-    /// record the same provenance.
+    /// A built-in plugin's source digest (see `PluginDigest`).
     #[serde(skip_serializing_if = "Option::is_none")]
     source_sha256: Option<&'a str>,
 }
@@ -172,22 +153,7 @@ pub fn tree(site: &Site, collected: Collected) -> anyhow::Result<Tree> {
     }
     let provenance = Provenance {
         inputs_sha256: inputs_digest(site),
-        plugins: plugins
-            .iter()
-            .map(|p| PluginProvenance {
-                component: p.component.clone(),
-                name: p.name.clone(),
-                version: p.version.clone(),
-                digest: match p.source_sha256 {
-                    Some(source_sha256) => PluginDigest::Builtin {
-                        source_sha256: source_sha256.to_owned(),
-                    },
-                    None => PluginDigest::File {
-                        sha256: p.sha256.clone(),
-                    },
-                },
-            })
-            .collect(),
+        plugins,
     };
     let names: Vec<&str> = files.keys().map(String::as_str).collect();
     let record = ProvenanceRecord {
@@ -196,19 +162,19 @@ pub fn tree(site: &Site, collected: Collected) -> anyhow::Result<Tree> {
         site: &site.inventory.metadata.name,
         opsmith_version: env!("CARGO_PKG_VERSION"),
         inputs_sha256: &provenance.inputs_sha256,
-        plugins: plugins
+        plugins: provenance
+            .plugins
             .iter()
-            .zip(&provenance.plugins)
-            .map(|(p, recorded)| PluginRecord {
+            .map(|p| PluginRecord {
                 component: &p.component,
                 plugin: &p.plugin,
                 name: &p.name,
                 version: &p.version,
-                sha256: match &recorded.digest {
+                sha256: match &p.digest {
                     PluginDigest::File { sha256 } => Some(sha256),
                     PluginDigest::Builtin { .. } => None,
                 },
-                source_sha256: match &recorded.digest {
+                source_sha256: match &p.digest {
                     PluginDigest::Builtin { source_sha256 } => Some(source_sha256),
                     PluginDigest::File { .. } => None,
                 },
