@@ -122,7 +122,7 @@ pub fn commit(repo: &Repository, request: &CommitRequest<'_>) -> anyhow::Result<
     if let Some(checkout) = checkout_of(repo, &refname)? {
         return commit_into_checkout(&writer, &checkout, &refname);
     }
-    for _attempt in 0..5 {
+    for _attempt in 0..10 {
         let parent = tip(repo, &refname)?;
         let Some((id, files_changed)) = writer.prepare(parent.as_ref())? else {
             return Ok(Outcome::Unchanged);
@@ -136,6 +136,12 @@ pub fn commit(repo: &Repository, request: &CommitRequest<'_>) -> anyhow::Result<
             Ok(_) => return Ok(Outcome::Committed { id, files_changed }),
             // Someone else moved the branch meanwhile: start again on their commit.
             Err(e) if matches!(e.code(), ErrorCode::Modified | ErrorCode::Exists) => continue,
+            // Someone else is moving it right now (git's `.lock` file): give
+            // them a moment, then start again on whatever they left.
+            Err(e) if e.code() == ErrorCode::Locked => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                continue;
+            }
             Err(e) => return Err(e.into()),
         }
     }
