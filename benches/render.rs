@@ -120,7 +120,7 @@ fn plugin_boundary(cache: &Path) {
         println!(
             "| {name} | {} KiB | {} KiB | {} | {} | {} | {} |",
             plugin.size / 1024,
-            builtin::precompiled(name).map_or(0, <[u8]>::len) / 1024,
+            builtin::precompiled(name).map_or(0, |native| native.len()) / 1024,
             ms(as_built),
             ms(cold),
             ms(warm),

@@ -70,22 +70,31 @@ fn main() {
     for name in PLUGINS {
         let file = format!("opsmith_plugin_{}.wasm", name.replace('-', "_"));
         let source = built.join(&file);
-        let dest = out.join(&file);
         let wasm = std::fs::read(&source)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", source.display()));
-        std::fs::write(&dest, &wasm)
+        let dest = out.join(format!("{file}.zst"));
+        let wasm_zstd = precompile::compress(&wasm)
+            .unwrap_or_else(|e| panic!("cannot compress {}: {e}", source.display()));
+        std::fs::write(&dest, wasm_zstd)
             .unwrap_or_else(|e| panic!("cannot write {}: {e}", dest.display()));
-        let native = out.join(format!("{file}.{target}.cwasm"));
+        let native = out.join(format!("{file}.{target}.cwasm.zst"));
         let compiled = precompiler.as_ref().map(|engine| {
             precompile::component(engine, &wasm)
                 .unwrap_or_else(|why| panic!("cannot precompile the built-in plugin {name}: {why}"))
         });
-        std::fs::write(&native, compiled.unwrap_or_default())
+        let native_len = compiled.as_ref().map_or(0, Vec::len);
+        let compressed = match &compiled {
+            Some(code) => precompile::compress(code)
+                .unwrap_or_else(|e| panic!("cannot compress the native code of {name}: {e}")),
+            None => Vec::new(),
+        };
+        std::fs::write(&native, compressed)
             .unwrap_or_else(|e| panic!("cannot write {}: {e}", native.display()));
         writeln!(
             table,
-            "    Builtin {{ name: {name:?}, wasm: include_bytes!({:?}), sha256: {:?}, native: include_bytes!({:?}), source_sha256: {:?} }},",
+            "    Builtin {{ name: {name:?}, wasm_zstd: include_bytes!({:?}), wasm_len: {}, sha256: {:?}, native_zstd: include_bytes!({:?}), native_len: {native_len}, source_sha256: {:?} }},",
             dest.display().to_string(),
+            wasm.len(),
             hex(&Sha256::digest(&wasm)),
             native.display().to_string(),
             source_digest(&root, name),

@@ -110,20 +110,19 @@ pub fn kinds(documents: &[serde_json::Value], out: &Path, part: Part) {
         ));
         write(&dest, &json);
         let hashes = "#".repeat(longest_hash_run(&json) + 1);
-        // An optimised kind's `is_valid` is generated in the optimised crate, its
-        // `iter_errors` here: listing an invalid object's errors is not worth optimising, and
-        // LLVM takes many minutes over that code.
-        let methods = match (part, optimised) {
-            (Part::Table, false) => "validate = false",
-            (Part::Table, true) => "is_valid = false, validate = false",
-            (Part::Optimised, _) => "validate = false, iter_errors = false",
-        };
-        writeln!(
-            validators,
-            "/// {} {}\n#[jsonschema::validator(schema = r{hashes}\"{json}\"{hashes}, draft = Draft202012, methods = {{ {methods} }})]\npub struct Kind{index};",
-            entry.api_version, entry.kind
-        )
-        .expect("write to string");
+        // Only `is_valid` is generated: an optimised kind's in the optimised crate, the
+        // others' here. Listing an invalid object's errors is rare, and its code was most of
+        // the crate's size and build time, so `Kind::iter_errors` compiles the schema at run
+        // time, on first use, instead.
+        match (part, optimised) {
+            (Part::Table, true) => {}
+            (Part::Table, false) | (Part::Optimised, _) => writeln!(
+                validators,
+                "/// {} {}\n#[jsonschema::validator(schema = r{hashes}\"{json}\"{hashes}, draft = Draft202012, methods = {{ validate = false, iter_errors = false }})]\npub struct Kind{index};",
+                entry.api_version, entry.kind
+            )
+            .expect("write to string"),
+        }
         let is_valid = if optimised {
             format!("opsmith_schemas_optimised::Kind{index}::is_valid")
         } else {
@@ -131,7 +130,7 @@ pub fn kinds(documents: &[serde_json::Value], out: &Path, part: Part) {
         };
         writeln!(
             table,
-            "    Kind {{ api_version: {:?}, kind: {:?}, source: {:?}, defaults: {}, schema: include_str!({:?}), is_valid: {is_valid}, iter_errors: Kind{index}::iter_errors }},",
+            "    Kind {{ api_version: {:?}, kind: {:?}, source: {:?}, defaults: {}, schema: include_str!({:?}), is_valid: {is_valid}, errors: std::sync::OnceLock::new() }},",
             entry.api_version,
             entry.kind,
             convert::SOURCES[entry.source].path,

@@ -76,36 +76,72 @@ pub fn yaml_lines(text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Problem {
+    /// The problem as text: `FILE:LINE:COLUMN: error: WHAT` (CI reads that
+    /// first line), then the source line with a caret under the column,
+    /// drawn by annotate-snippets. `styled` adds ANSI colours, as rustc's.
+    pub fn render(&self, styled: bool) -> String {
+        use annotate_snippets::renderer::{AnsiColor, Effects, Style};
+        use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+
         // One line per problem, whatever the values in it hold: a newline in
         // a host name must not start a line of its own (a workflow command
-        // under GitHub Actions).
-        write!(
-            f,
-            "{}:{}:{}: error: {}",
-            escape_controls(&self.file),
+        // under GitHub Actions), and the whole text is safe to print as it
+        // is, styled or not (see `printable_lines`).
+        let mut place = format!(
+            "{}:{}:{}:",
+            shown(&self.file),
             self.pos.line,
-            self.pos.column,
-            escape_controls(&self.message)
-        )?;
-        if let Some(line) = &self.source_line {
-            let number = self.pos.line.to_string();
-            let pad = " ".repeat(number.len());
-            // The caret sits under the character the column names, counting
-            // what escaping adds before it.
-            let before: String = line
-                .chars()
-                .take(usize::try_from(self.pos.column.saturating_sub(1)).unwrap_or(0))
-                .collect();
-            let caret = " ".repeat(escape_controls(&before).chars().count());
-            write!(
-                f,
-                "\n{pad} |\n{number} | {}\n{pad} | {caret}^",
-                escape_controls(line)
-            )?;
+            self.pos.column
+        );
+        if place.trim_start().starts_with("::") {
+            place.insert(0, '\\');
         }
-        Ok(())
+        let message = shown(&self.message);
+        let mut out = if styled {
+            let bold = Style::new().effects(Effects::BOLD);
+            let red = AnsiColor::BrightRed.on_default().effects(Effects::BOLD);
+            format!("{bold}{place}{bold:#} {red}error{red:#}{bold}: {message}{bold:#}")
+        } else {
+            format!("{place} error: {message}")
+        };
+        let Some(written) = &self.source_line else {
+            return out;
+        };
+        // The caret sits under the character the column names, counting
+        // what escaping adds before it.
+        let line = shown(written);
+        let column = usize::try_from(self.pos.column.saturating_sub(1)).unwrap_or(0);
+        let before: String = written.chars().take(column).collect();
+        let start = shown(&before).len().min(line.len());
+        let end = line[start..]
+            .chars()
+            .next()
+            .map_or(start, |c| start + c.len_utf8());
+        let snippet = Snippet::source(line.as_str())
+            .line_start(usize::try_from(self.pos.line).unwrap_or(usize::MAX))
+            .annotation(AnnotationKind::Primary.span(start..end));
+        let report = [Group::with_level(Level::ERROR).element(snippet)];
+        let renderer = if styled {
+            Renderer::styled()
+        } else {
+            Renderer::plain()
+        };
+        out.push('\n');
+        out.push_str(&renderer.render(&report));
+        out
+    }
+}
+
+/// Text from an input as a message may show it: [escaped](escape_controls),
+/// with GitHub's older commands [defused](defuse_old_commands).
+fn shown(text: &str) -> String {
+    defuse_old_commands(&escape_controls(text)).into_owned()
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(false))
     }
 }
 
@@ -129,21 +165,30 @@ impl Invalid {
     }
 }
 
-impl fmt::Display for Invalid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Invalid {
+    /// Every problem, [rendered](Problem::render), then how many there are.
+    pub fn render(&self, styled: bool) -> String {
+        let mut out = String::new();
         for (i, p) in self.problems.iter().enumerate() {
             if i > 0 {
-                writeln!(f)?;
+                out.push('\n');
             }
-            writeln!(f, "{p}")?;
+            out.push_str(&p.render(styled));
+            out.push('\n');
         }
         let n = self.problems.len();
-        write!(
-            f,
+        out.push_str(&format!(
             "{} {} found",
             n,
             if n == 1 { "problem" } else { "problems" }
-        )
+        ));
+        out
+    }
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(false))
     }
 }
 
@@ -165,7 +210,13 @@ pub fn display_path(path: &Path) -> String {
 #[allow(clippy::print_stderr)]
 pub fn report(err: &anyhow::Error) {
     if let Some(invalid) = err.downcast_ref::<Invalid>() {
-        eprintln!("{}", printable_lines(&invalid.to_string()));
+        // Coloured on a terminal; NO_COLOR, CLICOLOR(_FORCE), TERM and
+        // anstream's global choice are honoured.
+        if anstream::AutoStream::choice(&std::io::stderr()) == anstream::ColorChoice::Never {
+            eprintln!("{}", printable_lines(&invalid.render(false)));
+        } else {
+            eprintln!("{}", invalid.render(true));
+        }
         for annotation in annotations(invalid) {
             eprintln!("{annotation}");
         }
@@ -243,7 +294,7 @@ fn acts_when_printed(c: char) -> bool {
         )
 }
 
-/// `text` with every character that [acts when printed](acts_when_printed)
+/// `text` with every character that acts when printed (`acts_when_printed`)
 /// written as a Rust escape (`\n`, `\u{1b}`), as `str::escape_debug` does.
 pub fn escape_controls(text: &str) -> Cow<'_, str> {
     if !text.chars().any(acts_when_printed) {
@@ -423,6 +474,67 @@ mod tests {
         let lines: Vec<&str> = shown.lines().collect();
         let caret = lines[3].find('^').unwrap();
         assert_eq!(&lines[2][caret..caret + 1], "x", "{shown}");
+    }
+
+    #[test]
+    fn the_first_line_names_the_place_and_the_caret_its_column() {
+        let problem = Problem::new(
+            "site/inventory.yaml",
+            Some("spec:\n  hostz:\n"),
+            Pos { line: 2, column: 3 },
+            "unknown field `hostz`, did you mean `hosts`?",
+        );
+        assert_eq!(
+            problem.to_string(),
+            "site/inventory.yaml:2:3: error: unknown field `hostz`, did you mean `hosts`?\n  |\n2 |   hostz:\n  |   ^"
+        );
+        // A column past the end of the line (the parser's end of input).
+        let end = Problem::new("f.yaml", Some("a: [1"), Pos { line: 1, column: 6 }, "m");
+        assert_eq!(
+            end.to_string(),
+            "f.yaml:1:6: error: m\n  |\n1 | a: [1\n  |      ^"
+        );
+        // Without the file's text, the first line alone.
+        let bare = Problem::new("f.yaml", None, Pos { line: 1, column: 1 }, "m");
+        assert_eq!(bare.to_string(), "f.yaml:1:1: error: m");
+    }
+
+    #[test]
+    fn styled_only_when_asked() {
+        let problem = Problem::new("f.yaml", Some("a: b\n"), Pos { line: 1, column: 4 }, "m");
+        let plain = problem.render(false);
+        let styled = problem.render(true);
+        assert!(!plain.contains('\u{1b}'), "{plain}");
+        assert!(styled.contains("\u{1b}["), "{styled}");
+        // The same text once the colours are taken out.
+        let mut stripped = String::new();
+        let mut rest = styled.as_str();
+        while let Some(at) = rest.find('\u{1b}') {
+            stripped.push_str(&rest[..at]);
+            rest = &rest[at..];
+            rest = &rest[rest.find('m').map_or(rest.len(), |m| m + 1)..];
+        }
+        stripped.push_str(rest);
+        assert_eq!(stripped, plain);
+    }
+
+    #[test]
+    fn a_file_named_like_a_command_is_no_command() {
+        let problem = Problem::new(
+            "::error::x",
+            Some("##[stop-commands]: 1\n"),
+            Pos {
+                line: 1,
+                column: 20,
+            },
+            "m",
+        );
+        let shown = problem.to_string();
+        assert!(shown.starts_with("\\::error::x:1:20: error: m"), "{shown}");
+        assert!(!shown.contains("##["), "{shown}");
+        let lines: Vec<&str> = shown.lines().collect();
+        let caret = lines[3].find('^').unwrap();
+        assert_eq!(&lines[2][caret..caret + 1], "1", "{shown}");
     }
 
     #[test]

@@ -22,22 +22,38 @@ pub mod load;
 pub mod output;
 pub mod pipeline;
 pub mod plugins;
+pub mod schema_errors;
 pub mod validate;
 
 /// `mi_option_purge_delay` in mimalloc v3's `mimalloc.h` (libmimalloc-sys
 /// declares `mi_option_set` but not this option's name).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
+/// How long mimalloc waits before it hands freed pages back to the OS:
+/// longer than any run, so that a free only marks its pages, and
+/// [`release_freed_memory`] hands them back in bulk where a stage has freed
+/// much at once.
+const PURGE_DELAY_MS: std::ffi::c_long = 24 * 60 * 60 * 1000;
+
 /// Tunes mimalloc, the allocator of the `opsmith` binary and its benchmark;
 /// call first thing in `main`, before any other thread exists, as mimalloc
 /// requires.
 pub fn tune_allocator() {
-    // mimalloc hands freed pages back to the OS one `madvise` at a time,
-    // hundreds of times in a render (5-10% of its time); a run is short and
-    // its memory goes back when it exits.
+    // By default mimalloc hands freed pages back to the OS soon after each
+    // free, one `madvise` at a time, hundreds of times in a render.
     // SAFETY: a plain setter of a global option, called (per the contract
     // above) while the process has one thread.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) };
+}
+
+/// Hands the memory freed so far back to the OS, in one pass. The pipeline
+/// calls it once the parsed hosts are freed, before the plugins' sandboxes
+/// map linear memory of their own: without it a large site's peak holds
+/// both.
+pub fn release_freed_memory() {
+    // SAFETY: mi_collect may be called from any thread at any time; it
+    // collects this thread's pages and purges what every thread has freed.
+    unsafe { libmimalloc_sys::mi_collect(true) };
 }
 
 /// How a command ended, when it did not fail.

@@ -28,7 +28,7 @@ pub fn run(args: &SchemaArgs) -> anyhow::Result<ExitStatus> {
             else {
                 bail!("unknown schema `{other}`: expected `site`, `catalog` or `plugin:<name>`");
             };
-            if builtin::find(name).is_none() {
+            if !builtin::exists(name) {
                 bail!(
                     "there is no built-in plugin `{name}`: built-ins are {}",
                     builtin::names().collect::<Vec<_>>().join(", ")

@@ -34,10 +34,10 @@
 //!
 //! CEL rules (`x-kubernetes-validations`) are not evaluated; admission webhooks are not run.
 //!
-//! A [`Violation`] is a JSON pointer into the object and a short message made from the
-//! validator's error kind: ``unknown field `adress`; did you mean `address`?`` (pointing at the
-//! object that holds the field), `` missing required field `online` ``,
-//! `expected boolean, got "yes"`.
+//! A [`Violation`] is a JSON pointer into the object and a short message, worded as the input
+//! checks word theirs ([`crate::schema_errors`]): ``unknown field `adress`, did you mean
+//! `address`?`` (pointing at the object that holds the field), `` missing required field
+//! `online` ``, ``expected a boolean, found `yes` ``.
 //!
 //! Validators are compiled at build time, so checking a valid object parses nothing. The
 //! embedded schema is parsed only when an object fails as written (for the defaults and to
@@ -47,10 +47,11 @@
 use std::fmt;
 use std::sync::OnceLock;
 
-use jsonschema::error::{TypeKind, ValidationErrorKind};
-use jsonschema::{JsonType, ValidationError};
+use jsonschema::ValidationError;
 use opsmith_schemas::KINDS;
 use serde_json::Value;
+
+use crate::schema_errors::Explainer;
 
 // Run by the opsmith-schemas build; here only the tests use it, to check the build's output
 // against the sources.
@@ -64,7 +65,7 @@ pub struct Violation {
     /// JSON pointer (RFC 6901) to the offending value inside the object; `""` is the object
     /// itself. For an unknown or missing field it points at the object that holds it.
     pub pointer: String,
-    /// What is wrong, in a few words, e.g. ``unknown field `adress`; did you mean `address`?``.
+    /// What is wrong, in a few words, e.g. ``unknown field `adress`, did you mean `address`?``.
     pub message: String,
 }
 
@@ -170,7 +171,7 @@ impl UpstreamSchemas {
             object
         };
         let mut violations = Vec::new();
-        for error in (entry.iter_errors)(object) {
+        for error in entry.iter_errors(object) {
             describe(&error, schema, &mut violations);
         }
         violations.sort_by(|a, b| {
@@ -267,250 +268,16 @@ fn apply_defaults(value: &mut Value, schema: &Value, root: &Value) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Messages
+// Messages, worded by the one schema explainer the input checks use too. An unknown or missing
+// field is reported at the object that holds it.
 
 fn describe(error: &ValidationError<'_>, schema: &Value, out: &mut Vec<Violation>) {
-    let pointer = error.instance_path().as_str().to_owned();
-    if let ValidationErrorKind::AdditionalProperties { unexpected }
-    | ValidationErrorKind::UnevaluatedProperties { unexpected } = error.kind()
-    {
-        let known = known_fields(schema, error.schema_path().as_str());
-        for field in unexpected {
-            let message = match closest(field, &known) {
-                Some(suggestion) => {
-                    format!("unknown field `{field}`; did you mean `{suggestion}`?")
-                }
-                None => format!("unknown field `{field}`"),
-            };
-            out.push(Violation {
-                pointer: pointer.clone(),
-                message,
-            });
-        }
-        return;
-    }
-    out.push(Violation {
-        pointer,
-        message: message(error),
-    });
-}
-
-fn message(error: &ValidationError<'_>) -> String {
-    let instance = error.instance();
-    let got = show(instance);
-    match error.kind() {
-        ValidationErrorKind::Type { kind } => {
-            let expected = match kind {
-                TypeKind::Single(single) => type_name(*single).to_owned(),
-                TypeKind::Multiple(set) => one_of_words(
-                    &set.iter()
-                        .map(|t| type_name(t).to_owned())
-                        .collect::<Vec<_>>(),
-                    "or",
-                ),
-            };
-            if instance.is_null() {
-                format!("expected {expected}, got null (leave the field out instead)")
-            } else {
-                format!("expected {expected}, got {got}")
-            }
-        }
-        ValidationErrorKind::Required { property } => match property.as_str() {
-            Some(name) => format!("missing required field `{name}`"),
-            None => format!("missing required field {property}"),
-        },
-        ValidationErrorKind::Enum { options } => {
-            let options: Vec<String> = match options.as_ref() {
-                Value::Array(options) => options.iter().map(show).collect(),
-                other => vec![show(other)],
-            };
-            let mut listed = options.iter().take(10).cloned().collect::<Vec<_>>();
-            if options.len() > 10 {
-                listed.push(format!("… ({} more)", options.len() - 10));
-            }
-            if listed.len() == 1 {
-                format!("expected {}, got {got}", listed[0])
-            } else {
-                format!("expected one of {}, got {got}", listed.join(", "))
-            }
-        }
-        ValidationErrorKind::Constant { expected_value } => {
-            format!("expected {}, got {got}", show(expected_value))
-        }
-        ValidationErrorKind::Pattern { pattern } => {
-            format!("{got} does not match the pattern `{pattern}`")
-        }
-        ValidationErrorKind::MinLength { limit } => match limit {
-            1 => "must not be empty".to_owned(),
-            n => format!("must be at least {n} characters long, got {got}"),
-        },
-        ValidationErrorKind::MaxLength { limit } => match limit {
-            0 => format!("must be empty, got {got}"),
-            n => format!("must be at most {n} characters long, got {got}"),
-        },
-        ValidationErrorKind::MinItems { limit } => match limit {
-            1 => "must not be empty".to_owned(),
-            n => format!("must have at least {n} items"),
-        },
-        ValidationErrorKind::MaxItems { limit } => format!("must have at most {limit} items"),
-        ValidationErrorKind::MinProperties { limit } => match limit {
-            1 => "must not be empty".to_owned(),
-            n => format!("must have at least {n} fields"),
-        },
-        ValidationErrorKind::MaxProperties { limit } => match limit {
-            1 => "must have only one field".to_owned(),
-            n => format!("must have at most {n} fields"),
-        },
-        ValidationErrorKind::Minimum { limit } => format!("must be at least {limit}, got {got}"),
-        ValidationErrorKind::Maximum { limit } => format!("must be at most {limit}, got {got}"),
-        ValidationErrorKind::ExclusiveMinimum { limit } => {
-            format!("must be greater than {limit}, got {got}")
-        }
-        ValidationErrorKind::ExclusiveMaximum { limit } => {
-            format!("must be less than {limit}, got {got}")
-        }
-        ValidationErrorKind::MultipleOf { multiple_of } => {
-            format!("must be a multiple of {multiple_of}, got {got}")
-        }
-        ValidationErrorKind::UniqueItems => "items must be unique".to_owned(),
-        ValidationErrorKind::FalseSchema => "not allowed here".to_owned(),
-        ValidationErrorKind::Not { schema } => describe_not(schema)
-            .unwrap_or_else(|| format!("must not match `{}`", truncate(&schema.to_string(), 120))),
-        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
-            let how = if matches!(error.kind(), ValidationErrorKind::AnyOf { .. }) {
-                "at least one"
-            } else {
-                "exactly one"
-            };
-            let base = error.instance_path().as_str();
-            let branches: Vec<String> = context
-                .iter()
-                .enumerate()
-                .map(|(i, errors)| {
-                    let reasons: Vec<String> = errors
-                        .iter()
-                        .map(|e| {
-                            let at = e.instance_path().as_str();
-                            let at = at.strip_prefix(base).unwrap_or(at);
-                            if at.is_empty() {
-                                message(e)
-                            } else {
-                                format!("{at}: {}", message(e))
-                            }
-                        })
-                        .collect();
-                    format!("({}) {}", i + 1, reasons.join(", "))
-                })
-                .collect();
-            truncate(
-                &format!("must satisfy {how} of: {}", branches.join("; ")),
-                400,
-            )
-        }
-        ValidationErrorKind::OneOfMultipleValid { .. } => {
-            "matches more than one of the alternatives it must choose between".to_owned()
-        }
-        _ => error.to_string(),
-    }
-}
-
-/// Words for the simple `not` rules CRDs use: `not: {enum: [0]}` ("must not be 0") and
-/// `not: {properties: {host: {maxLength: 0}}}` ("`host` must be set and not be empty": an
-/// absent field satisfies the inner schema, so the `not` fails).
-fn describe_not(schema: &Value) -> Option<String> {
-    let mut path = Vec::new();
-    let mut node = schema.as_object()?;
-    while node.len() == 1
-        && let Some(Value::Object(properties)) = node.get("properties")
-        && properties.len() == 1
-    {
-        let (name, inner) = properties.iter().next()?;
-        path.push(name.as_str());
-        node = inner.as_object()?;
-    }
-    if node.len() != 1 {
-        return None;
-    }
-    let what = match node.iter().next()? {
-        (keyword, Value::Array(values)) if keyword == "enum" => {
-            let values: Vec<String> = values.iter().map(show).collect();
-            format!("be {}", one_of_words(&values, "or"))
-        }
-        (keyword, value) if keyword == "const" => format!("be {}", show(value)),
-        (keyword, limit) if keyword == "maxLength" && limit == 0 => "be empty".to_owned(),
-        _ => return None,
-    };
-    Some(if path.is_empty() {
-        format!("must not {what}")
-    } else {
-        format!("`{}` must be set and not {what}", path.join("."))
-    })
-}
-
-/// The names under `properties` beside the `additionalProperties` keyword at `schema_path`.
-fn known_fields(schema: &Value, schema_path: &str) -> Vec<String> {
-    let parent = schema_path
-        .strip_suffix("/additionalProperties")
-        .or_else(|| schema_path.strip_suffix("/unevaluatedProperties"))
-        .unwrap_or(schema_path);
-    schema
-        .pointer(parent)
-        .and_then(|node| node.get("properties"))
-        .and_then(Value::as_object)
-        .map(|fields| fields.keys().cloned().collect())
-        .unwrap_or_default()
-}
-
-/// The known field a typo most likely meant, if any is close enough.
-fn closest<'a>(field: &str, known: &'a [String]) -> Option<&'a str> {
-    let lower = field.to_lowercase();
-    if let Some(same) = known.iter().find(|k| k.to_lowercase() == lower) {
-        return Some(same);
-    }
-    let allowed = (field.chars().count() / 3).max(1);
-    known
-        .iter()
-        .map(|k| (strsim::damerau_levenshtein(field, k), k))
-        .filter(|(distance, _)| *distance <= allowed)
-        .min()
-        .map(|(_, k)| k.as_str())
-}
-
-fn type_name(t: JsonType) -> &'static str {
-    match t {
-        JsonType::Null => "null",
-        JsonType::Boolean => "boolean",
-        JsonType::Integer => "integer",
-        JsonType::Number => "number",
-        JsonType::String => "string",
-        JsonType::Array => "array",
-        JsonType::Object => "object",
-    }
-}
-
-/// A value as it appears in a message: scalars as JSON, containers by their type.
-fn show(value: &Value) -> String {
-    match value {
-        Value::Object(_) => "an object".to_owned(),
-        Value::Array(_) => "an array".to_owned(),
-        scalar => truncate(&scalar.to_string(), 60),
-    }
-}
-
-fn truncate(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
-}
-
-/// `a`, `a or b`, `a, b or c`.
-fn one_of_words(words: &[String], conjunction: &str) -> String {
-    match words {
-        [] => String::new(),
-        [only] => only.clone(),
-        [init @ .., last] => format!("{} {conjunction} {last}", init.join(", ")),
-    }
+    let mut explained = Vec::new();
+    Explainer::new(schema).explain(error, "", &mut explained);
+    out.extend(explained.into_iter().map(|e| Violation {
+        pointer: e.pointer,
+        message: e.message,
+    }));
 }
 
 /// Orders JSON pointers by segment, array indexes numerically (`/a/2` before `/a/10`).
@@ -622,13 +389,13 @@ spec:
         assert_violation(
             &violations,
             "/spec/bmc",
-            "unknown field `adress`; did you mean `address`?",
+            "unknown field `adress`, did you mean `address`?",
         );
         assert_violation(&violations, "/spec/bmc", "missing required field `address`");
         assert_eq!(violations.len(), 2, "{violations:?}");
         assert_eq!(
             violations[1].to_string(),
-            "/spec/bmc: unknown field `adress`; did you mean `address`?"
+            "/spec/bmc: unknown field `adress`, did you mean `address`?"
         );
     }
 
@@ -642,18 +409,18 @@ spec:
         assert_violation(
             &violations,
             "/spec/online",
-            r#"expected boolean, got "yes""#,
+            "expected a boolean, found the string `yes`",
         );
         assert_violation(
             &violations,
             "/spec/bootMode",
-            r#"expected one of "UEFI", "UEFISecureBoot", "legacy", got "uefi""#,
+            "`uefi` is not allowed, did you mean `UEFI`?",
         );
         // CRD metadata is checked as ObjectMeta; `/` in the key is escaped in the pointer.
         assert_violation(
             &violations,
             "/metadata/annotations/argocd.argoproj.io~1sync-wave",
-            "expected string, got 1",
+            "expected a string, found the number `1`",
         );
         assert_eq!(violations.len(), 3, "{violations:?}");
     }
@@ -739,19 +506,19 @@ spec:
         assert_violation(
             &violations,
             "/spec/replicas",
-            r#"expected integer, got "2""#,
+            "expected an integer, found the string `2`",
         );
         let container = "/spec/template/spec/containers/0";
         assert_violation(&violations, container, "missing required field `name`");
         assert_violation(
             &violations,
             container,
-            "unknown field `volumeMount`; did you mean `volumeMounts`?",
+            "unknown field `volumeMount`, did you mean `volumeMounts`?",
         );
         assert_violation(
             &violations,
             &format!("{container}/ports/0/containerPort"),
-            r#"expected integer, got "8888""#,
+            "expected an integer, found the string `8888`",
         );
         assert_eq!(violations.len(), 5, "{violations:?}");
         // Ordered by pointer.
@@ -863,7 +630,7 @@ sshKey: ...
         assert_violation(
             &violations,
             "/platform/baremetal",
-            "unknown field `apiVips`; did you mean `apiVIPs`?",
+            "unknown field `apiVips`, did you mean `apiVIPs`?",
         );
         assert_violation(
             &violations,
@@ -873,7 +640,7 @@ sshKey: ...
         assert_violation(
             &violations,
             "/platform/baremetal/hosts/1/bootMode",
-            r#"expected one of "", "UEFI", "UEFISecureBoot", "legacy", got "uefi""#,
+            "`uefi` is not allowed, did you mean `UEFI`?",
         );
         assert_eq!(violations.len(), 4, "{violations:?}");
         assert_eq!(
@@ -925,7 +692,7 @@ spec:
         assert_violation(
             &violations,
             "/spec/syncPolicy/automated/prune",
-            r#"expected boolean, got "true""#,
+            "expected a boolean, found the string `true`",
         );
         assert_eq!(violations.len(), 2, "{violations:?}");
     }
@@ -959,10 +726,14 @@ spec:
         assert_violation(
             &violations,
             "/spec",
-            "must satisfy at least one of: (1) `host` must be set and not be empty; \
-             (2) `wildcardPolicy` must be set and not be \"Subdomain\"",
+            "a mapping matches none of the allowed forms: (1) expected `host` to be set and \
+             not empty; (2) expected `wildcardPolicy` to be set and not `Subdomain`",
         );
-        assert_violation(&violations, "/spec/port/targetPort", "must not be 0");
+        assert_violation(
+            &violations,
+            "/spec/port/targetPort",
+            "expected anything but the number `0`",
+        );
         assert_eq!(violations.len(), 2, "{violations:?}");
     }
 
@@ -994,7 +765,7 @@ spec:
         assert_violation(
             &violations,
             "/spec/secretStoreRef/kind",
-            r#"expected one of "SecretStore", "ClusterSecretStore", got "Vault""#,
+            "`Vault` is not allowed: expected one of `SecretStore`, `ClusterSecretStore`",
         );
         // v1beta1 is no longer served by the shipped CRD.
         assert!(
@@ -1057,7 +828,7 @@ spec:
         assert_violation(
             &violations,
             "/spec/tasks/1/runAfter",
-            r#"expected array, got "clone""#,
+            "expected a list, found the string `clone`",
         );
         assert_eq!(violations.len(), 2, "{violations:?}");
     }

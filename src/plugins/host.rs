@@ -111,7 +111,7 @@ impl Host {
     fn is_cached(&self, source: &PluginSource) -> bool {
         let sha256 = match source {
             PluginSource::Builtin(name)
-                if self.builtins_precompiled && builtin::precompiled(name).is_some() =>
+                if self.builtins_precompiled && builtin::is_precompiled(name) =>
             {
                 return true;
             }
@@ -195,7 +195,7 @@ impl Host {
         // SAFETY: the bytes were produced by wasmtime's `precompile_component`
         // in this binary's build script and are part of this binary; nothing
         // read at run time is deserialised here.
-        match unsafe { WasmComponent::deserialize(&self.engine, native) } {
+        match unsafe { WasmComponent::deserialize(&self.engine, &native) } {
             Ok(component) => Some(component),
             Err(why) => {
                 if self.verbose {

@@ -59,8 +59,8 @@ impl PluginSource {
 
     pub(super) fn bytes(&self) -> anyhow::Result<Cow<'static, [u8]>> {
         match self {
-            PluginSource::Builtin(name) => builtin::find(name)
-                .map(Cow::Borrowed)
+            PluginSource::Builtin(name) => builtin::wasm(name)
+                .map(Cow::Owned)
                 .with_context(|| format!("there is no built-in plugin `{name}`")),
             PluginSource::File {
                 path,

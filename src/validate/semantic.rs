@@ -324,7 +324,7 @@ pub fn catalog(catalog: &AppCatalog, doc: &Document, out: &mut Vec<Problem>) {
         }
         if let PluginRef::Builtin(reference) = &component.plugin {
             let name = reference.strip_prefix("builtin:").unwrap_or(reference);
-            if builtin::find(name).is_none() {
+            if !builtin::exists(name) {
                 let mut message = format!("unknown built-in plugin `{reference}`");
                 match crate::validate::schema::closest(name, builtin::names()) {
                     Some(guess) => message.push_str(&format!(", did you mean `builtin:{guess}`?")),

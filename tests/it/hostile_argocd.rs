@@ -195,6 +195,7 @@ fn a_catalog_allow_list_narrows_the_fence() {
     let plain = SiteCopy::new();
     render(&plain);
     let tekton = object(&plain, "appproject-infra-tekton.yaml");
+    // One kind of a set, not text: the whole AppProject is a golden file.
     assert!(
         group_kinds(&tekton, "clusterResourceWhitelist")
             .contains("operator.tekton.dev/TektonConfig")

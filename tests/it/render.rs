@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::support::{SiteCopy, opsmith, root, snapshot, stderr, stdout};
+use crate::support::{SiteCopy, load_log, opsmith, root, snapshot, stderr, stdout};
 
 fn render_to(copy: &SiteCopy, out: &str, extra: &[&str]) -> Vec<(String, Vec<u8>)> {
     let mut args = vec!["render", "--site", "site", "--out", out];
@@ -15,39 +15,76 @@ fn render_to(copy: &SiteCopy, out: &str, extra: &[&str]) -> Vec<(String, Vec<u8>
 
 /// The reference site's tree is tests/golden/reference-site, provenance
 /// included: it records the built-in plugins by their sources' digest, which
-/// every build of one tree shares. After an intended change (a plugin's
-/// source too): `OPSMITH_BLESS=1 cargo test --test it golden`.
+/// every build of one tree shares. Each file is an insta binary snapshot:
+/// its bytes, unchanged, in `<dir>/<name>.snap.<ext>` (for
+/// `<dir>/<name>.<ext>` of the tree), beside insta's `<dir>/<name>.snap`.
+/// After an intended change (a plugin's source too):
+/// `INSTA_UPDATE=always cargo test --test it golden` (which also removes the
+/// files of objects no longer rendered) or `cargo insta test --review`, then
+/// review the diff.
 #[test]
 fn golden_reference_site() {
     let copy = SiteCopy::new();
     let actual = render_to(&copy, "out", &[]);
     let golden = root().join("tests/golden/reference-site");
-    if std::env::var_os("OPSMITH_BLESS").is_some() {
-        let _ = std::fs::remove_dir_all(&golden);
-        for (path, bytes) in &actual {
-            let dest = golden.join(path);
-            std::fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
-            std::fs::write(dest, bytes).expect("write golden");
+    let mut differ = Vec::new();
+    for (path, bytes) in &actual {
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+        assert!(name.contains('.'), "{path}: insta needs an extension");
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path(golden.join(dir));
+        settings.set_prepend_module_to_snapshot(false);
+        settings.set_omit_expression(true);
+        // Every file is compared (and a changed one written as a pending
+        // `.snap.new`) before the test fails.
+        let compared = settings.bind(|| {
+            std::panic::catch_unwind(|| insta::assert_binary_snapshot!(name, bytes.clone()))
+        });
+        if compared.is_err() {
+            differ.push(path.as_str());
         }
-        return;
     }
-    let expected = snapshot(&golden);
-    let names =
-        |files: &[(String, Vec<u8>)]| files.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>();
-    assert_eq!(
-        names(&actual),
-        names(&expected),
-        "file list differs; OPSMITH_BLESS=1 re-blesses an intended change"
+    let mut stale = stale_golden_files(&golden, &actual);
+    if std::env::var("INSTA_UPDATE").is_ok_and(|v| v == "always") {
+        for file in stale.drain(..) {
+            std::fs::remove_file(golden.join(file)).expect("remove a stale golden file");
+        }
+    }
+    assert!(
+        differ.is_empty() && stale.is_empty(),
+        "these differ from their golden files: {differ:#?}\n\
+         golden files of objects no longer rendered (INSTA_UPDATE=always removes them): {stale:#?}"
     );
-    for ((path, bytes), (_, want)) in actual.iter().zip(&expected) {
-        assert_eq!(
-            String::from_utf8_lossy(bytes),
-            String::from_utf8_lossy(want),
-            "{path} differs from the golden file"
-        );
-    }
 }
 
+/// Files under `golden` (relative) that no rendered file is the snapshot
+/// of; insta's pending `.snap.new` files aside.
+fn stale_golden_files(golden: &std::path::Path, actual: &[(String, Vec<u8>)]) -> Vec<String> {
+    // `dir/name` of each rendered `dir/name.ext`, as insta names its files.
+    let stems: BTreeSet<&str> = actual
+        .iter()
+        .map(|(path, _)| {
+            let file_at = path.rfind('/').map_or(0, |i| i + 1);
+            path[file_at..]
+                .find('.')
+                .map_or(path.as_str(), |dot| &path[..file_at + dot])
+        })
+        .collect();
+    snapshot(golden)
+        .into_iter()
+        .map(|(path, _)| path)
+        .filter(|path| !path.contains(".snap.new"))
+        .filter(|path| {
+            let stem = path
+                .split_once(".snap")
+                .map_or(path.as_str(), |(stem, _)| stem);
+            !stems.contains(stem)
+        })
+        .collect()
+}
+
+/// Properties the cluster needs of the tree, over its files' text: the
+/// golden files pin the whole tree; these must hold after any re-bless.
 fn count_kind(files: &[(String, Vec<u8>)], kind: &str) -> usize {
     let needle = format!("\nkind: {kind}\n");
     files
@@ -116,21 +153,14 @@ fn stream_on_stdout_holds_every_object() {
     let files = render_to(&copy, "out", &[]);
     let out = copy.run(&["render", "--site", "site", "--out", "-"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let stream = stdout(&out);
-    let objects: Vec<&(String, Vec<u8>)> = files
+    // Each YAML file of the tree, in the tree's order, under a comment
+    // naming its path; the provenance record is no object.
+    let expected: String = files
         .iter()
         .filter(|(p, _)| p.ends_with(".yaml") && !p.ends_with("opsmith-provenance.yaml"))
+        .map(|(path, bytes)| format!("---\n# Source: {path}\n{}", String::from_utf8_lossy(bytes)))
         .collect();
-    assert_eq!(
-        stream.matches("\n---\n").count() + usize::from(stream.starts_with("---\n")),
-        objects.len()
-    );
-    for (path, bytes) in objects {
-        assert!(
-            stream.contains(&*String::from_utf8_lossy(bytes)),
-            "{path} missing from the stream"
-        );
-    }
+    assert_eq!(stdout(&out), expected);
 }
 
 /// With an empty cache, every built-in plugin is loaded as opsmith's build
@@ -146,23 +176,8 @@ fn first_run_compiles_no_builtin() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let log = stderr(&out);
-    let catalog = copy.read("catalog.yaml");
-    let builtins: BTreeSet<&str> = catalog
-        .lines()
-        .filter_map(|line| line.split_once("plugin: builtin:"))
-        .map(|(_, name)| name.split_whitespace().next().unwrap_or_default())
-        .collect();
-    assert!(builtins.len() >= 6, "{builtins:?}");
-    for name in builtins {
-        assert!(
-            log.contains(&format!(
-                "plugin builtin:{name}: loaded as compiled by opsmith's build"
-            )),
-            "{name}: {log}"
-        );
-    }
-    assert!(!log.contains(": compiled in"), "{log}");
+    // Each built-in plugin of the catalog, none compiled.
+    insta::assert_snapshot!(load_log(&stderr(&out), &[(copy.dir.path(), "TMP")]));
     let entries = std::fs::read_dir(&cache).map_or(0, |dir| dir.count());
     assert_eq!(entries, 0, "the cache was written to");
 }
@@ -180,13 +195,10 @@ fn warm_cache_does_not_compile_again() {
             .output()
             .expect("run");
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        stderr(&out)
+        load_log(&stderr(&out), &[(copy.dir.path(), "TMP")])
     };
-    let cold = run();
-    assert!(cold.contains(": compiled in"), "{cold}");
-    let warm = run();
-    assert!(!warm.contains(": compiled in"), "{warm}");
-    assert!(warm.contains("builtin:metal3: loaded from cache"), "{warm}");
+    insta::assert_snapshot!("cold_cache", run());
+    insta::assert_snapshot!("warm_cache", run());
     // An entry with one byte changed (its digest no longer matches) is
     // recompiled, not trusted.
     for entry in std::fs::read_dir(&cache).expect("cache dir") {
@@ -196,21 +208,13 @@ fn warm_cache_does_not_compile_again() {
         bytes[middle] ^= 0x55;
         std::fs::write(&path, bytes).expect("corrupt");
     }
-    let repaired = run();
-    assert!(
-        repaired.contains("builtin:metal3: compiled in"),
-        "{repaired}"
-    );
+    insta::assert_snapshot!("an_entry_with_a_byte_changed", run());
     // So is one that is not a compiled plugin at all.
     for entry in std::fs::read_dir(&cache).expect("cache dir") {
         let path = entry.expect("entry").path();
         std::fs::write(&path, b"not a compiled plugin").expect("corrupt");
     }
-    let repaired = run();
-    assert!(
-        repaired.contains("builtin:metal3: compiled in"),
-        "{repaired}"
-    );
+    insta::assert_snapshot!("an_entry_that_is_no_compiled_plugin", run());
 }
 
 #[test]
@@ -241,16 +245,7 @@ fn a_foreign_file_in_the_way_is_not_overwritten() {
     let before = snapshot(&copy.path("out"));
     let result = copy.run(&["render", "--site", "site", "--out", "out"]);
     assert_eq!(result.status.code(), Some(2));
-    assert!(
-        stderr(&result).contains("opsmith did not write it"),
-        "{}",
-        stderr(&result)
-    );
-    assert!(
-        stderr(&result).contains("out/infra/"),
-        "{}",
-        stderr(&result)
-    );
+    insta::assert_snapshot!(copy.transcript(&result));
     assert_eq!(snapshot(&copy.path("out")), before);
 }
 

@@ -75,6 +75,12 @@ impl SiteCopy {
         self.write(file, &text.replacen(from, to, 1));
     }
 
+    /// `run`'s transcript ([`transcript`]), with the copy's folder shown
+    /// as `[TMP]`.
+    pub fn transcript(&self, out: &Output) -> String {
+        mask(&transcript(out), &[(self.dir.path(), "TMP")])
+    }
+
     /// Runs opsmith in the copy's folder (so paths in messages read `site/...`).
     pub fn run(&self, args: &[&str]) -> Output {
         opsmith()
@@ -83,6 +89,109 @@ impl SiteCopy {
             .output()
             .expect("run opsmith")
     }
+}
+
+/// A run as one text for a snapshot: its exit status, stdout and stderr.
+pub fn transcript(out: &Output) -> String {
+    format!(
+        "exit status: {:?}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code(),
+        stdout(out),
+        stderr(out)
+    )
+}
+
+/// `text` with what differs between runs and machines replaced by a
+/// placeholder, so that a snapshot of it is stable: each `(path, name)`'s
+/// path (also as the OS resolves it, e.g. macOS's /private/var) by `[name]`,
+/// each duration (`12 ms`, `0.4 ms`) by `[N] ms`, and each hash by `[HASH]`.
+pub fn mask(text: &str, paths: &[(&Path, &str)]) -> String {
+    let mut text = text.to_owned();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (path, name) in paths {
+        let placeholder = format!("[{name}]");
+        // Not when it resolves to `/`, which every path holds.
+        if let Ok(real) = path.canonicalize()
+            && real.parent().is_some()
+        {
+            pairs.push((real.display().to_string(), placeholder.clone()));
+        }
+        pairs.push((path.display().to_string(), placeholder));
+    }
+    // Longest first, so a folder inside another is replaced by its own name.
+    pairs.sort_by_key(|(path, _)| std::cmp::Reverse(path.len()));
+    for (path, placeholder) in pairs {
+        text = text.replace(&path, &placeholder);
+    }
+    mask_hashes(&mask_durations(&text))
+}
+
+/// Each run of 40 or more hex digits (a git commit id, a sha256) replaced by
+/// `[HASH]`: they change with the plugins' builds and the commits' times.
+fn mask_hashes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    for c in text.chars().chain(std::iter::once('\n')) {
+        if c.is_ascii_digit() || ('a'..='f').contains(&c) {
+            run.push(c);
+            continue;
+        }
+        if run.len() >= 40 {
+            out.push_str("[HASH]");
+        } else {
+            out.push_str(&run);
+        }
+        run.clear();
+        out.push(c);
+    }
+    out.pop();
+    out
+}
+
+fn mask_durations(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(" ms") {
+        let (before, after) = rest.split_at(at);
+        let number = before
+            .trim_end_matches(|c: char| c.is_ascii_digit() || c == '.')
+            .len();
+        let boundary = after[3..]
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_alphanumeric());
+        if number < before.len() && boundary {
+            out.push_str(&before[..number]);
+            out.push_str("[N]");
+        } else {
+            out.push_str(before);
+        }
+        out.push_str(" ms");
+        rest = &after[3..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// What a `--verbose` log says about the plugin cache and how each plugin
+/// was loaded, to snapshot: the stage timings are left out (they run beside
+/// each other and come in varying order), the lines sorted (plugins load in
+/// parallel), and besides [`mask`] the engine digest that ends a cache
+/// entry's name (it changes with wasmtime) is masked.
+pub fn load_log(log: &str, paths: &[(&Path, &str)]) -> String {
+    let mut lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("plugin ") || l.starts_with("warning: "))
+        .collect();
+    lines.sort_unstable();
+    let masked = mask(&lines.join("\n"), paths);
+    let mut parts = masked.split("[HASH]-");
+    let mut out = parts.next().unwrap_or_default().to_owned();
+    for part in parts {
+        out.push_str("[HASH]-[ENGINE]");
+        out.push_str(part.trim_start_matches(|c: char| c.is_ascii_hexdigit()));
+    }
+    out
 }
 
 pub fn stderr(out: &Output) -> String {
