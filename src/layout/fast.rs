@@ -41,7 +41,7 @@ pub fn canonical(value: &Value) -> Result<String> {
     Ok(out)
 }
 
-/// [`canonical`], written into `out` (cleared first); on `Unsupported` what
+/// The canonical YAML of `value`, written into `out` (cleared first); on `Unsupported` what
 /// `out` holds is meaningless.
 pub fn canonical_into(value: &Value, out: &mut String) -> Result {
     out.clear();

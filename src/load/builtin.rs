@@ -1,4 +1,4 @@
-//! The built-in plugins: built from plugins/<name>/ for wasm32-wasip2 by
+//! The built-in plugins: built from `plugins/<name>/` for wasm32-wasip2 by
 //! build/main.rs and embedded in the binary, with their sha256 (computed at
 //! build time, so a run does not hash them) and their native code, compiled
 //! at build time for the target's baseline CPU (build/precompile.rs).

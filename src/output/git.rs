@@ -97,7 +97,7 @@ pub struct CommitRequest<'a> {
 /// the branch moves only if it still points where this commit started,
 /// otherwise the commit is rebuilt on the new tip. A branch that a work tree
 /// has checked out moves only if that work tree is clean, and the work tree
-/// and its index then follow it (see [`commit_into_checkout`]).
+/// and its index then follow it (see `commit_into_checkout`).
 pub fn commit(repo: &Repository, request: &CommitRequest<'_>) -> anyhow::Result<Outcome> {
     check_repo_path(request.path).map_err(|e| {
         anyhow::anyhow!(
