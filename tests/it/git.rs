@@ -6,7 +6,7 @@ use std::process::Output;
 
 use git2::Repository;
 
-use crate::support::{SiteCopy, stderr, stdout};
+use crate::support::{SiteCopy, rendered_files, stderr, stdout};
 
 /// `text` with opsmith's version masked, for snapshots that show it.
 fn mask_version(text: &str) -> String {
@@ -59,15 +59,6 @@ fn files_at(repo: &Path, branch: &str, path: &str) -> Vec<String> {
     .expect("walk");
     out.sort();
     out
-}
-
-fn rendered_files(copy: &SiteCopy) -> Vec<String> {
-    let out = copy.run(&["render", "--site", "site", "--out", "rendered"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    crate::support::snapshot(&copy.path("rendered/infra"))
-        .into_iter()
-        .map(|(p, _)| format!("clusters/infra/{p}"))
-        .collect()
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use crate::support::{SiteCopy, stderr};
+use crate::support::{SiteCopy, rendered_files, stderr};
 
 /// Runs opsmith in the copy's folder with an author set.
 fn opsmith(copy: &SiteCopy, args: &[&str]) -> Output {
@@ -80,16 +80,6 @@ fn files_on(repo: &Path, branch: &str) -> Vec<String> {
     git(repo, &["ls-tree", "-r", "--name-only", branch])
         .lines()
         .map(str::to_owned)
-        .collect()
-}
-
-/// The files the site renders, as a commit to `clusters/infra` puts them.
-fn rendered_files(copy: &SiteCopy) -> Vec<String> {
-    let out = copy.run(&["render", "--site", "site", "--out", "rendered"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    crate::support::snapshot(&copy.path("rendered/infra"))
-        .into_iter()
-        .map(|(p, _)| format!("clusters/infra/{p}"))
         .collect()
 }
 

@@ -367,3 +367,13 @@ pub fn link_tools(project: &Path) {
         std::os::unix::fs::symlink(python_tools(), project.join(".venv")).expect("link .venv");
     }
 }
+
+/// The files the site renders, as a commit to `clusters/infra` puts them.
+pub fn rendered_files(copy: &SiteCopy) -> Vec<String> {
+    let out = copy.run(&["render", "--site", "site", "--out", "rendered"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    snapshot(&copy.path("rendered/infra"))
+        .into_iter()
+        .map(|(p, _)| format!("clusters/infra/{p}"))
+        .collect()
+}
