@@ -19,7 +19,7 @@ use opsmith::output::dir;
 use opsmith::pipeline;
 use opsmith::plugins::cache::Origin;
 use opsmith::plugins::sandbox::Limits;
-use opsmith::plugins::{Host, PluginSource, builtin};
+use opsmith::plugins::{PluginSource, Runtime, builtin};
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
@@ -98,7 +98,7 @@ fn plugin_boundary(cache: &Path) {
     let limits = Limits::default();
     for name in builtin::names() {
         let source = PluginSource::Builtin(name.to_owned());
-        let embedded = Host::new(limits, None, false).expect("host");
+        let embedded = Runtime::new(limits, None).expect("runtime");
         let (as_built, plugin) = time(5, || embedded.load_uncached(&source).expect("load"));
         assert_eq!(
             plugin.origin,
@@ -106,17 +106,17 @@ fn plugin_boundary(cache: &Path) {
             "{name} was not precompiled"
         );
         let (cold, _) = time(3, || {
-            let uncached = Host::new(limits, None, false)
-                .expect("host")
+            let uncached = Runtime::new(limits, None)
+                .expect("runtime")
                 .compiling_builtins();
             uncached.load_uncached(&source).expect("compile")
         });
-        let host = Host::new(limits, Some(cache.to_owned()), false)
-            .expect("host")
+        let runtime = Runtime::new(limits, Some(cache.to_owned()))
+            .expect("runtime")
             .compiling_builtins();
-        host.load_uncached(&source).expect("fill the cache");
-        let (warm, plugin) = time(5, || host.load_uncached(&source).expect("load"));
-        let (call, _) = time(5, || plugin.describe(&host, &limits).expect("describe"));
+        runtime.load_uncached(&source).expect("fill the cache");
+        let (warm, plugin) = time(5, || runtime.load_uncached(&source).expect("load"));
+        let (call, _) = time(5, || plugin.describe(&runtime, &limits).expect("describe"));
         println!(
             "| {name} | {} KiB | {} KiB | {} | {} | {} | {} |",
             plugin.size / 1024,
@@ -146,24 +146,24 @@ fn end_to_end(sizes: &[usize], root: &Path) {
         let runs = if hosts >= 10_000 { 3 } else { 5 };
         let cold_cache = root.join(format!("cold-cache-{hosts}"));
         let started = Instant::now();
-        let host = Host::new(limits, Some(cold_cache.clone()), false).expect("host");
-        let tree = pipeline::render(&host, &site, jobs).expect("render");
+        let runtime = Runtime::new(limits, Some(cold_cache.clone())).expect("runtime");
+        let tree = pipeline::render(&runtime, &site, jobs).expect("render");
         let _ = layout::stream(&tree);
         let cold = started.elapsed();
-        drop(host);
+        drop(runtime);
         let warm_cache = root.join("warm-cache");
-        let host = Host::new(limits, Some(warm_cache.clone()), false).expect("host");
-        pipeline::render(&host, &site, jobs).expect("warm the cache");
+        let runtime = Runtime::new(limits, Some(warm_cache.clone())).expect("runtime");
+        pipeline::render(&runtime, &site, jobs).expect("warm the cache");
         // A new host per run, as a new process has: plugins come from the
         // compile cache, not from the previous run's memory.
-        let fresh_host = || Host::new(limits, Some(warm_cache.clone()), false).expect("host");
+        let fresh_runtime = || Runtime::new(limits, Some(warm_cache.clone())).expect("runtime");
         let (stdout, stream) = time(runs, || {
-            let tree = pipeline::render(&fresh_host(), &site, jobs).expect("render");
+            let tree = pipeline::render(&fresh_runtime(), &site, jobs).expect("render");
             layout::stream(&tree)
         });
         let out = root.join(format!("out-{hosts}"));
         let (to_tree, tree) = time(runs, || {
-            let tree = pipeline::render(&fresh_host(), &site, jobs).expect("render");
+            let tree = pipeline::render(&fresh_runtime(), &site, jobs).expect("render");
             dir::write(&tree, &out, &site).expect("write");
             tree
         });

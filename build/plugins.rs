@@ -95,7 +95,7 @@ pub fn build(root: &Path) -> PathBuf {
 
 /// Lays out the plugins' workspace in `workspace`: the bundle's files (links
 /// followed, manifests renamed) and a root manifest made of this crate's
-/// `[workspace.package]` and `[profile.plugin]`. Files that are unchanged
+/// `[workspace.package]`, `[workspace.lints.*]` and `[profile.plugin]`. Files that are unchanged
 /// are left alone, so the nested build stays incremental; files no longer
 /// in the bundle are removed.
 fn assemble(root: &Path, packaged: bool, workspace: &Path) {
@@ -131,7 +131,12 @@ fn assemble(root: &Path, packaged: bool, workspace: &Path) {
          [workspace]\nmembers = [{}]\nresolver = \"3\"\n",
         members.join(", ")
     );
-    for header in ["[workspace.package]", "[profile.plugin]"] {
+    for header in [
+        "[workspace.package]",
+        "[workspace.lints.clippy]",
+        "[workspace.lints.rust]",
+        "[profile.plugin]",
+    ] {
         let body = section(&manifest, header).unwrap_or_else(|| {
             panic!(
                 "{} has no {header} section, which the built-in plugins build with",

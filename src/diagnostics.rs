@@ -5,12 +5,8 @@ use std::borrow::Cow;
 use std::fmt;
 use std::path::Path;
 
-/// A 1-based line and column in a source file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub struct Pos {
-    pub line: u64,
-    pub column: u64,
-}
+// Defined by the YAML loader, a crate below opsmith, which places what it reads.
+pub use opsmith_yaml::Pos;
 
 /// One problem in an input file, at a line and column.
 #[derive(Debug, Clone, PartialEq, Eq)]

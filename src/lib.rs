@@ -77,6 +77,7 @@ impl From<ExitStatus> for std::process::ExitCode {
 /// Runs a parsed command line.
 pub fn run(cli: cli::Cli) -> anyhow::Result<ExitStatus> {
     use cli::Command;
+    cli.color.apply();
     match &cli.command {
         Command::Validate(args) => cli::validate::run(args),
         Command::Render(args) => cli::render::run(args),

@@ -3,24 +3,25 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+
+use tracing::info_span;
 
 use crate::collect::upstream::UpstreamSchemas;
 use crate::layout::Tree;
-use crate::plugins::{Description, Host, PluginSource};
+use crate::plugins::{Info, PluginSource, Runtime};
 use crate::validate::Site;
 use crate::{collect, layout, load, plugins, validate};
 
 /// Stages 1 and 2: the inputs, parsed and checked.
 pub fn load_and_validate(dir: &Path) -> anyhow::Result<Site> {
     let catalog = load::catalog(dir);
-    checked_inputs(None, dir, catalog)
+    checked_inputs(dir, catalog)
 }
 
 /// Stages 1 and 2, while another thread loads the catalog's plugins: on a
 /// large site parsing the inventory is the longest step before rendering,
 /// and on a small one loading the plugins is.
-pub fn load_and_validate_for(host: &Host, dir: &Path) -> anyhow::Result<Site> {
+pub fn load_and_validate_for(runtime: &Runtime, dir: &Path) -> anyhow::Result<Site> {
     let catalog = load::catalog(dir);
     let sources = catalog
         .as_ref()
@@ -29,14 +30,13 @@ pub fn load_and_validate_for(host: &Host, dir: &Path) -> anyhow::Result<Site> {
     let cancel = AtomicBool::new(false);
     std::thread::scope(|scope| {
         scope.spawn(|| {
-            let started = Instant::now();
+            let _stage = info_span!("load plugins (beside load + validate)").entered();
             // Reading the input schemas (for messages) takes a little
             // while, which can pass while the main thread parses.
             rayon::join(validate::site_schema, validate::catalog_schema);
-            host.prefetch(&sources, &cancel);
-            stage(Some(host), "load plugins (beside load + validate)", started);
+            runtime.prefetch(&sources, &cancel);
         });
-        let site = checked_inputs(Some(host), dir, catalog);
+        let site = checked_inputs(dir, catalog);
         // Invalid input: the error need not wait for plugins nobody will run.
         if site.is_err() {
             cancel.store(true, Ordering::Relaxed);
@@ -45,20 +45,13 @@ pub fn load_and_validate_for(host: &Host, dir: &Path) -> anyhow::Result<Site> {
     })
 }
 
-/// The inventory read beside `catalog`, then both checked; timed with
-/// `--verbose`.
+/// The inventory read beside `catalog`, then both checked.
 fn checked_inputs(
-    host: Option<&Host>,
     dir: &Path,
     catalog: Result<load::Document, crate::diagnostics::Problem>,
 ) -> anyhow::Result<Site> {
-    let started = Instant::now();
-    let inputs = load::site_with_catalog(dir, catalog)?;
-    stage(host, "load", started);
-    let started = Instant::now();
-    let site = validate::inputs(inputs)?;
-    stage(host, "validate", started);
-    Ok(site)
+    let inputs = info_span!("load").in_scope(|| load::site_with_catalog(dir, catalog))?;
+    Ok(info_span!("validate").in_scope(|| validate::inputs(inputs))?)
 }
 
 /// The plugins the enabled components of the catalog name, read leniently:
@@ -72,7 +65,7 @@ fn catalog_plugins(catalog: &load::Document, dir: &Path) -> Vec<PluginSource> {
         .into_iter()
         .flatten()
         .filter_map(|c| {
-            serde_json::from_value::<opsmith_plugin_sdk::site::Component>(c.clone()).ok()
+            serde_json::from_value::<crate::validate::catalog::Component>(c.clone()).ok()
         })
         .filter(|c| c.enabled)
         .map(|c| PluginSource::of(&c, dir))
@@ -80,24 +73,19 @@ fn catalog_plugins(catalog: &load::Document, dir: &Path) -> Vec<PluginSource> {
 }
 
 /// Each component's config against its plugin's declared schema.
-pub fn check_configs(host: &Host, site: &Site, jobs: usize) -> anyhow::Result<Vec<Description>> {
-    plugins::check_configs(host, site, jobs)
+pub fn check_configs(runtime: &Runtime, site: &Site, jobs: usize) -> anyhow::Result<Vec<Info>> {
+    plugins::check_configs(runtime, site, jobs)
 }
 
 /// Stages 1 to 5: the site's tree, in memory.
-pub fn render(host: &Host, dir: &Path, jobs: usize) -> anyhow::Result<Tree> {
-    let started = Instant::now();
-    let mut site = load_and_validate_for(host, dir)?;
-    stage(Some(host), "load + validate (and load plugins)", started);
-    let started = Instant::now();
-    shed_hosts(&mut site);
-    stage(Some(host), "free the parsed hosts", started);
-    let started = Instant::now();
-    let rendered = plugins::render_all(host, &site, jobs)?;
-    stage(Some(host), "plugins", started);
+pub fn render(runtime: &Runtime, dir: &Path, jobs: usize) -> anyhow::Result<Tree> {
+    let mut site = info_span!("load + validate (and load plugins)")
+        .in_scope(|| load_and_validate_for(runtime, dir))?;
+    info_span!("free the parsed hosts").in_scope(|| shed_hosts(&mut site));
+    let rendered = info_span!("plugins").in_scope(|| plugins::render_all(runtime, &site, jobs))?;
     // The plugins' copy of the inventory is not read again.
     drop_in_background(std::mem::take(&mut site.inventory_json));
-    let tree = collect_and_lay_out(host, &site, rendered);
+    let tree = collect_and_lay_out(&site, rendered);
     drop_in_background(site);
     tree
 }
@@ -129,40 +117,21 @@ fn drop_in_background<T: Send + 'static>(value: T) {
     std::thread::spawn(move || drop(value));
 }
 
-/// With `--verbose`, how long a stage took.
-fn stage(host: Option<&Host>, name: &str, started: Instant) {
-    if host.is_some_and(|host| host.verbose) {
-        crate::diagnostics::note(&format!(
-            "{name}: {:.1} ms",
-            started.elapsed().as_secs_f64() * 1000.0
-        ));
-    }
-}
-
 /// Stages 3 to 5 for an already validated site.
-pub fn render_site(host: &Host, site: &Site, jobs: usize) -> anyhow::Result<Tree> {
-    let started = Instant::now();
-    let rendered = plugins::render_all(host, site, jobs)?;
-    stage(Some(host), "plugins", started);
-    collect_and_lay_out(host, site, rendered)
+pub fn render_site(runtime: &Runtime, site: &Site, jobs: usize) -> anyhow::Result<Tree> {
+    let rendered = info_span!("plugins").in_scope(|| plugins::render_all(runtime, site, jobs))?;
+    collect_and_lay_out(site, rendered)
 }
 
 /// Stages 4 and 5.
-fn collect_and_lay_out(
-    host: &Host,
-    site: &Site,
-    rendered: Vec<plugins::Rendered>,
-) -> anyhow::Result<Tree> {
-    let started = Instant::now();
-    let collected = collect::objects(
-        site,
-        rendered,
-        UpstreamSchemas::shared(),
-        &layout::Canonical,
-    )?;
-    stage(Some(host), "collect + upstream schemas", started);
-    let started = Instant::now();
-    let tree = layout::tree(site, collected);
-    stage(Some(host), "layout", started);
-    tree
+fn collect_and_lay_out(site: &Site, rendered: Vec<plugins::Rendered>) -> anyhow::Result<Tree> {
+    let collected = info_span!("collect + upstream schemas").in_scope(|| {
+        collect::objects(
+            site,
+            rendered,
+            UpstreamSchemas::shared(),
+            &layout::Canonical,
+        )
+    })?;
+    info_span!("layout").in_scope(|| layout::tree(site, collected))
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use clap::Args;
 
-use super::diff::{Against, Color};
+use super::diff::Against;
 use super::{RunArgs, SiteArgs};
 use crate::ci::{CheckOutcome, CheckReport, RenderFailure};
 use crate::diagnostics::Invalid;
@@ -29,9 +29,6 @@ pub struct CheckArgs {
     /// Write a Markdown pull-request comment (summary and folded diffs) here.
     #[arg(long, value_name = "FILE")]
     pub comment: Option<PathBuf>,
-    /// Colour the diff: on a terminal (auto), always, never.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub color: Color,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -111,7 +108,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
                 return Ok(ExitStatus::Success);
             }
             let mut stdout = std::io::stdout().lock();
-            stdout.write_all(diff.render(&shown, args.color.enabled()).as_bytes())?;
+            stdout.write_all(diff.render(&shown, super::colour_stdout()).as_bytes())?;
             stdout.flush()?;
             Ok(ExitStatus::Differs)
         }
@@ -123,20 +120,15 @@ fn compare(args: &CheckArgs, report: &mut CheckReport) -> anyhow::Result<CheckOu
     if let Some(path) = &args.against.path {
         super::commit::checked_repo_path(path, "--path")?;
     }
-    let host = args.run.host()?;
-    let site = pipeline::load_and_validate_for(&host, &args.site.site)?;
+    let runtime = args.run.runtime()?;
+    let site = pipeline::load_and_validate_for(&runtime, &args.site.site)?;
     report.site = format!("site {}", site.inventory.metadata.name);
     report.components = site
         .catalog
         .enabled_components()
-        .map(|c| {
-            (
-                c.name.clone(),
-                crate::plugins::PluginSource::of(c, &site.inputs.dir).label(),
-            )
-        })
+        .map(|(_, c)| (c.name.clone(), c.plugin.to_string()))
         .collect();
-    let tree = pipeline::render_site(&host, &site, args.run.jobs())?;
+    let tree = pipeline::render_site(&runtime, &site, args.run.jobs())?;
     let (before, shown) = super::diff::existing(
         &args.against,
         &tree.site,

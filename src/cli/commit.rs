@@ -80,8 +80,8 @@ pub fn run(args: &CommitArgs) -> anyhow::Result<ExitStatus> {
     if let Some(path) = &args.path {
         checked_repo_path(path, "--path")?;
     }
-    let host = args.run.host()?;
-    let site = pipeline::load_and_validate_for(&host, &args.site.site)?;
+    let runtime = args.run.runtime()?;
+    let site = pipeline::load_and_validate_for(&runtime, &args.site.site)?;
     let path = match &args.path {
         Some(path) => path.clone(),
         None => {
@@ -90,7 +90,7 @@ pub fn run(args: &CommitArgs) -> anyhow::Result<ExitStatus> {
             path
         }
     };
-    let tree = pipeline::render_site(&host, &site, args.run.jobs())?;
+    let tree = pipeline::render_site(&runtime, &site, args.run.jobs())?;
     let repo = git::open(&args.repo)?;
     let branch = args
         .branch

@@ -4,31 +4,11 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use super::{RunArgs, SiteArgs};
 use crate::output::{diff, git};
 use crate::{ExitStatus, pipeline};
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Color {
-    Auto,
-    Always,
-    Never,
-}
-
-impl Color {
-    pub fn enabled(self) -> bool {
-        match self {
-            Color::Always => true,
-            Color::Never => false,
-            // NO_COLOR, CLICOLOR, CLICOLOR_FORCE and TERM=dumb are honoured.
-            Color::Auto => {
-                anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
-            }
-        }
-    }
-}
 
 /// What to compare the rendering with.
 #[derive(Debug, Args)]
@@ -53,9 +33,6 @@ pub struct DiffArgs {
     pub site: SiteArgs,
     #[command(flatten)]
     pub against: Against,
-    /// Colour the diff: on a terminal (auto), always, never.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub color: Color,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -95,9 +72,9 @@ pub fn run(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
     if let Some(path) = &args.against.path {
         super::commit::checked_repo_path(path, "--path")?;
     }
-    let host = args.run.host()?;
-    let site = pipeline::load_and_validate_for(&host, &args.site.site)?;
-    let tree = pipeline::render_site(&host, &site, args.run.jobs())?;
+    let runtime = args.run.runtime()?;
+    let site = pipeline::load_and_validate_for(&runtime, &args.site.site)?;
+    let tree = pipeline::render_site(&runtime, &site, args.run.jobs())?;
     let (before, shown) = existing(
         &args.against,
         &tree.site,
@@ -110,7 +87,7 @@ pub fn run(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(changes.render(&shown, args.color.enabled()).as_bytes())?;
+    stdout.write_all(changes.render(&shown, super::colour_stdout()).as_bytes())?;
     stdout.flush()?;
     crate::diagnostics::note(&format!(
         "{} files differ: {}",

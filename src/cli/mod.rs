@@ -8,11 +8,12 @@ pub mod plugin;
 pub mod render;
 pub mod schema;
 pub mod validate;
+mod verbose;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::plugins::sandbox::Limits;
 
@@ -22,6 +23,35 @@ use crate::plugins::sandbox::Limits;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Colour diffs and error messages: on a terminal (auto), always, never.
+    /// With auto, NO_COLOR, CLICOLOR, CLICOLOR_FORCE and TERM=dumb are honoured.
+    #[arg(long, value_enum, default_value = "auto", global = true)]
+    pub color: Color,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+impl Color {
+    /// Makes this the choice of every output stream (anstream's global
+    /// choice, which error messages and diffs read).
+    pub fn apply(self) {
+        anstream::ColorChoice::write_global(match self {
+            Color::Auto => anstream::ColorChoice::Auto,
+            Color::Always => anstream::ColorChoice::Always,
+            Color::Never => anstream::ColorChoice::Never,
+        });
+    }
+}
+
+/// Whether what goes to stdout is coloured: `--color`, else the terminal
+/// and the environment.
+pub fn colour_stdout() -> bool {
+    anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
 }
 
 #[derive(Debug, Subcommand)]
@@ -101,7 +131,7 @@ impl RunArgs {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
     }
 
-    pub fn host(&self) -> anyhow::Result<crate::plugins::Host> {
+    pub fn runtime(&self) -> anyhow::Result<crate::plugins::Runtime> {
         let cache = if self.no_cache {
             None
         } else {
@@ -109,6 +139,11 @@ impl RunArgs {
                 .clone()
                 .or_else(crate::plugins::cache::Cache::default_dir)
         };
-        crate::plugins::Host::new(self.limits()?, cache, self.verbose)
+        let limits = self.limits()?;
+        if self.verbose {
+            verbose::show();
+        }
+        tracing::info_span!("start the plugin runtime")
+            .in_scope(|| crate::plugins::Runtime::new(limits, cache))
     }
 }

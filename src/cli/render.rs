@@ -29,26 +29,18 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<ExitStatus> {
         // Before any work: a wrong --out is a typo or an unset variable.
         dir::check_out(&args.out)?;
     }
-    let host = args.run.host()?;
-    if host.verbose {
-        crate::diagnostics::note(&format!(
-            "start the plugin host: {:.1} ms",
-            started.elapsed().as_secs_f64() * 1000.0
-        ));
-    }
-    let tree = pipeline::render(&host, &args.site.site, args.run.jobs())?;
+    let runtime = args.run.runtime()?;
+    let tree = pipeline::render(&runtime, &args.site.site, args.run.jobs())?;
     if to_stdout {
         let writing = Instant::now();
         let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
         crate::layout::write_stream(&tree, &mut stdout)?;
         stdout.flush()?;
-        if host.verbose {
-            crate::diagnostics::note(&format!(
-                "write to stdout: {:.1} ms; in all {:.1} ms",
-                writing.elapsed().as_secs_f64() * 1000.0,
-                started.elapsed().as_secs_f64() * 1000.0
-            ));
-        }
+        tracing::info!(
+            "write to stdout: {:.1} ms; in all {:.1} ms",
+            writing.elapsed().as_secs_f64() * 1000.0,
+            started.elapsed().as_secs_f64() * 1000.0
+        );
         return Ok(ExitStatus::Success);
     }
     let summary = dir::write(&tree, &args.out, &args.site.site)?;

@@ -24,7 +24,7 @@ pub fn run(args: &SchemaArgs) -> anyhow::Result<ExitStatus> {
         other => {
             let Some(name) = other
                 .strip_prefix("plugin:")
-                .or_else(|| other.strip_prefix("builtin:"))
+                .or_else(|| crate::validate::catalog::PluginRef::builtin_name(other))
             else {
                 bail!("unknown schema `{other}`: expected `site`, `catalog` or `plugin:<name>`");
             };
@@ -34,10 +34,10 @@ pub fn run(args: &SchemaArgs) -> anyhow::Result<ExitStatus> {
                     builtin::names().collect::<Vec<_>>().join(", ")
                 );
             }
-            let host = args.run.host()?;
-            let plugin = host.load(&PluginSource::Builtin(name.to_owned()))?;
+            let runtime = args.run.runtime()?;
+            let plugin = runtime.load(&PluginSource::Builtin(name.to_owned()))?;
             let description = plugin
-                .describe(&host, &host.limits)
+                .describe(&runtime, &runtime.limits)
                 .map_err(|e| anyhow::anyhow!("plugin builtin:{name} {e}"))?;
             let mut s = serde_json::to_string_pretty(&description.config_schema)?;
             s.push('\n');

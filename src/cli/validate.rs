@@ -15,9 +15,9 @@ pub struct ValidateArgs {
 }
 
 pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitStatus> {
-    let host = args.run.host()?;
-    let site = pipeline::load_and_validate_for(&host, &args.site.site)?;
-    pipeline::check_configs(&host, &site, args.run.jobs())?;
+    let runtime = args.run.runtime()?;
+    let site = pipeline::load_and_validate_for(&runtime, &args.site.site)?;
+    pipeline::check_configs(&runtime, &site, args.run.jobs())?;
     crate::diagnostics::note(&format!(
         "{}: valid ({} hosts, {} components)",
         args.site.site.display(),

@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use crate::diagnostics::{self, Problem};
-use crate::plugins::{AllowedKind, DayZeroFile, Rendered, bindings::Severity};
+use crate::plugins::{self, Emit, Rendered, bindings::Severity};
 use crate::validate::Site;
 use upstream::UpstreamSchemas;
 
@@ -162,17 +162,10 @@ pub fn objects(
 ) -> anyhow::Result<Collected> {
     let mut problems: Vec<Problem> = Vec::new();
     let mut collected = Collected::default();
-    let allow = crate::plugins::catalog_allowances(site);
     let mut object_work = Vec::new();
     let mut file_work = Vec::new();
     for mut r in rendered {
-        let index = site
-            .catalog
-            .spec
-            .components
-            .iter()
-            .position(|c| c.name == r.component)
-            .unwrap_or(0);
+        let index = site.catalog.index_of(&r.component).unwrap_or(0);
         for d in &r.diagnostics {
             // Placing a pointer may read a file again for its positions:
             // only for what is shown.
@@ -221,7 +214,10 @@ pub fn objects(
             let mut errors = Vec::new();
             let mut violations = Vec::new();
             for (component, plugin, emits, rendered) in object_work {
-                let narrowed = allow.get(&component);
+                let narrowed = site
+                    .catalog
+                    .index_of(&component)
+                    .and_then(|i| site.catalog.spec.components[i].allow.as_deref());
                 let checked: Vec<Checked> = rendered
                     .into_par_iter()
                     .with_min_len(64)
@@ -309,7 +305,7 @@ fn written(
 /// Each component's day-0 files checked (names, upstream schema) and
 /// written; with the naming errors per component, and the schema errors.
 fn day_zero_files(
-    work: Vec<(String, String, Vec<DayZeroFile>)>,
+    work: Vec<(String, String, Vec<plugins::File>)>,
     schemas: &UpstreamSchemas,
     writer: &impl Writer,
 ) -> (Vec<File>, Vec<Vec<CollectError>>, Vec<CollectError>) {
@@ -404,12 +400,7 @@ fn day_zero_files(
     (files, errors, violations)
 }
 
-fn permits(
-    allowed: &[AllowedKind],
-    api_version: &str,
-    kind: &str,
-    namespace: Option<&str>,
-) -> bool {
+fn permits(allowed: &[Emit], api_version: &str, kind: &str, namespace: Option<&str>) -> bool {
     allowed.iter().any(|a| {
         a.api_version == api_version
             && a.kind == kind
@@ -424,8 +415,8 @@ fn object(
     component: &str,
     plugin: &str,
     mut value: Value,
-    emits: &[AllowedKind],
-    narrowed: Option<&Vec<AllowedKind>>,
+    emits: &[Emit],
+    narrowed: Option<&[Emit]>,
 ) -> Result<(Object, Value), String> {
     let Value::Object(map) = &mut value else {
         return Err("is not a JSON object".to_owned());
@@ -642,7 +633,7 @@ mod tests {
     fn an_object_handed_over_as_text_is_checked_and_written_as_its_value() {
         let text = r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"ns"}}"#;
         let raw = serde_json::value::RawValue::from_string(text.to_owned()).expect("JSON");
-        let emits = [AllowedKind {
+        let emits = [Emit {
             api_version: "v1".into(),
             kind: "Namespace".into(),
             namespaces: vec![],
@@ -664,12 +655,12 @@ mod tests {
     #[test]
     fn allowance_respects_scope() {
         let emits = vec![
-            AllowedKind {
+            Emit {
                 api_version: "v1".into(),
                 kind: "Namespace".into(),
                 namespaces: vec![],
             },
-            AllowedKind {
+            Emit {
                 api_version: "v1".into(),
                 kind: "ConfigMap".into(),
                 namespaces: vec!["prow".into()],

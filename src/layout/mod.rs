@@ -193,7 +193,7 @@ pub fn tree(site: &Site, collected: Collected) -> anyhow::Result<Tree> {
 
 /// The files a provenance record lists (what opsmith owns), if `text` is one.
 pub fn owned_files(text: &str) -> Option<Vec<String>> {
-    let value = crate::load::yaml::parse_value(text).ok()?;
+    let value = opsmith_yaml::parse_value(text).ok()?;
     if value.get("kind")?.as_str()? != "Provenance" {
         return None;
     }

@@ -4,8 +4,6 @@
 //! validate.
 
 pub mod builtin;
-mod split;
-pub mod yaml;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -13,7 +11,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use crate::diagnostics::{Invalid, Problem, display_path};
-use yaml::{Node, Pos};
+use opsmith_yaml::{Children, Node, Pos};
 
 /// One parsed input file.
 #[derive(Debug)]
@@ -206,14 +204,14 @@ fn document(path: &Path, shown: &Path, kind: &str) -> Result<Document, Problem> 
         .map_err(|e| Problem::new(&file, None, at_start, format!("cannot read the file: {e}")))?
         .len();
     // Refuse before reading, so a huge file costs no memory.
-    if size > yaml::MAX_INPUT_BYTES as u64 {
+    if size > opsmith_yaml::MAX_INPUT_BYTES as u64 {
         return Err(Problem::new(
             &file,
             None,
             at_start,
             format!(
                 "file is {size} bytes; the limit is {} bytes",
-                yaml::MAX_INPUT_BYTES
+                opsmith_yaml::MAX_INPUT_BYTES
             ),
         ));
     }
@@ -240,7 +238,8 @@ fn document(path: &Path, shown: &Path, kind: &str) -> Result<Document, Problem> 
     }
     let shows_lines = claims_kind(&text, kind);
     let quotable = shows_lines.then_some(text.as_str());
-    let value = split::parse(&text).map_err(|e| Problem::new(&file, quotable, e.pos, e.message))?;
+    let value = opsmith_yaml::split::parse(&text)
+        .map_err(|e| Problem::new(&file, quotable, e.pos, e.message))?;
     if !value.is_object() {
         let found = match &value {
             Value::Array(_) => "a list",
@@ -299,10 +298,10 @@ fn line_starts(text: &str) -> Vec<usize> {
 
 /// The position tree of a text that parsed once already, so parses again.
 fn positions(text: &str) -> Node {
-    yaml::parse(text).map_or_else(
+    opsmith_yaml::parse(text).map_or_else(
         |e| Node {
             pos: e.pos,
-            children: yaml::Children::Scalar,
+            children: Children::Scalar,
         },
         |(_, root)| root,
     )
@@ -350,7 +349,7 @@ mod tests {
         let path = dir.path().join(INVENTORY_FILE);
         std::fs::write(&path, &text).expect("write");
         let doc = input(dir.path(), INVENTORY_FILE, "SiteInventory").expect("parses");
-        let (whole, _) = yaml::parse(&text).expect("parses whole");
+        let (whole, _) = opsmith_yaml::parse(&text).expect("parses whole");
         assert_eq!(doc.value, whole);
         // Host i starts on line 5 + 4i; its name's value at column 13.
         assert_eq!(

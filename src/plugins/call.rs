@@ -14,7 +14,7 @@ use super::*;
 use bindings::{FileFormat, PluginInfo, RendererPre, Severity};
 use cache::Origin;
 use error::PluginError;
-use sandbox::{HostState, Limits};
+use sandbox::{Limits, StoreState};
 
 /// A loaded, linked plugin, ready to instantiate.
 pub struct Plugin {
@@ -24,35 +24,32 @@ pub struct Plugin {
     pub source_sha256: Option<&'static str>,
     pub size: usize,
     pub origin: Origin,
-    pub(super) pre: RendererPre<HostState>,
+    pub(super) pre: RendererPre<StoreState>,
     pub(super) component: WasmComponent,
     /// What `describe` said, once it said something valid.
-    pub(super) description: OnceLock<Description>,
+    pub(super) description: OnceLock<Info>,
 }
 
 /// What `describe` says, parsed.
 #[derive(Debug, Clone)]
-pub struct Description {
+pub struct Info {
     pub name: String,
     pub version: String,
     pub description: String,
     pub config_schema: Value,
-    pub emits: Vec<AllowedKind>,
+    pub emits: Vec<Emit>,
     /// False when the config schema says `"x-opsmith-reads-hosts": false`:
     /// the plugin is sent the site with an empty host list.
     pub reads_hosts: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct AllowedKind {
-    pub api_version: String,
-    pub kind: String,
-    pub namespaces: Vec<String>,
-}
+/// A kind a plugin may emit: the SDK's type, which the catalog the plugins
+/// see carries too.
+pub use opsmith_plugin_sdk::Emit;
 
 /// A day-0 file a plugin returned.
 #[derive(Debug, Clone)]
-pub struct DayZeroFile {
+pub struct File {
     pub name: String,
     pub json: bool,
     /// The content's JSON text, known to be JSON; collect parses it.
@@ -75,31 +72,31 @@ pub struct Rendered {
     pub plugin: String,
     pub sha256: String,
     pub source_sha256: Option<&'static str>,
-    pub description: Description,
+    pub description: Info,
     /// Each object's JSON text, known to be JSON: collect parses, checks
     /// and writes out one object at a time, so that a large site's objects
     /// are never all in memory as values (several times their text).
     pub objects: Vec<Box<RawValue>>,
-    pub files: Vec<DayZeroFile>,
+    pub files: Vec<File>,
     pub diagnostics: Vec<PluginDiagnostic>,
     pub log: Vec<String>,
 }
 
 impl Plugin {
     /// The names the component imports, such as `wasi:filesystem/types@0.2.6`.
-    pub fn imports(&self, host: &Host) -> Vec<String> {
+    pub fn imports(&self, runtime: &Runtime) -> Vec<String> {
         self.component
             .component_type()
-            .imports(&host.engine)
+            .imports(&runtime.engine)
             .map(|(name, _)| name.to_owned())
             .collect()
     }
 
     /// The names the component exports.
-    pub fn exports(&self, host: &Host) -> Vec<String> {
+    pub fn exports(&self, runtime: &Runtime) -> Vec<String> {
         self.component
             .component_type()
-            .exports(&host.engine)
+            .exports(&runtime.engine)
             .map(|(name, _)| name.to_owned())
             .collect()
     }
@@ -108,11 +105,11 @@ impl Plugin {
     /// component of the plugin, the config check, the kinds collect lets
     /// through and the kinds the plugins see in the catalog (from which
     /// builtin:argocd renders Argo CD's fence) then rest on one answer.
-    pub fn describe(&self, host: &Host, limits: &Limits) -> Result<Description, PluginError> {
+    pub fn describe(&self, runtime: &Runtime, limits: &Limits) -> Result<Info, PluginError> {
         if let Some(description) = self.description.get() {
             return Ok(description.clone());
         }
-        let mut store = sandbox::store(&host.engine, limits).map_err(|e| PluginError::Trap {
+        let mut store = sandbox::store(&runtime.engine, limits).map_err(|e| PluginError::Trap {
             trap: e.to_string(),
         })?;
         let result = self
@@ -128,14 +125,14 @@ impl Plugin {
     /// carries every component's kinds) the first pass settled.
     pub(super) fn render(
         &self,
-        host: &Host,
+        runtime: &Runtime,
         limits: &Limits,
         job: &Job<'_>,
-        description: Description,
+        description: Info,
         catalog_json: &str,
     ) -> Result<Rendered, ComponentFailure> {
         let started = Instant::now();
-        let mut store = sandbox::store(&host.engine, limits).map_err(|e| {
+        let mut store = sandbox::store(&runtime.engine, limits).map_err(|e| {
             self.fail(PluginError::Trap {
                 trap: e.to_string(),
             })
@@ -189,7 +186,7 @@ impl Plugin {
             let content = RawValue::from_string(file.content).map_err(|e| {
                 self.fail(malformed(&format!("file `{}` is not JSON: {e}", file.name)))
             })?;
-            files.push(DayZeroFile {
+            files.push(File {
                 name: file.name,
                 json: file.format == FileFormat::Json,
                 content,
@@ -205,15 +202,13 @@ impl Plugin {
                 pointer: d.pointer,
             })
             .collect();
-        if host.verbose {
-            crate::diagnostics::note(&format!(
-                "component `{}`: instantiate {:.1} ms, render {:.1} ms, reading its output {:.1} ms",
-                job.component.name,
-                prepared.as_secs_f64() * 1000.0,
-                (called - prepared).as_secs_f64() * 1000.0,
-                (started.elapsed() - called).as_secs_f64() * 1000.0,
-            ));
-        }
+        tracing::info!(
+            "component `{}`: instantiate {:.1} ms, render {:.1} ms, reading its output {:.1} ms",
+            job.component.name,
+            prepared.as_secs_f64() * 1000.0,
+            (called - prepared).as_secs_f64() * 1000.0,
+            (started.elapsed() - called).as_secs_f64() * 1000.0,
+        );
         Ok(Rendered {
             component: job.component.name.clone(),
             plugin: self.label.clone(),
@@ -288,7 +283,7 @@ fn malformed(reason: &str) -> PluginError {
     }
 }
 
-pub(super) fn parse_info(info: PluginInfo) -> Result<Description, PluginError> {
+pub(super) fn parse_info(info: PluginInfo) -> Result<Info, PluginError> {
     let config_schema: Value = serde_json::from_str(&info.config_schema).map_err(|e| {
         malformed(&format!(
             "`describe` returned a config schema that is not JSON: {e}"
@@ -299,7 +294,7 @@ pub(super) fn parse_info(info: PluginInfo) -> Result<Description, PluginError> {
         .and_then(Value::as_bool)
         .unwrap_or(true);
     check_self_description(&info)?;
-    Ok(Description {
+    Ok(Info {
         name: info.name,
         version: info.version,
         description: info.description,
@@ -308,7 +303,7 @@ pub(super) fn parse_info(info: PluginInfo) -> Result<Description, PluginError> {
         emits: info
             .emits
             .into_iter()
-            .map(|e| AllowedKind {
+            .map(|e| Emit {
                 api_version: e.api_version,
                 kind: e.kind,
                 namespaces: e.namespaces,

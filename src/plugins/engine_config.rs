@@ -1,5 +1,5 @@
 //! The wasmtime configuration every plugin is compiled with. The runtime
-//! (`Host::new`) and the build script (build/precompile.rs, which compiles
+//! (`Runtime::new`) and the build script (build/precompile.rs, which compiles
 //! the built-in plugins ahead of time) both include this file, so that code
 //! compiled at build time is code the runtime's engine accepts. Only
 //! wasmtime may be named here.

@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use opsmith_plugin_sdk::Emit;
 use serde_json::Value;
 
 use super::*;
@@ -13,8 +12,8 @@ use crate::validate::Site;
 /// The catalog as plugins see it: each component with its `path`, and each
 /// enabled one with `emits`, the kinds it may emit (`kinds`, by component
 /// name; a component missing there may emit nothing).
-pub fn catalog_for_plugins(site: &Site, kinds: &HashMap<&str, Vec<AllowedKind>>) -> Value {
-    let mut catalog = site.catalog.clone();
+pub fn catalog_for_plugins(site: &Site, kinds: &HashMap<&str, Vec<Emit>>) -> Value {
+    let mut catalog = site.catalog.guest_view();
     for component in &mut catalog.spec.components {
         component.path = Some(format!(
             "{}/{}",
@@ -39,61 +38,11 @@ pub fn catalog_for_plugins(site: &Site, kinds: &HashMap<&str, Vec<AllowedKind>>)
     serde_json::to_value(&catalog).unwrap_or(Value::Null)
 }
 
-/// The catalog's `allow` lists, by component: a narrowing of what the
-/// plugin declares, the user's policy for a third-party plugin.
-pub fn catalog_allowances(site: &Site) -> BTreeMap<String, Vec<AllowedKind>> {
-    let mut out = BTreeMap::new();
-    let components = site
-        .inputs
-        .catalog
-        .value
-        .pointer("/spec/components")
-        .and_then(Value::as_array);
-    for c in components.into_iter().flatten() {
-        let (Some(name), Some(allow)) = (
-            c.get("name").and_then(Value::as_str),
-            c.get("allow").and_then(Value::as_array),
-        ) else {
-            continue;
-        };
-        let kinds = allow
-            .iter()
-            .map(|a| AllowedKind {
-                api_version: a
-                    .get("apiVersion")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-                kind: a
-                    .get("kind")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-                namespaces: a
-                    .get("namespaces")
-                    .and_then(Value::as_array)
-                    .map(|n| {
-                        n.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_owned)
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            })
-            .collect();
-        out.insert(name.to_owned(), kinds);
-    }
-    out
-}
-
 /// What collect lets a component emit: each kind its plugin declares, in the
 /// namespaces both the declaration and the catalog's `allow` list (when
 /// there is one) permit. Cluster-scoped kinds (no namespaces) stay so only if
 /// `allow` lists them cluster-scoped too.
-pub fn effective_kinds(
-    declared: &[AllowedKind],
-    allow: Option<&[AllowedKind]>,
-) -> Vec<AllowedKind> {
+pub fn effective_kinds(declared: &[Emit], allow: Option<&[Emit]>) -> Vec<Emit> {
     let Some(allow) = allow else {
         let mut kinds = declared.to_vec();
         kinds.sort();
@@ -134,7 +83,7 @@ pub fn effective_kinds(
     }
     merged
         .into_iter()
-        .map(|((api_version, kind, _), namespaces)| AllowedKind {
+        .map(|((api_version, kind, _), namespaces)| Emit {
             api_version: api_version.to_owned(),
             kind: kind.to_owned(),
             namespaces: namespaces.into_iter().map(str::to_owned).collect(),

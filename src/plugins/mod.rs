@@ -3,7 +3,7 @@
 //! declares, and renders it in a sandbox. Components run in parallel; the
 //! results come back in catalog order. Hands [`Rendered`] to collect.
 //!
-//! - `host`: the engine and linker, the compile cache, loading a plugin once;
+//! - `runtime`: the engine and linker, the compile cache, loading a plugin once;
 //! - `source`: where a plugin's bytes come from;
 //! - `call`: one `describe` or `render` and the decoding of what it returns;
 //! - `input`: what a plugin is given (the catalog with each component's
@@ -18,17 +18,17 @@ pub mod cache;
 mod call;
 pub mod engine_config;
 pub mod error;
-mod host;
 mod input;
+mod runtime;
 pub mod sandbox;
 mod schedule;
 mod source;
 
 pub use crate::load::builtin;
-pub use call::{AllowedKind, DayZeroFile, Description, Plugin, PluginDiagnostic, Rendered};
+pub use call::{Emit, File, Info, Plugin, PluginDiagnostic, Rendered};
 pub use error::{ComponentCause, ComponentError, PluginError, RenderFailures};
-pub use host::Host;
-pub use input::{catalog_allowances, catalog_for_plugins, effective_kinds};
+pub use input::{catalog_for_plugins, effective_kinds};
+pub use runtime::Runtime;
 pub use sandbox::quantity_bytes;
 pub use schedule::{ComponentFailure, check_configs, guest_problem, locate_pointer, render_all};
 pub use source::PluginSource;
@@ -110,8 +110,8 @@ mod tests {
         assert!(parse_info(info("p", "1\nOpsmith-Plugin: forged", fine)).is_err());
     }
 
-    fn kind(api_version: &str, kind: &str, namespaces: &[&str]) -> AllowedKind {
-        AllowedKind {
+    fn kind(api_version: &str, kind: &str, namespaces: &[&str]) -> Emit {
+        Emit {
             api_version: api_version.into(),
             kind: kind.into(),
             namespaces: namespaces.iter().map(|n| (*n).into()).collect(),

@@ -12,6 +12,7 @@ use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, Was
 
 use super::bindings::{RendererImports, Severity};
 use super::error::PluginError;
+use crate::validate::catalog::ComponentLimits;
 
 /// The user's policy for one plugin run. Never the plugin's own say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,34 +37,17 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// These limits (the command line's), overridden by component `index`'s
-    /// `limits` in the catalog (memory as a quantity such as `512Mi`, fuel,
-    /// timeoutSeconds).
-    pub fn for_component(self, site: &crate::validate::Site, index: usize) -> Limits {
+    /// These limits (the command line's), overridden by a component's
+    /// `limits` in the catalog (which its schema has checked).
+    pub fn for_component(self, component: &ComponentLimits) -> Limits {
         let mut limits = self;
-        let Some(raw) = site
-            .inputs
-            .catalog
-            .value
-            .pointer(&format!("/spec/components/{index}/limits"))
-        else {
-            return limits;
-        };
-        if let Some(bytes) = raw
-            .get("memory")
-            .and_then(serde_json::Value::as_str)
-            .and_then(quantity_bytes)
-        {
+        if let Some(bytes) = component.memory.as_deref().and_then(quantity_bytes) {
             limits.memory_bytes = bytes;
         }
-        if let Some(fuel) = raw.get("fuel").and_then(serde_json::Value::as_u64) {
+        if let Some(fuel) = component.fuel {
             limits.fuel = fuel;
         }
-        if let Some(seconds) = raw
-            .get("timeoutSeconds")
-            .and_then(serde_json::Value::as_f64)
-            .filter(|s| *s > 0.0 && *s <= 3600.0)
-        {
+        if let Some(seconds) = component.timeout_seconds {
             limits.timeout = Duration::from_secs_f64(seconds);
         }
         limits
@@ -118,7 +102,7 @@ impl HostMonotonicClock for FixedClock {
 }
 
 /// Per-store state: WASI (denying everything), the memory cap, the log.
-pub struct HostState {
+pub struct StoreState {
     wasi: WasiCtx,
     table: ResourceTable,
     memory_limit: u64,
@@ -129,7 +113,7 @@ pub struct HostState {
     log_bytes: usize,
 }
 
-impl HostState {
+impl StoreState {
     fn new(memory_limit: u64) -> Self {
         let stdout = MemoryOutputPipe::new(LOG_CAPACITY);
         let stderr = MemoryOutputPipe::new(LOG_CAPACITY);
@@ -150,7 +134,7 @@ impl HostState {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
-        HostState {
+        StoreState {
             wasi,
             table: ResourceTable::new(),
             memory_limit,
@@ -179,7 +163,7 @@ impl HostState {
     }
 }
 
-impl WasiView for HostState {
+impl WasiView for StoreState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
             ctx: &mut self.wasi,
@@ -188,7 +172,7 @@ impl WasiView for HostState {
     }
 }
 
-impl ResourceLimiter for HostState {
+impl ResourceLimiter for StoreState {
     fn memory_growing(
         &mut self,
         _current: usize,
@@ -212,7 +196,7 @@ impl ResourceLimiter for HostState {
     }
 }
 
-impl RendererImports for HostState {
+impl RendererImports for StoreState {
     fn log(&mut self, level: Severity, message: String) {
         if self.log_bytes > LOG_CAPACITY {
             return;
@@ -228,8 +212,8 @@ impl RendererImports for HostState {
 }
 
 /// A store ready for one call under `limits`.
-pub fn store(engine: &wasmtime::Engine, limits: &Limits) -> wasmtime::Result<Store<HostState>> {
-    let mut store = Store::new(engine, HostState::new(limits.memory_bytes));
+pub fn store(engine: &wasmtime::Engine, limits: &Limits) -> wasmtime::Result<Store<StoreState>> {
+    let mut store = Store::new(engine, StoreState::new(limits.memory_bytes));
     store.limiter(|state| state);
     store.set_fuel(limits.fuel)?;
     let ticks = (limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
@@ -240,7 +224,7 @@ pub fn store(engine: &wasmtime::Engine, limits: &Limits) -> wasmtime::Result<Sto
 
 /// Turns what went wrong in a call into a [`PluginError`], using what the
 /// store saw (memory refused, the guest's panic message on stderr).
-pub fn classify(err: wasmtime::Error, store: &Store<HostState>, limits: &Limits) -> PluginError {
+pub fn classify(err: wasmtime::Error, store: &Store<StoreState>, limits: &Limits) -> PluginError {
     let state = store.data();
     if state.memory_exceeded {
         return PluginError::Memory {
@@ -313,7 +297,7 @@ fn last_lines(text: &str, n: usize) -> String {
 }
 
 // The `types` interface has no functions; its host trait is empty.
-impl super::bindings::opsmith::plugin::types::Host for HostState {}
+impl super::bindings::opsmith::plugin::types::Host for StoreState {}
 
 #[cfg(test)]
 mod tests {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use opsmith_plugin_sdk::site::Component;
+use crate::validate::catalog::Component;
 use serde_json::Value;
 
 use super::input::inventory_without_hosts;
@@ -24,7 +24,7 @@ fn failed(component: &str, plugin: &str, cause: ComponentCause) -> ComponentErro
 }
 
 /// errors at catalog.yaml lines.
-fn check_config(description: &Description, job: &Job<'_>) -> Result<(), Invalid> {
+fn check_config(description: &Info, job: &Job<'_>) -> Result<(), Invalid> {
     let schema = Schema::compile(description.config_schema.clone()).map_err(|e| {
         Invalid::one(job.site.inputs.catalog.problem_at(
             &format!("/spec/components/{}/plugin", job.index),
@@ -78,15 +78,15 @@ pub(super) struct Job<'a> {
 struct Described {
     plugin: Arc<Plugin>,
     limits: Limits,
-    description: Description,
+    description: Info,
 }
 
 /// Renders every enabled component on `jobs` threads. The result is in
 /// catalog order whatever the thread count; every failure is reported.
-pub fn render_all(host: &Host, site: &Site, jobs: usize) -> anyhow::Result<Vec<Rendered>> {
-    let rendered = for_each_component(host, site, jobs, |described, job, catalog_json| {
+pub fn render_all(runtime: &Runtime, site: &Site, jobs: usize) -> anyhow::Result<Vec<Rendered>> {
+    let rendered = for_each_component(runtime, site, jobs, |described, job, catalog_json| {
         described.plugin.render(
-            host,
+            runtime,
             &described.limits,
             job,
             described.description,
@@ -94,28 +94,23 @@ pub fn render_all(host: &Host, site: &Site, jobs: usize) -> anyhow::Result<Vec<R
         )
     })?;
     for r in &rendered {
-        show_log(host, &r.component, &r.log);
+        show_log(&r.component, &r.log);
     }
     Ok(rendered)
 }
 
 /// A plugin's own output (`log` calls, stdout, stderr), with `--verbose`.
-fn show_log(host: &Host, component: &str, log: &[String]) {
-    if host.verbose {
-        for line in log {
-            crate::diagnostics::note(&format!("component `{component}`: {line}"));
-        }
+fn show_log(component: &str, log: &[String]) {
+    for line in log {
+        tracing::info!("component `{component}`: {line}");
     }
 }
 
 /// Checks each enabled component's config against its plugin's schema.
-pub fn check_configs(host: &Host, site: &Site, jobs: usize) -> anyhow::Result<Vec<Description>> {
-    for_each_component(
-        host,
-        site,
-        jobs,
-        |described, _, _| Ok(described.description),
-    )
+pub fn check_configs(runtime: &Runtime, site: &Site, jobs: usize) -> anyhow::Result<Vec<Info>> {
+    for_each_component(runtime, site, jobs, |described, _, _| {
+        Ok(described.description)
+    })
 }
 
 /// Runs each enabled component in two passes on `jobs` threads: first its
@@ -124,21 +119,16 @@ pub fn check_configs(host: &Host, site: &Site, jobs: usize) -> anyhow::Result<Ve
 /// each component's Argo CD project with them), `work`. Results in catalog
 /// order, all failures reported together.
 fn for_each_component<T: Send>(
-    host: &Host,
+    runtime: &Runtime,
     site: &Site,
     jobs: usize,
     work: impl Fn(Described, &Job<'_>, &str) -> Result<T, ComponentFailure> + Sync,
 ) -> anyhow::Result<Vec<T>> {
     let site_json = &site.inventory_json;
     let site_json_without_hosts = inventory_without_hosts(&site.inputs.inventory.value);
-    let components = site
+    let work_items: Vec<Job<'_>> = site
         .catalog
-        .spec
-        .components
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.enabled);
-    let work_items: Vec<Job<'_>> = components
+        .enabled_components()
         .map(|(index, component)| Job {
             index,
             component,
@@ -162,11 +152,11 @@ fn for_each_component<T: Send>(
     // A plugin is described once however many components use it, so the
     // first pass costs an instantiation per plugin.
     let described = in_order(own_pool.as_ref(), work_items.iter().collect(), |job| {
-        let limits = host.limits.for_component(site, job.index);
+        let limits = runtime.limits.for_component(&job.component.limits);
         let source = PluginSource::of(job.component, &site.inputs.dir);
-        let plugin = host.load(&source).map_err(ComponentFailure::Load)?;
+        let plugin = runtime.load(&source).map_err(ComponentFailure::Load)?;
         let description = plugin
-            .describe(host, &limits)
+            .describe(runtime, &limits)
             .map_err(ComponentFailure::Plugin)?;
         check_config(&description, job).map_err(ComponentFailure::Invalid)?;
         Ok(Described {
@@ -175,13 +165,12 @@ fn for_each_component<T: Send>(
             description,
         })
     });
-    let allowances = catalog_allowances(site);
-    let kinds: HashMap<&str, Vec<AllowedKind>> = work_items
+    let kinds: HashMap<&str, Vec<Emit>> = work_items
         .iter()
         .zip(&described)
         .filter_map(|(job, described)| {
             let described = described.as_ref()?.as_ref().ok()?;
-            let allow = allowances.get(&job.component.name).map(Vec::as_slice);
+            let allow = job.component.allow.as_deref();
             let kinds = effective_kinds(&described.description.emits, allow);
             Some((job.component.name.as_str(), kinds))
         })
@@ -211,7 +200,7 @@ fn for_each_component<T: Send>(
                 pointer,
                 log,
             })) => {
-                show_log(host, name, &log);
+                show_log(name, &log);
                 problems.push(guest_problem(
                     site, job.index, name, &label, &message, &pointer,
                 ));

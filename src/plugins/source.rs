@@ -3,8 +3,8 @@
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
+use crate::validate::catalog::{Component, PluginRef};
 use anyhow::{Context as _, bail};
-use opsmith_plugin_sdk::site::{Component, PluginRef};
 
 use super::*;
 
@@ -31,9 +31,7 @@ impl PluginSource {
     /// The source of a catalog component; file paths are relative to the site folder.
     pub fn of(component: &Component, site_dir: &Path) -> PluginSource {
         match &component.plugin {
-            PluginRef::Builtin(name) => {
-                PluginSource::Builtin(name.strip_prefix("builtin:").unwrap_or(name).to_owned())
-            }
+            PluginRef::Builtin(name) => PluginSource::Builtin(name.clone()),
             PluginRef::File { path, sha256 } => PluginSource::File {
                 path: site_dir.join(path),
                 site_dir: Some(site_dir.to_owned()),

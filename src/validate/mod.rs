@@ -2,13 +2,14 @@
 //! the semantic checks a schema cannot express. Every problem of both files
 //! is gathered and reported at once. Hands the typed [`Site`] to the plugins.
 
+pub mod catalog;
 pub mod repo_path;
 pub mod schema;
 pub mod semantic;
 
 use std::sync::OnceLock;
 
-use opsmith_plugin_sdk::site::{AppCatalog, SiteInventory};
+use opsmith_plugin_sdk::site::SiteInventory;
 use serde::Deserialize;
 
 use crate::diagnostics::{Invalid, Problem};
@@ -54,7 +55,7 @@ pub fn catalog_schema() -> &'static Schema {
 pub struct Site {
     pub inputs: Inputs,
     pub inventory: SiteInventory,
-    pub catalog: AppCatalog,
+    pub catalog: catalog::Catalog,
     /// The inventory as JSON, as plugins receive it.
     pub inventory_json: String,
 }

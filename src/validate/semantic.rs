@@ -8,7 +8,9 @@ use std::collections::hash_map::Entry;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
-use opsmith_plugin_sdk::site::{AppCatalog, PluginRef, Role, SiteInventory};
+use opsmith_plugin_sdk::site::{Role, SiteInventory};
+
+use super::catalog::{Catalog, PluginRef};
 
 use crate::diagnostics::Problem;
 use crate::load::Document;
@@ -288,7 +290,7 @@ fn control_plane_size(site: &SiteInventory, doc: &Document, out: &mut Vec<Proble
     }
 }
 
-pub fn catalog(catalog: &AppCatalog, doc: &Document, out: &mut Vec<Problem>) {
+pub fn catalog(catalog: &Catalog, doc: &Document, out: &mut Vec<Problem>) {
     // The schema's pattern has the rest of the rule; `.git` in any letter
     // case is what it cannot say.
     if let Err(e @ super::repo_path::RepoPathError::GitSegment { .. }) =
@@ -322,22 +324,21 @@ pub fn catalog(catalog: &AppCatalog, doc: &Document, out: &mut Vec<Problem>) {
                 ),
             ));
         }
-        if let PluginRef::Builtin(reference) = &component.plugin {
-            let name = reference.strip_prefix("builtin:").unwrap_or(reference);
-            if !builtin::exists(name) {
-                let mut message = format!("unknown built-in plugin `{reference}`");
-                match crate::validate::schema::closest(name, builtin::names()) {
-                    Some(guess) => message.push_str(&format!(", did you mean `builtin:{guess}`?")),
-                    None => message.push_str(&format!(
-                        ": built-ins are {}",
-                        builtin::names()
-                            .map(|n| format!("`builtin:{n}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )),
-                }
-                out.push(doc.problem_at(&format!("/spec/components/{i}/plugin"), message));
+        if let PluginRef::Builtin(name) = &component.plugin
+            && !builtin::exists(name)
+        {
+            let mut message = format!("unknown built-in plugin `{}`", component.plugin);
+            match crate::validate::schema::closest(name, builtin::names()) {
+                Some(guess) => message.push_str(&format!(", did you mean `builtin:{guess}`?")),
+                None => message.push_str(&format!(
+                    ": built-ins are {}",
+                    builtin::names()
+                        .map(|n| format!("`builtin:{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
             }
+            out.push(doc.problem_at(&format!("/spec/components/{i}/plugin"), message));
         }
     }
 }

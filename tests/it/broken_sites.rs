@@ -325,7 +325,7 @@ fn alias_bomb_is_refused_quickly() {
 
 #[test]
 fn file_too_large_is_refused_before_reading() {
-    let limit = opsmith::load::yaml::MAX_INPUT_BYTES as u64;
+    let limit = opsmith_yaml::MAX_INPUT_BYTES as u64;
     let copy = SiteCopy::new();
     // A sparse file: over the limit without writing 64 MiB.
     let file = std::fs::File::create(copy.site().join(INV)).expect("create");

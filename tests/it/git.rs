@@ -503,3 +503,64 @@ fn diff_colours_follow_no_color_and_clicolor_force() {
         "NO_COLOR wins"
     );
 }
+
+/// `--color`, a global option, decides for error messages as for diffs, over
+/// the environment.
+#[test]
+fn color_option_decides_for_errors_and_diffs() {
+    let copy = SiteCopy::new();
+    assert_eq!(
+        run(&copy, &["render", "--site", "site", "--out", "out"])
+            .status
+            .code(),
+        Some(0)
+    );
+    copy.edit(
+        "inventory.yaml",
+        "disableCertificateVerification: true",
+        "disableCertificateVerification: false",
+    );
+    let opsmith = |env: &[(&str, &str)], args: &[&str]| {
+        let mut command = crate::support::opsmith();
+        command
+            .current_dir(copy.dir.path())
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("CLICOLOR")
+            .args(args);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        command.output().expect("run opsmith")
+    };
+    let diff = ["diff", "--site", "site", "--out", "out"];
+    let plain = stdout(&opsmith(&[], &diff));
+    let always = opsmith(
+        &[("NO_COLOR", "1")],
+        &[&["--color", "always"][..], &diff].concat(),
+    );
+    assert_eq!(
+        stdout(&always),
+        stdout(&opsmith(&[("CLICOLOR_FORCE", "1")], &diff)),
+        "--color always colours as CLICOLOR_FORCE does, NO_COLOR or not"
+    );
+    assert_ne!(stdout(&always), plain);
+    let never = [&diff[..], &["--color", "never"]].concat();
+    assert_eq!(stdout(&opsmith(&[("CLICOLOR_FORCE", "1")], &never)), plain);
+
+    copy.edit("catalog.yaml", "builtin:metal3", "builtin:metal4");
+    let validate = ["validate", "--site", "site"];
+    let plain_error = opsmith(&[], &validate);
+    assert_eq!(plain_error.status.code(), Some(2));
+    let coloured_error = opsmith(&[], &[&validate[..], &["--color", "always"]].concat());
+    assert_eq!(coloured_error.status.code(), Some(2));
+    insta::assert_snapshot!("error_coloured_with_color_always", stderr(&coloured_error));
+    assert_eq!(
+        stderr(&opsmith(
+            &[("CLICOLOR_FORCE", "1")],
+            &[&validate[..], &["--color", "never"]].concat()
+        )),
+        stderr(&plain_error),
+        "--color never wins over CLICOLOR_FORCE"
+    );
+}

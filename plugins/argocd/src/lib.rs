@@ -1031,18 +1031,18 @@ mod tests {
         )
     }
 
-    fn find<'a>(out: &'a Output, kind: &str, name: &str) -> &'a Value {
-        out.objects
-            .iter()
+    fn find(out: &Output, kind: &str, name: &str) -> Value {
+        out.objects()
+            .into_iter()
             .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
             .unwrap_or_else(|| panic!("no {kind} {name}"))
     }
 
-    fn application_names(out: &Output) -> Vec<&str> {
-        out.objects
+    fn application_names(out: &Output) -> Vec<String> {
+        out.objects()
             .iter()
             .filter(|o| o["kind"] == "Application")
-            .filter_map(|o| o["metadata"]["name"].as_str())
+            .filter_map(|o| o["metadata"]["name"].as_str().map(str::to_owned))
             .collect()
     }
 
@@ -1071,10 +1071,11 @@ mod tests {
             .collect()
     }
 
-    fn wave(object: &Value) -> &str {
+    fn wave(object: &Value) -> String {
         object["metadata"]["annotations"][SYNC_WAVE]
             .as_str()
             .unwrap_or_default()
+            .to_owned()
     }
 
     #[test]
@@ -1093,8 +1094,8 @@ mod tests {
                 "my-component"
             ]
         );
-        let projects: Vec<&str> = out
-            .objects
+        let objects = out.objects();
+        let projects: Vec<&str> = objects
             .iter()
             .filter(|o| o["kind"] == "AppProject")
             .filter_map(|o| o["metadata"]["name"].as_str())
@@ -1110,12 +1111,12 @@ mod tests {
                 "example-my-component"
             ]
         );
-        assert_eq!(out.objects.len(), 12);
-        for object in &out.objects {
+        assert_eq!(out.objects().len(), 12);
+        for object in &out.objects() {
             assert_eq!(object["metadata"]["namespace"], "openshift-gitops");
         }
 
-        let root = find(&out, "Application", "example-root");
+        let root = &find(&out, "Application", "example-root");
         assert_eq!(root["spec"]["project"], "example");
         for name in [
             "namespaces",
@@ -1124,7 +1125,7 @@ mod tests {
             "prow",
             "my-component",
         ] {
-            let child = find(&out, "Application", name);
+            let child = &find(&out, "Application", name);
             assert_eq!(child["spec"]["project"], format!("example-{name}"));
         }
         assert_eq!(root["spec"]["source"]["path"], "clusters/example/argocd");
@@ -1139,7 +1140,7 @@ mod tests {
         );
         assert!(root["metadata"].get("finalizers").is_none());
 
-        let prow = find(&out, "Application", "prow");
+        let prow = &find(&out, "Application", "prow");
         assert_eq!(prow["spec"]["source"]["path"], "clusters/example/prow");
         assert_eq!(prow["spec"]["source"]["directory"]["recurse"], true);
         assert_eq!(prow["spec"]["destination"], json!({ "server": IN_CLUSTER }));
@@ -1154,7 +1155,7 @@ mod tests {
     #[test]
     fn orders_applications_by_sync_wave() {
         let out = render_with(json!({})).unwrap();
-        let waves: Vec<(&str, &str)> = [
+        let waves: Vec<(&str, String)> = [
             "namespaces",
             "github-app",
             "baremetal-hosts",
@@ -1162,7 +1163,7 @@ mod tests {
             "my-component",
         ]
         .into_iter()
-        .map(|name| (name, wave(find(&out, "Application", name))))
+        .map(|name| (name, wave(&find(&out, "Application", name))))
         .collect();
         assert_eq!(
             waves,
@@ -1173,15 +1174,16 @@ mod tests {
                 ("prow", "2"),
                 ("my-component", "5")
             ]
+            .map(|(name, wave)| (name, wave.to_owned()))
         );
-        assert_eq!(wave(find(&out, "AppProject", "example")), "-3");
-        assert_eq!(wave(find(&out, "AppProject", "example-prow")), "-3");
+        assert_eq!(wave(&find(&out, "AppProject", "example")), "-3");
+        assert_eq!(wave(&find(&out, "AppProject", "example-prow")), "-3");
     }
 
     #[test]
     fn the_root_project_allows_only_projects_and_applications_in_the_argocd_namespace() {
         let out = render_with(json!({})).unwrap();
-        let project = find(&out, "AppProject", "example");
+        let project = &find(&out, "AppProject", "example");
         assert_eq!(
             project["spec"]["sourceRepos"],
             json!(["https://git.example.org/example/manifests.git"])
@@ -1199,7 +1201,7 @@ mod tests {
     #[test]
     fn each_component_project_allows_exactly_its_kinds() {
         let out = render_with(json!({})).unwrap();
-        let prow = find(&out, "AppProject", "example-prow");
+        let prow = &find(&out, "AppProject", "example-prow");
         assert_eq!(
             group_kinds(prow, "clusterResourceWhitelist"),
             [
@@ -1216,7 +1218,7 @@ mod tests {
         assert_eq!(namespaces_of(prow), ["prow", "test-pods", ""]);
 
         // Cluster-scoped kinds only: no namespaced kind, no namespace.
-        let namespaces = find(&out, "AppProject", "example-namespaces");
+        let namespaces = &find(&out, "AppProject", "example-namespaces");
         assert_eq!(
             group_kinds(namespaces, "clusterResourceWhitelist"),
             ["/Namespace"]
@@ -1233,7 +1235,7 @@ mod tests {
         assert_eq!(namespaces_of(namespaces), [""]);
 
         // Namespaced kinds only.
-        let hosts = find(&out, "AppProject", "example-baremetal-hosts");
+        let hosts = &find(&out, "AppProject", "example-baremetal-hosts");
         assert!(hosts["spec"].get("clusterResourceWhitelist").is_none());
         assert_eq!(group_kinds(hosts, "clusterResourceBlacklist"), ["*/*"]);
         assert_eq!(
@@ -1246,10 +1248,10 @@ mod tests {
         assert_eq!(namespaces_of(hosts), ["openshift-machine-api", ""]);
 
         // The credentials go where prow and Argo CD run (tekton is disabled).
-        let app = find(&out, "AppProject", "example-github-app");
+        let app = &find(&out, "AppProject", "example-github-app");
         assert_eq!(namespaces_of(app), ["openshift-gitops", "prow", ""]);
 
-        let mine = find(&out, "AppProject", "example-my-component");
+        let mine = &find(&out, "AppProject", "example-my-component");
         assert_eq!(
             group_kinds(mine, "clusterResourceWhitelist"),
             ["rbac.authorization.k8s.io/ClusterRole"]
@@ -1257,7 +1259,7 @@ mod tests {
         assert_eq!(namespaces_of(mine), ["mine", ""]);
 
         // No project allows every kind.
-        for project in out.objects.iter().filter(|o| o["kind"] == "AppProject") {
+        for project in out.objects().iter().filter(|o| o["kind"] == "AppProject") {
             for list in ["clusterResourceWhitelist", "namespaceResourceWhitelist"] {
                 assert!(
                     group_kinds(project, list)
@@ -1278,7 +1280,7 @@ mod tests {
             kind("v1", "Secret", &["prow"])
         ]);
         let out = render::<ArgoCd>("argocd", EXAMPLE_SITE, &catalog.to_string(), "{}").unwrap();
-        let prow = find(&out, "AppProject", "example-prow");
+        let prow = &find(&out, "AppProject", "example-prow");
         assert_eq!(namespaces_of(prow), ["prow", ""]);
         assert_eq!(
             group_kinds(prow, "namespaceResourceWhitelist"),
@@ -1294,7 +1296,7 @@ mod tests {
             "namespaceResourceWhitelist": [{ "group": "", "kind": "Secret" }],
         }))
         .unwrap();
-        let namespaces = find(&out, "AppProject", "example-namespaces");
+        let namespaces = &find(&out, "AppProject", "example-namespaces");
         assert_eq!(
             group_kinds(namespaces, "clusterResourceWhitelist"),
             ["/Namespace", "/PersistentVolume"]
@@ -1309,7 +1311,7 @@ mod tests {
                 .is_none()
         );
         // Not the root's: it holds only what this plugin renders.
-        let root = find(&out, "AppProject", "example");
+        let root = &find(&out, "AppProject", "example");
         assert_eq!(group_kinds(root, "clusterResourceBlacklist"), ["*/*"]);
     }
 
@@ -1357,7 +1359,7 @@ mod tests {
                 "my-component"
             ]
         );
-        let prow = find(&out, "Application", "prow");
+        let prow = &find(&out, "Application", "prow");
         assert_eq!(prow["metadata"]["namespace"], "argocd");
         assert_eq!(prow["spec"]["project"], "infra-prow");
         assert_eq!(wave(prow), "3");
@@ -1365,9 +1367,9 @@ mod tests {
             prow["spec"]["syncPolicy"],
             json!({ "syncOptions": SYNC_OPTIONS })
         );
-        assert_eq!(wave(find(&out, "Application", "my-component")), "-5");
+        assert_eq!(wave(&find(&out, "Application", "my-component")), "-5");
 
-        let project = find(&out, "AppProject", "infra");
+        let project = &find(&out, "AppProject", "infra");
         assert_eq!(wave(project), "-6");
         assert_eq!(
             project["spec"]["destinations"],
@@ -1381,7 +1383,7 @@ mod tests {
         );
 
         // Each component's project has the role, for its own Application.
-        let prow_project = find(&out, "AppProject", "infra-prow");
+        let prow_project = &find(&out, "AppProject", "infra-prow");
         assert_eq!(
             prow_project["spec"]["destinations"],
             json!([{ "namespace": "*", "server": IN_CLUSTER }])
@@ -1399,7 +1401,12 @@ mod tests {
         with_tekton(&mut catalog);
         catalog["spec"]["components"][6]["config"] = json!({ "testPodNamespace": "jobs" });
         let out = render::<ArgoCd>("argocd", EXAMPLE_SITE, &catalog.to_string(), "{}").unwrap();
-        let namespaces = |project| namespaces_of(find(&out, "AppProject", project));
+        let namespaces = |project| -> Vec<String> {
+            namespaces_of(&find(&out, "AppProject", project))
+                .into_iter()
+                .map(str::to_owned)
+                .collect()
+        };
         assert_eq!(
             namespaces("example-tekton"),
             ["ci", "openshift-operators", ""]
@@ -1409,7 +1416,7 @@ mod tests {
             namespaces("example-github-app"),
             ["ci", "openshift-gitops", "prow", ""]
         );
-        let tekton = find(&out, "AppProject", "example-tekton");
+        let tekton = &find(&out, "AppProject", "example-tekton");
         assert_eq!(
             group_kinds(tekton, "clusterResourceWhitelist"),
             ["operator.tekton.dev/TektonConfig"]
@@ -1443,7 +1450,7 @@ mod tests {
     #[test]
     fn automated_sync_without_prune_or_self_heal() {
         let out = render_with(json!({ "prune": false, "selfHeal": false })).unwrap();
-        let root = find(&out, "Application", "example-root");
+        let root = &find(&out, "Application", "example-root");
         assert_eq!(
             root["spec"]["syncPolicy"]["automated"],
             json!({ "prune": false, "selfHeal": false })

@@ -168,19 +168,19 @@ mod tests {
         render::<GitHubApp>("github-app", EXAMPLE_SITE, catalog, &config)
     }
 
-    fn manifest(out: &Output) -> &Value {
+    fn manifest(out: &Output) -> Value {
         let file = out
-            .files
-            .iter()
+            .files()
+            .into_iter()
             .find(|f| f.name == "github-app-manifest.json")
             .unwrap();
         assert_eq!(file.format, FileFormat::Json);
-        &file.content
+        file.content
     }
 
-    fn by_namespace<'a>(out: &'a Output, namespace: &str) -> Vec<&'a Value> {
-        out.objects
-            .iter()
+    fn by_namespace(out: &Output, namespace: &str) -> Vec<Value> {
+        out.objects()
+            .into_iter()
             .filter(|o| o["metadata"]["namespace"] == namespace)
             .collect()
     }
@@ -262,9 +262,9 @@ mod tests {
     #[test]
     fn credentials_land_in_each_consumer_namespace() {
         let out = run(&catalog(|_| {})).unwrap();
-        assert_eq!(out.objects.len(), 3);
+        assert_eq!(out.objects().len(), 3);
         for namespace in ["prow", "pipelines"] {
-            let [es] = by_namespace(&out, namespace)[..] else {
+            let [es] = &by_namespace(&out, namespace)[..] else {
                 panic!("one object in {namespace}")
             };
             assert_eq!(es["apiVersion"], "external-secrets.io/v1");
@@ -294,7 +294,7 @@ mod tests {
     #[test]
     fn argocd_gets_the_webhook_secret_merged_into_its_secret() {
         let out = run(&catalog(|_| {})).unwrap();
-        let [es] = by_namespace(&out, "openshift-gitops")[..] else {
+        let [es] = &by_namespace(&out, "openshift-gitops")[..] else {
             panic!("one object for argocd")
         };
         assert_eq!(es["metadata"]["name"], "github-app-webhook");
@@ -350,9 +350,9 @@ mod tests {
             "gh-app-webhook"
         );
 
-        let setup = &out
-            .files
-            .iter()
+        let setup = out
+            .files()
+            .into_iter()
             .find(|f| f.name == "github-app-setup.yaml")
             .unwrap()
             .content;
@@ -373,7 +373,7 @@ mod tests {
         let parsed: opsmith_plugin_sdk::AppCatalog = serde_json::from_str(&catalog).unwrap();
         let sdk = app_secret(&parsed).unwrap();
         let out = run(&catalog).unwrap();
-        let es = by_namespace(&out, "prow")[0];
+        let es = &by_namespace(&out, "prow")[0];
         assert_eq!(es["spec"]["target"]["name"], sdk.name.as_str());
         let keys: Vec<_> = es["spec"]["data"]
             .as_array()
@@ -394,7 +394,7 @@ mod tests {
             c[0]["config"]["webhookURL"] = json!("https://hooks.example.org/github");
         });
         let out = run(&catalog).unwrap();
-        assert!(out.objects.is_empty());
+        assert!(out.objects().is_empty());
         assert_eq!(out.diagnostics.len(), 1);
         assert_eq!(
             manifest(&out)["default_permissions"],
@@ -437,7 +437,7 @@ mod tests {
         let dir = std::path::PathBuf::from(dir);
         std::fs::create_dir_all(&dir).unwrap();
         let out = run(&catalog(|_| {})).unwrap();
-        for o in &out.objects {
+        for o in &out.objects() {
             let name = format!(
                 "{}-{}.json",
                 o["metadata"]["namespace"].as_str().unwrap(),
@@ -447,7 +447,7 @@ mod tests {
         }
         let files = dir.join("day0");
         std::fs::create_dir_all(&files).unwrap();
-        for f in &out.files {
+        for f in &out.files() {
             std::fs::write(
                 files.join(&f.name),
                 serde_json::to_string_pretty(&f.content).unwrap(),

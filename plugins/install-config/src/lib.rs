@@ -451,8 +451,8 @@ mod tests {
     fn install_config(site: &str, config: &str) -> (Value, Output) {
         let out = render::<InstallConfig>("install-config", site, EXAMPLE_CATALOG, config)
             .expect("renders");
-        assert!(out.objects.is_empty());
-        let files = out.all_files();
+        assert!(out.objects().is_empty());
+        let files = out.files();
         assert_eq!(files.len(), 1);
         (files[0].content.clone(), out)
     }
@@ -461,8 +461,8 @@ mod tests {
     fn renders_one_day0_file() {
         let out = render::<InstallConfig>("install-config", EXAMPLE_SITE, EXAMPLE_CATALOG, "{}")
             .expect("renders");
-        assert!(out.objects.is_empty());
-        let files = out.all_files();
+        assert!(out.objects().is_empty());
+        let files = out.files();
         let file = &files[0];
         assert_eq!(file.name, "install-config.yaml");
         assert_eq!(file.format, FileFormat::Yaml);

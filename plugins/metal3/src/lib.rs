@@ -378,7 +378,7 @@ mod tests {
     #[test]
     fn renders_a_host_and_its_credentials_per_server() {
         let out = example("{}");
-        let objects = out.all_objects();
+        let objects = out.objects();
         let kinds: Vec<_> = objects
             .iter()
             .map(|o| o["kind"].as_str().unwrap_or_default())
@@ -393,13 +393,13 @@ mod tests {
             ]
         );
         assert!(out.diagnostics.is_empty());
-        assert!(out.files.is_empty());
+        assert!(out.files().is_empty());
     }
 
     #[test]
     fn bare_metal_host_carries_the_inventory() {
         let out = example("{}");
-        let objects = out.all_objects();
+        let objects = out.objects();
         let bmh = &objects[0];
         assert_eq!(bmh["apiVersion"], "metal3.io/v1alpha1");
         assert_eq!(bmh["metadata"]["name"], "example-cp-0");
@@ -441,7 +441,7 @@ mod tests {
     #[test]
     fn external_secret_maps_the_store_key() {
         let out = example("{}");
-        let objects = out.all_objects();
+        let objects = out.objects();
         let es = &objects[1];
         assert_eq!(es["apiVersion"], "external-secrets.io/v1");
         assert_eq!(es["metadata"]["name"], "example-cp-0-bmc-secret");
@@ -472,7 +472,7 @@ mod tests {
     #[test]
     fn never_renders_a_secret() {
         let out = example("{}");
-        let objects = out.all_objects();
+        let objects = out.objects();
         assert!(objects.iter().all(|o| o["kind"] != "Secret"));
     }
 
@@ -481,7 +481,7 @@ mod tests {
         let config = r#"{"namespace":"metal3","online":false,"automatedCleaningMode":"disabled",
             "externallyProvisioned":true,"pruneProtection":false,"refreshInterval":"15m"}"#;
         let out = example(config);
-        let objects = out.all_objects();
+        let objects = out.objects();
         for o in &objects {
             assert_eq!(o["metadata"]["namespace"], "metal3");
         }
@@ -519,7 +519,7 @@ mod tests {
         });
         let out =
             render::<Metal3>("baremetal-hosts", &site, EXAMPLE_CATALOG, "{}").expect("renders");
-        let objects = out.all_objects();
+        let objects = out.objects();
         let bmh = &objects[2];
         assert_eq!(bmh["spec"]["bootMode"], "legacy");
         assert_eq!(bmh["metadata"]["labels"]["rack"], "r3");
@@ -573,7 +573,7 @@ mod tests {
     fn describe_declares_what_render_emits() {
         let info = Metal3::describe();
         let out = example("{}");
-        let objects = out.all_objects();
+        let objects = out.objects();
         for o in &objects {
             let declared = info.emits.iter().any(|e| {
                 e.api_version == o["apiVersion"]

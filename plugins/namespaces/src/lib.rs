@@ -88,8 +88,8 @@ mod tests {
         let config =
             r#"{"namespaces":[{"name":"monitoring","labels":{"team":"sre"}},{"name":"tools"}]}"#;
         let out = render::<Namespaces>("example", EXAMPLE_SITE, EXAMPLE_CATALOG, config).unwrap();
-        assert_eq!(out.objects.len(), 2);
-        assert_eq!(out.objects[0]["metadata"]["labels"]["team"], "sre");
-        assert_eq!(out.objects[1]["metadata"]["name"], "tools");
+        assert_eq!(out.objects().len(), 2);
+        assert_eq!(out.objects()[0]["metadata"]["labels"]["team"], "sre");
+        assert_eq!(out.objects()[1]["metadata"]["name"], "tools");
     }
 }

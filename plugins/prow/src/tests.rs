@@ -62,9 +62,9 @@ fn render_with(prow_config: Value) -> Result<Output, opsmith_plugin_sdk::Error> 
     )
 }
 
-fn find<'a>(out: &'a Output, kind: &str, namespace: &str, name: &str) -> &'a Value {
-    out.objects
-        .iter()
+fn find(out: &Output, kind: &str, namespace: &str, name: &str) -> Value {
+    out.objects()
+        .into_iter()
         .find(|o| {
             o["kind"] == kind
                 && o["metadata"]["name"] == name
@@ -73,8 +73,8 @@ fn find<'a>(out: &'a Output, kind: &str, namespace: &str, name: &str) -> &'a Val
         .unwrap_or_else(|| panic!("no {kind} {namespace}/{name}"))
 }
 
-fn container<'a>(out: &'a Output, deployment: &str) -> &'a Value {
-    &find(out, "Deployment", "prow", deployment)["spec"]["template"]["spec"]["containers"][0]
+fn container(out: &Output, deployment: &str) -> Value {
+    find(out, "Deployment", "prow", deployment)["spec"]["template"]["spec"]["containers"][0].take()
 }
 
 fn args(out: &Output, deployment: &str) -> Vec<String> {
@@ -87,17 +87,16 @@ fn args(out: &Output, deployment: &str) -> Vec<String> {
 }
 
 fn config_map_yaml(out: &Output, name: &str, key: &str) -> Value {
-    let text = find(out, "ConfigMap", "prow", name)["data"][key]
-        .as_str()
-        .unwrap();
+    let config_map = find(out, "ConfigMap", "prow", name);
+    let text = config_map["data"][key].as_str().unwrap();
     serde_saphyr::from_str(text).unwrap()
 }
 
 #[test]
 fn renders_every_core_component() {
     let out = render_with(full_config()).unwrap();
-    let deployments: BTreeSet<&str> = out
-        .objects
+    let objects = out.objects();
+    let deployments: BTreeSet<&str> = objects
         .iter()
         .filter(|o| o["kind"] == "Deployment")
         .map(|o| o["metadata"]["name"].as_str().unwrap())
@@ -197,8 +196,8 @@ fn components_authenticate_as_the_github_app() {
 #[test]
 fn every_service_account_a_deployment_runs_as_exists_and_has_a_role() {
     let out = render_with(full_config()).unwrap();
-    let accounts: Vec<&str> = out
-        .objects
+    let objects = out.objects();
+    let accounts: Vec<&str> = objects
         .iter()
         .filter_map(|o| o["spec"]["template"]["spec"]["serviceAccountName"].as_str())
         .collect();
@@ -213,8 +212,7 @@ fn every_service_account_a_deployment_runs_as_exists_and_has_a_role() {
         let binding = find(&out, "RoleBinding", "prow", account);
         assert_eq!(binding["subjects"][0]["name"], account);
     }
-    let cluster_scoped: Vec<&Value> = out
-        .objects
+    let cluster_scoped: Vec<&Value> = objects
         .iter()
         .filter(|o| o["metadata"]["namespace"].is_null())
         .collect();
@@ -388,7 +386,7 @@ fn without_storage_prow_runs_undecorated_and_says_so() {
             "{name}"
         );
     }
-    assert!(!out.objects.iter().any(|o| o["kind"] == "ExternalSecret"));
+    assert!(!out.objects().iter().any(|o| o["kind"] == "ExternalSecret"));
     let config = config_map_yaml(&out, "config", "config.yaml");
     assert!(config.get("plank").is_none());
     assert_eq!(
@@ -411,13 +409,13 @@ fn exposes_deck_and_hook_by_route_or_ingress() {
     assert_eq!(hook["spec"]["host"], "prow.apps.example.example.org");
     assert_eq!(hook["spec"]["path"], "/hook");
     assert_eq!(find(&out, "Route", "prow", "deck")["spec"]["path"], "/");
-    assert!(!out.objects.iter().any(|o| o["kind"] == "Ingress"));
+    assert!(!out.objects().iter().any(|o| o["kind"] == "Ingress"));
 
     let mut config = full_config();
     config["exposure"] = json!("ingress");
     config["host"] = json!("prow.example.org");
     let out = render_with(config).unwrap();
-    assert!(!out.objects.iter().any(|o| o["kind"] == "Route"));
+    assert!(!out.objects().iter().any(|o| o["kind"] == "Route"));
     let rule = &find(&out, "Ingress", "prow", "prow")["spec"]["rules"][0];
     assert_eq!(rule["host"], "prow.example.org");
     assert_eq!(rule["http"]["paths"][1]["path"], "/hook");
@@ -438,8 +436,8 @@ fn namespaces_and_images_are_configurable() {
         "overrides": { "ghproxy": "registry.example.org/ghproxy@sha256:0123" },
     });
     let out = render_with(config).unwrap();
-    let sinker = out
-        .objects
+    let objects = out.objects();
+    let sinker = objects
         .iter()
         .find(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == "sinker")
         .unwrap();
@@ -448,8 +446,7 @@ fn namespaces_and_images_are_configurable() {
         sinker["spec"]["template"]["spec"]["containers"][0]["image"],
         "registry.example.org/prow/sinker:v2"
     );
-    let ghproxy = out
-        .objects
+    let ghproxy = objects
         .iter()
         .find(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == "ghproxy")
         .unwrap();
@@ -457,8 +454,7 @@ fn namespaces_and_images_are_configurable() {
         ghproxy["spec"]["template"]["spec"]["containers"][0]["image"],
         "registry.example.org/ghproxy@sha256:0123"
     );
-    let binding = out
-        .objects
+    let binding = objects
         .iter()
         .find(|o| {
             o["kind"] == "RoleBinding"
@@ -467,8 +463,7 @@ fn namespaces_and_images_are_configurable() {
         })
         .unwrap();
     assert_eq!(binding["subjects"][0]["namespace"], "ci");
-    let text = out
-        .objects
+    let text = objects
         .iter()
         .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == "config")
         .unwrap()["data"]["config.yaml"]
@@ -540,7 +535,7 @@ fn warns_about_jobs_outside_the_served_repos_and_config_updater() {
 fn installs_the_crd_only_when_asked() {
     let out = render_with(full_config()).unwrap();
     assert!(
-        !out.objects
+        !out.objects()
             .iter()
             .any(|o| o["kind"] == "CustomResourceDefinition")
     );
@@ -563,7 +558,7 @@ fn ghproxy_cache_can_be_ephemeral() {
     config["ghproxy"] = json!({ "persistentCache": false, "cacheSizeGB": 5 });
     let out = render_with(config).unwrap();
     assert!(
-        !out.objects
+        !out.objects()
             .iter()
             .any(|o| o["kind"] == "PersistentVolumeClaim")
     );
@@ -580,7 +575,7 @@ fn emits_declares_every_rendered_kind_and_namespace() {
     let mut ingress = full_config();
     ingress["exposure"] = json!("ingress");
     for out in [render_with(config).unwrap(), render_with(ingress).unwrap()] {
-        for object in &out.objects {
+        for object in &out.objects() {
             let namespace = object["metadata"]["namespace"].as_str();
             let allowed = info.emits.iter().any(|e| {
                 e.api_version == object["apiVersion"]

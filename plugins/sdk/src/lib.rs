@@ -1,38 +1,11 @@
-//! # opsmith-plugin-sdk
-//!
-//! Write an [opsmith](https://github.com/opsmith-dev/opsmith) renderer plugin
-//! in Rust: implement [`Plugin`] and call [`export_plugin!`]. The SDK hides the
-//! WIT bindings (`wit/plugin.wit` in this crate, world `renderer`), parses the input
-//! into the typed [`site`] model and serialises what you return.
-//!
-//! ```
-//! use opsmith_plugin_sdk::{json, Error, Info, Input, Output, Plugin};
-//!
-//! struct Namespaces;
-//!
-//! impl Plugin for Namespaces {
-//!     fn describe() -> Info {
-//!         Info::new("namespaces", env!("CARGO_PKG_VERSION"))
-//!             .description("One Namespace per component")
-//!             .emits("v1", "Namespace", &[])
-//!     }
-//!
-//!     fn render(input: &Input) -> Result<Output, Error> {
-//!         let mut out = Output::new();
-//!         out.object(json!({
-//!             "apiVersion": "v1",
-//!             "kind": "Namespace",
-//!             "metadata": { "name": input.site.metadata.name },
-//!         }));
-//!         Ok(out)
-//!     }
-//! }
-//!
-//! opsmith_plugin_sdk::export_plugin!(Namespaces);
-//! ```
-//!
-//! Build it with `cargo build --release --target wasm32-wasip2` and point a
-//! catalog component at the `.wasm` file. See the README for the whole guide.
+// The crate's documentation is its README: one text on crates.io, GitHub and
+// docs.rs, and its complete plugin runs as a doctest. Only rustdoc reads it;
+// the built-in plugins build this crate from a copy of src/ without it.
+#![cfg_attr(any(doc, doctest), doc = include_str!("../README.md"))]
+#![cfg_attr(
+    not(any(doc, doctest)),
+    doc = "Write opsmith renderer plugins in Rust; the guide is README.md."
+)]
 #![deny(missing_docs)]
 
 pub mod github_app;
@@ -95,7 +68,7 @@ pub struct Info {
 
 /// One kind a plugin may emit: in [`Info`], what the plugin declares; in a
 /// catalog [`Component`]'s `emits`, what opsmith lets that component emit.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Emit {
     /// `apiVersion`, such as `metal3.io/v1alpha1`.
@@ -286,10 +259,12 @@ pub struct File {
 /// What a render returns.
 #[derive(Debug, Clone, Default)]
 pub struct Output {
-    /// Kubernetes objects added as values ([`Output::object`]).
-    pub objects: Vec<Value>,
-    /// Day-0 files.
-    pub files: Vec<File>,
+    /// Kubernetes objects added as values ([`Output::object`]); with the
+    /// serialised ones, [`Output::objects`].
+    values: Vec<Value>,
+    /// Day-0 files added as values ([`Output::file`]); with the serialised
+    /// ones, [`Output::files`].
+    file_values: Vec<File>,
     /// Warnings and notes.
     pub diagnostics: Vec<Diagnostic>,
     /// Kubernetes objects added by [`Output::serialize`], already JSON text:
@@ -322,7 +297,7 @@ impl Output {
 
     /// Adds a Kubernetes object.
     pub fn object(&mut self, object: Value) -> &mut Self {
-        self.objects.push(object);
+        self.values.push(object);
         self
     }
 
@@ -345,9 +320,10 @@ impl Output {
         Ok(self)
     }
 
-    /// Every object, however it was added, as values: for tests.
-    pub fn all_objects(&self) -> Vec<Value> {
-        let mut all = self.objects.clone();
+    /// Every object, however it was added ([`Output::object`] or
+    /// [`Output::serialize`]), as values: for tests.
+    pub fn objects(&self) -> Vec<Value> {
+        let mut all = self.values.clone();
         if !self.serialized.is_empty() {
             let mut array = self.serialized.clone();
             array.push(b']');
@@ -360,9 +336,9 @@ impl Output {
     /// separated by `,` and a newline, which lets the host cut the array
     /// into objects without parsing it first.
     pub fn objects_json(&self) -> Result<String, Error> {
-        let mut out = Vec::with_capacity(self.serialized.len() + self.objects.len() * 512 + 2);
+        let mut out = Vec::with_capacity(self.serialized.len() + self.values.len() * 512 + 2);
         out.push(b'[');
-        for object in &self.objects {
+        for object in &self.values {
             if out.len() > 1 {
                 out.extend_from_slice(OBJECT_SEPARATOR);
             }
@@ -383,7 +359,7 @@ impl Output {
     /// large site).
     #[cfg_attr(not(feature = "guest"), allow(dead_code))]
     pub(crate) fn take_objects_json(&mut self) -> Result<String, Error> {
-        if !self.objects.is_empty() || self.serialized.is_empty() {
+        if !self.values.is_empty() || self.serialized.is_empty() {
             return self.objects_json();
         }
         let mut json = std::mem::take(&mut self.serialized);
@@ -393,7 +369,7 @@ impl Output {
 
     /// Adds a day-0 file.
     pub fn file(&mut self, file: File) -> &mut Self {
-        self.files.push(file);
+        self.file_values.push(file);
         self
     }
 
@@ -418,10 +394,10 @@ impl Output {
         Ok(self)
     }
 
-    /// Every day-0 file, however it was added, with its content as a value:
-    /// for tests.
-    pub fn all_files(&self) -> Vec<File> {
-        let mut all = self.files.clone();
+    /// Every day-0 file, however it was added ([`Output::file`] or
+    /// [`Output::serialize_file`]), with its content as a value: for tests.
+    pub fn files(&self) -> Vec<File> {
+        let mut all = self.file_values.clone();
         all.extend(self.serialized_files.iter().map(|f| File {
             name: f.name.clone(),
             format: f.format,
@@ -435,7 +411,7 @@ impl Output {
     #[cfg_attr(not(feature = "guest"), allow(dead_code))]
     pub(crate) fn into_serialized_files(self) -> Vec<SerializedFile> {
         let mut all: Vec<SerializedFile> = self
-            .files
+            .file_values
             .into_iter()
             .map(|f| SerializedFile {
                 name: f.name,
@@ -508,7 +484,7 @@ impl std::error::Error for Error {}
 /// #     fn render(_: &Input) -> Result<Output, Error> { Ok(Output::new()) }
 /// # }
 /// let out = testing::render::<P>("p", testing::EXAMPLE_SITE, testing::EXAMPLE_CATALOG, "{}").unwrap();
-/// assert!(out.objects.is_empty());
+/// assert!(out.objects().is_empty());
 /// ```
 pub mod testing {
     use super::{Error, Input, Output, Plugin};
@@ -654,7 +630,7 @@ mod tests {
             "[{\"kind\":\"A\"},\n{\"kind\":\"B\"}]"
         );
         assert_eq!(
-            out.all_objects(),
+            out.objects(),
             [
                 serde_json::json!({ "kind": "A" }),
                 serde_json::json!({ "kind": "B" })
@@ -670,7 +646,7 @@ mod tests {
         out.serialize(&Typed { kind: "D" }).expect("serializes");
         let all: Vec<serde_json::Value> =
             serde_json::from_str(&out.objects_json().expect("json")).expect("one JSON array");
-        assert_eq!(all, out.all_objects());
+        assert_eq!(all, out.objects());
         assert_eq!(all.len(), 2);
         let copied = out.objects_json().expect("json");
         assert_eq!(out.take_objects_json().expect("json"), copied);
@@ -687,7 +663,7 @@ mod tests {
         });
         out.serialize_file("b.yaml", super::FileFormat::Yaml, Some("v1/B"), &[1, 2])
             .expect("serializes");
-        let files = out.all_files();
+        let files = out.files();
         assert_eq!(files.len(), 2);
         assert_eq!(files[1].content, serde_json::json!([1, 2]));
         assert_eq!(files[1].schema.as_deref(), Some("v1/B"));

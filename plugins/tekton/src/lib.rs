@@ -204,7 +204,7 @@ mod tests {
 
     fn kinds(out: &Output) -> BTreeMap<String, usize> {
         let mut kinds = BTreeMap::new();
-        for o in &out.objects {
+        for o in &out.objects() {
             *kinds
                 .entry(o["kind"].as_str().unwrap().to_owned())
                 .or_default() += 1;
@@ -212,9 +212,9 @@ mod tests {
         kinds
     }
 
-    fn find<'a>(out: &'a Output, kind: &str, name: &str) -> &'a Value {
-        out.objects
-            .iter()
+    fn find(out: &Output, kind: &str, name: &str) -> Value {
+        out.objects()
+            .into_iter()
             .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
             .unwrap_or_else(|| panic!("no {kind} {name}"))
     }
@@ -239,7 +239,7 @@ mod tests {
         .map(|(k, n)| (k.to_owned(), n))
         .collect();
         assert_eq!(kinds(&out), expected);
-        for o in &out.objects {
+        for o in &out.objects() {
             let namespace = &o["metadata"]["namespace"];
             match o["kind"].as_str().unwrap() {
                 "Namespace" | "ClusterRoleBinding" => assert!(namespace.is_null()),
@@ -450,8 +450,8 @@ mod tests {
             json!({ "install": "none", "channel": "pipelines-1.16" }),
         ))
         .unwrap();
-        assert_eq!(out.objects.len(), 1);
-        assert_eq!(out.objects[0]["kind"], "Namespace");
+        assert_eq!(out.objects().len(), 1);
+        assert_eq!(out.objects()[0]["kind"], "Namespace");
 
         let out = run(&with_config(json!({ "channel": "pipelines-1.16" }))).unwrap();
         assert_eq!(
@@ -469,7 +469,7 @@ mod tests {
 
         // Without repositories there is no listener, and nothing needs the app.
         let catalog = catalog_without_app_or_repositories();
-        assert_eq!(run(&catalog).unwrap().objects.len(), 2);
+        assert_eq!(run(&catalog).unwrap().objects().len(), 2);
     }
 
     fn catalog_without_app_or_repositories() -> String {
@@ -504,7 +504,7 @@ mod tests {
     #[test]
     fn operator_kinds_skip_argocd_dry_run() {
         let out = run(&catalog(|_| {})).unwrap();
-        for o in &out.objects {
+        for o in &out.objects() {
             let annotation = &o["metadata"]["annotations"]["argocd.argoproj.io/sync-options"];
             let group = o["apiVersion"].as_str().unwrap();
             let operator_kind =
@@ -559,7 +559,7 @@ mod tests {
         };
         let dir = std::path::PathBuf::from(dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let mut objects = run(&catalog(|_| {})).unwrap().objects;
+        let mut objects = run(&catalog(|_| {})).unwrap().objects();
         let ingress = json!({
             "exposure": "ingress",
             "install": "tektonconfig",
@@ -568,7 +568,7 @@ mod tests {
         objects.extend(
             run(&with_config(ingress))
                 .unwrap()
-                .objects
+                .objects()
                 .into_iter()
                 .filter(|o| o["kind"] == "Ingress" || o["kind"] == "TektonConfig"),
         );

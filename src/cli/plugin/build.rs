@@ -34,24 +34,23 @@ pub fn detect(dir: &Path) -> anyhow::Result<Lang> {
     )
 }
 
-/// The project's name: its folder's name, or the package name.
+/// The project's name: the package name of Cargo.toml or package.json, else
+/// its folder's name.
 fn project_name(dir: &Path, lang: Lang) -> anyhow::Result<String> {
-    let from_manifest = |file: &str, key: &str| -> Option<String> {
-        let text = std::fs::read_to_string(dir.join(file)).ok()?;
-        text.lines().find_map(|l| {
-            let l = l.trim();
-            let rest = l.strip_prefix(key)?.trim_start().strip_prefix(['=', ':'])?;
-            Some(
-                rest.trim()
-                    .trim_end_matches(',')
-                    .trim_matches('"')
-                    .to_owned(),
-            )
-        })
-    };
     let name = match lang {
-        Lang::Rust => from_manifest("Cargo.toml", "name"),
-        Lang::Javascript => from_manifest("package.json", "\"name\""),
+        Lang::Rust => {
+            #[derive(serde::Deserialize)]
+            struct Manifest {
+                package: Option<Named>,
+            }
+            manifest::<Manifest>(dir, "Cargo.toml", |text| Ok(toml::from_str(text)?))?
+                .package
+                .map(|package| package.name)
+        }
+        Lang::Javascript => {
+            manifest::<Named>(dir, "package.json", |text| Ok(serde_json::from_str(text)?))
+                .map(|package| Some(package.name))?
+        }
         Lang::Python => None,
     };
     match name {
@@ -62,6 +61,25 @@ fn project_name(dir: &Path, lang: Lang) -> anyhow::Result<String> {
             .map(|n| n.to_string_lossy().into_owned())
             .context("the project folder has no name"),
     }
+}
+
+/// A manifest's `name`.
+#[derive(serde::Deserialize)]
+struct Named {
+    #[serde(default)]
+    name: String,
+}
+
+/// Project file `file` of `dir`, read and parsed.
+fn manifest<T>(
+    dir: &Path,
+    file: &str,
+    parse: impl FnOnce(&str) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    parse(&text).with_context(|| format!("{} is not a valid {file}", path.display()))
 }
 
 /// The Python module to componentize: the one named after the folder, else

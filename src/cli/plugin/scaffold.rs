@@ -152,8 +152,8 @@ mod tests {{
     #[test]
     fn summarises_the_example_site() {{
         let out = render::<{type_name}>("example", EXAMPLE_SITE, EXAMPLE_CATALOG, "{{}}").expect("render");
-        assert_eq!(out.objects.len(), 1);
-        let data = &out.objects[0]["data"];
+        assert_eq!(out.objects().len(), 1);
+        let data = &out.objects()[0]["data"];
         assert_eq!(data["hosts"], "2");
         assert_eq!(data["controlPlane"], "1");
     }}

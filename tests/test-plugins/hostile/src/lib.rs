@@ -99,6 +99,11 @@ impl Guest for Hostile {
                     .unwrap_or_default();
                 ok(namespace(&format!("t{now}")))
             }
+            #[allow(
+                clippy::print_stdout,
+                clippy::print_stderr,
+                reason = "what a plugin prints must reach only opsmith's --verbose log"
+            )]
             "chatty" => {
                 guest::log(guest::Severity::Info, "hello from log");
                 println!("hello from stdout");

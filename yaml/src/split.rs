@@ -7,14 +7,14 @@
 //! keeps its number) are parsed in parallel, and the list is put back in.
 //!
 //! Whatever does not fit that shape, or does not parse, is parsed in one go
-//! by [`yaml::parse_value`], which also gives every error its position: this
+//! by [`crate::parse_value`], which also gives every error its position: this
 //! path only ever returns what the whole parse would. Positions are not built
 //! here: they are read again from the text when a message needs one.
 
 use rayon::prelude::*;
 use serde_json::Value;
 
-use super::yaml::{self, Children, Node, Pos, SyntaxError};
+use crate::{Children, Node, Pos, SyntaxError};
 
 /// Below this, one thread is as fast (a 1 000-host inventory is 530 KB).
 const PARALLEL_FROM: usize = 128 << 10;
@@ -26,19 +26,20 @@ const MIN_PART_BYTES: usize = 24 << 10;
 const LIST_KEY: &str = "hosts";
 const LIST_DEPTH: usize = 2;
 
-/// Parses one YAML document's value, in parallel where it can.
+/// Parses one YAML document's value, in parallel where it can: what
+/// [`crate::parse_value`] gives, the same value or the same error.
 pub fn parse(text: &str) -> Result<Value, SyntaxError> {
     if text.len() >= PARALLEL_FROM
         && let Some(parsed) = parse_split(text, MIN_PART_BYTES)
     {
         return Ok(parsed);
     }
-    yaml::parse_value(text)
+    crate::parse_value(text)
 }
 
 /// `None` when `text` is not of the shape this handles or a piece does not
 /// parse; the caller then parses it whole.
-fn parse_split(text: &str, min_part: usize) -> Option<Value> {
+pub(crate) fn parse_split(text: &str, min_part: usize) -> Option<Value> {
     let list = List::find(text)?;
     let parts = list.parts(min_part);
     let mut outline = String::with_capacity(text.len() - (list.end - list.start) + list.lines);
@@ -47,13 +48,13 @@ fn parse_split(text: &str, min_part: usize) -> Option<Value> {
     outline.push_str(&text[list.end..]);
     // The outline is small, and its positions find the list's key.
     let (outline, items) = rayon::join(
-        || yaml::parse_part(&outline, 0, true).ok(),
+        || crate::parse_part(&outline, 0, true).ok(),
         || {
             parts
                 .par_iter()
                 .map(|&(start, end)| {
                     let (value, _, nodes) =
-                        yaml::parse_part(&text[start..end], LIST_DEPTH, false).ok()?;
+                        crate::parse_part(&text[start..end], LIST_DEPTH, false).ok()?;
                     Some((value, nodes))
                 })
                 .collect::<Option<Vec<_>>>()
@@ -70,7 +71,7 @@ fn parse_split(text: &str, min_part: usize) -> Option<Value> {
         };
         list_value.extend(values);
     }
-    if nodes > yaml::MAX_NODES {
+    if nodes > crate::MAX_NODES {
         return None;
     }
     let path = path_to_key(&root, list.key_pos)?;
@@ -254,7 +255,7 @@ mod tests {
     /// Splits `text` into parts as small as one item, and checks the result
     /// against the whole parse.
     fn same_as_whole(text: &str) -> bool {
-        let whole = yaml::parse(text);
+        let whole = crate::parse(text);
         let Some(value) = parse_split(text, 1) else {
             return false;
         };
@@ -323,9 +324,11 @@ spec:
             &SITE.replace("    - name: b", "    - name: b # second")
         ));
         // The reference site.
-        let reference =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/site/inventory.yaml"))
-                .expect("site/inventory.yaml");
+        let reference = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../site/inventory.yaml"
+        ))
+        .expect("site/inventory.yaml");
         assert!(same_as_whole(&reference));
     }
 
@@ -349,7 +352,7 @@ spec:
         ] {
             assert!(parse_split(&text, 1).is_none(), "{text}");
             // And the public entry point still gives the whole parse's answer.
-            let whole = yaml::parse(&text).map(|(v, _)| v).map_err(|e| e.message);
+            let whole = crate::parse(&text).map(|(v, _)| v).map_err(|e| e.message);
             assert_eq!(parse(&text).map_err(|e| e.message), whole);
         }
     }
@@ -358,7 +361,7 @@ spec:
     fn errors_inside_an_item_come_from_the_whole_parse() {
         let text = SITE.replace("role: worker", "role: worker\n      role: again");
         assert!(parse_split(&text, 1).is_none());
-        let err = yaml::parse(&text).expect_err("duplicate key");
+        let err = crate::parse(&text).expect_err("duplicate key");
         assert_eq!(err.pos.line, 10);
     }
 

@@ -1,4 +1,4 @@
-//! The plugin host: one wasmtime engine and linker for the process, the
+//! The plugin runtime: one wasmtime engine and linker for the process, the
 //! compile cache, and loading each plugin once.
 
 use std::collections::HashMap;
@@ -18,28 +18,27 @@ use super::*;
 use bindings::{Renderer, RendererPre};
 use cache::{Cache, Origin};
 use error::PluginError;
-use sandbox::{HostState, Limits};
+use sandbox::{Limits, StoreState};
 
 /// Where one source's plugin is kept once loaded; locked while it loads.
 type LoadSlot = Arc<Mutex<Option<Arc<Plugin>>>>;
 
 /// One wasmtime engine and linker for the process, and the compile cache.
-pub struct Host {
+pub struct Runtime {
     pub(super) engine: Engine,
-    linker: Linker<HostState>,
+    linker: Linker<StoreState>,
     cache: Cache,
     /// Plugins loaded by this host, by source: two components of one plugin,
     /// or a load started early while the inputs are parsed, load it once.
     loaded: Mutex<HashMap<String, LoadSlot>>,
     pub limits: Limits,
-    pub verbose: bool,
     /// Whether built-in plugins are loaded as the native code opsmith's
     /// build made (see `env::COMPILE_BUILTINS`).
     builtins_precompiled: bool,
 }
 
-impl Host {
-    pub fn new(limits: Limits, cache_dir: Option<PathBuf>, verbose: bool) -> anyhow::Result<Host> {
+impl Runtime {
+    pub fn new(limits: Limits, cache_dir: Option<PathBuf>) -> anyhow::Result<Runtime> {
         let engine = Engine::new(&engine_config::engine_config())?;
         let mut linker = Linker::new(&engine);
         // Every WASI interface a tool chain may import is linked, and the
@@ -48,13 +47,12 @@ impl Host {
         Renderer::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
         start_epoch_ticker(&engine);
         let cache = Cache::new(&engine, cache_dir);
-        Ok(Host {
+        Ok(Runtime {
             engine,
             linker,
             cache,
             loaded: Mutex::default(),
             limits,
-            verbose,
             builtins_precompiled: crate::env::var(crate::env::COMPILE_BUILTINS)
                 .is_none_or(|v| v == "0"),
         })
@@ -62,7 +60,7 @@ impl Host {
 
     /// This host compiles the built-in plugins (through the compile cache)
     /// instead of loading the native code opsmith's build made.
-    pub fn compiling_builtins(mut self) -> Host {
+    pub fn compiling_builtins(mut self) -> Runtime {
         self.builtins_precompiled = false;
         self
     }
@@ -153,18 +151,16 @@ impl Host {
             reason: format!("{e:#}"),
         })
         .with_context(|| format!("cannot load {}", source.label()))?;
-        if self.verbose {
-            let how = match origin {
+        tracing::info!(
+            "plugin {}: {} in {:.1} ms",
+            source.label(),
+            match origin {
                 Origin::Embedded => "loaded as compiled by opsmith's build",
                 Origin::Cache => "loaded from cache",
                 Origin::Compiled => "compiled",
-            };
-            crate::diagnostics::note(&format!(
-                "plugin {}: {how} in {:.1} ms",
-                source.label(),
-                started.elapsed().as_secs_f64() * 1000.0
-            ));
-        }
+            },
+            started.elapsed().as_secs_f64() * 1000.0
+        );
         let pre = self
             .instantiate_pre(&component)
             .with_context(|| format!("cannot link {}", source.label()))?;
@@ -198,17 +194,18 @@ impl Host {
         match unsafe { WasmComponent::deserialize(&self.engine, &native) } {
             Ok(component) => Some(component),
             Err(why) => {
-                if self.verbose {
-                    crate::diagnostics::note(&format!(
-                        "plugin builtin:{name}: the code compiled by opsmith's build does not fit this engine or CPU ({why:#}); compiling it"
-                    ));
-                }
+                tracing::info!(
+                    "plugin builtin:{name}: the code compiled by opsmith's build does not fit this engine or CPU ({why:#}); compiling it"
+                );
                 None
             }
         }
     }
 
-    fn instantiate_pre(&self, component: &WasmComponent) -> anyhow::Result<RendererPre<HostState>> {
+    fn instantiate_pre(
+        &self,
+        component: &WasmComponent,
+    ) -> anyhow::Result<RendererPre<StoreState>> {
         let pre =
             self.linker
                 .instantiate_pre(component)

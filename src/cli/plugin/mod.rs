@@ -4,13 +4,13 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
 
+use crate::validate::catalog::PluginRef;
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
-use opsmith_plugin_sdk::site::PluginRef;
 
 use super::{RunArgs, SiteArgs};
 use crate::ExitStatus;
-use crate::plugins::{Description, Host, PluginSource, builtin};
+use crate::plugins::{Info, PluginSource, Runtime, builtin};
 
 mod build;
 mod scaffold;
@@ -117,7 +117,7 @@ fn new(args: &NewArgs) -> anyhow::Result<ExitStatus> {
 }
 
 fn source_of(arg: &str) -> PluginSource {
-    match arg.strip_prefix("builtin:") {
+    match PluginRef::builtin_name(arg) {
         Some(name) => PluginSource::Builtin(name.to_owned()),
         None => PluginSource::File {
             path: PathBuf::from(arg),
@@ -129,12 +129,12 @@ fn source_of(arg: &str) -> PluginSource {
 }
 
 fn describe(
-    host: &Host,
+    runtime: &Runtime,
     source: &PluginSource,
-) -> anyhow::Result<(std::sync::Arc<crate::plugins::Plugin>, Description)> {
-    let plugin = host.load(source)?;
+) -> anyhow::Result<(std::sync::Arc<crate::plugins::Plugin>, Info)> {
+    let plugin = runtime.load(source)?;
     let description = plugin
-        .describe(host, &host.limits)
+        .describe(runtime, &runtime.limits)
         .map_err(|e| anyhow::anyhow!("plugin {} {e}", source.label()))?;
     Ok((plugin, description))
 }
@@ -164,9 +164,9 @@ fn import_note(name: &str) -> &'static str {
 }
 
 fn inspect(args: &InspectArgs) -> anyhow::Result<ExitStatus> {
-    let host = args.run.host()?;
+    let runtime = args.run.runtime()?;
     let source = source_of(&args.file);
-    let (plugin, d) = describe(&host, &source)?;
+    let (plugin, d) = describe(&runtime, &source)?;
     let mut out = String::new();
     writeln!(out, "plugin:      {} {}", d.name, d.version)?;
     writeln!(out, "description: {}", d.description)?;
@@ -186,10 +186,10 @@ fn inspect(args: &InspectArgs) -> anyhow::Result<ExitStatus> {
     writeln!(
         out,
         "world:       opsmith:plugin/renderer@0.1.0 (exports {})",
-        plugin.exports(&host).join(", ")
+        plugin.exports(&runtime).join(", ")
     )?;
     writeln!(out, "imports:")?;
-    for name in plugin.imports(&host) {
+    for name in plugin.imports(&runtime) {
         writeln!(out, "  {name:<40} {}", import_note(&name))?;
     }
     writeln!(out, "emits:")?;
@@ -224,7 +224,7 @@ fn indent(text: &str, prefix: &str) -> String {
 }
 
 fn list(args: &ListArgs) -> anyhow::Result<ExitStatus> {
-    let host = args.run.host()?;
+    let runtime = args.run.runtime()?;
     let mut out = String::new();
     writeln!(
         out,
@@ -233,7 +233,7 @@ fn list(args: &ListArgs) -> anyhow::Result<ExitStatus> {
     )?;
     for name in builtin::names() {
         let source = PluginSource::Builtin(name.to_owned());
-        let (plugin, d) = describe(&host, &source)?;
+        let (plugin, d) = describe(&runtime, &source)?;
         writeln!(
             out,
             "{:<18} {:<24} {:<10} {:<64} embedded",
@@ -252,7 +252,7 @@ fn list(args: &ListArgs) -> anyhow::Result<ExitStatus> {
                 PluginRef::Builtin(_) => "embedded".to_owned(),
                 PluginRef::File { path, .. } => path.clone(),
             };
-            let (plugin, d) = describe(&host, &source)
+            let (plugin, d) = describe(&runtime, &source)
                 .with_context(|| format!("component `{}`", component.name))?;
             let name = if component.enabled {
                 component.name.clone()

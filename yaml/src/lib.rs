@@ -1,12 +1,26 @@
-//! YAML with positions: one parse gives both the JSON value the later stages
-//! work on and a tree of source positions, so any JSON pointer into the value
-//! can be turned back into `file:line:column`.
+//! opsmith's YAML loader: one YAML document read into a [`serde_json::Value`]
+//! and, when asked, a tree of source positions, so that any JSON pointer into
+//! the value can be turned back into `file:line:column`.
 //!
-//! The tree is built straight from granit-parser's events (the parser
-//! serde-saphyr uses), which is several times faster than going through
-//! serde-saphyr's deserializer. It reads YAML the way serde-saphyr 2.2 read
-//! it for opsmith (`strict_booleans`, merge keys, one document): the tests
-//! below compare the two.
+//! opsmith read its inputs with serde-saphyr (`strict_booleans`, merge keys,
+//! one document per file). This crate builds the value straight from the
+//! events of granit-parser (the parser serde-saphyr uses), which is several
+//! times faster than going through serde-saphyr's deserializer, and reads
+//! YAML as serde-saphyr does with those options: same values, same documents
+//! refused. Differential property tests hold it to that over generated
+//! documents (anchors, aliases and merge keys included), and the unit tests
+//! below over hand-picked ones. Two differences are deliberate: a tag
+//! outside the YAML core schema is refused, not ignored; and a mapping key
+//! is the scalar it resolves to, printed (`0x1F` is `31`, `~` is `null`), as
+//! when opsmith read YAML through serde-saphyr, and keys that print the same
+//! are one key (serde-saphyr's own `Value` keeps a key's text, and tells
+//! keys apart by their YAML type).
+//!
+//! [`split`] reads a large inventory's host list on every core and gives
+//! what [`parse_value`] gives.
+//!
+//! It is a part of opsmith, published so that `cargo install opsmith` builds;
+//! its API follows opsmith's needs.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -14,8 +28,16 @@ use std::collections::HashSet;
 use granit_parser::{ErrorKind, Event, Parser, ScalarStyle, ScanError, Span, Tag};
 use serde_json::{Map, Number, Value};
 
-// Positions are a diagnostics type: messages are what they are for.
-pub use crate::diagnostics::Pos;
+#[cfg(test)]
+mod differential;
+pub mod split;
+
+/// A 1-based line and column in a source file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Pos {
+    pub line: u64,
+    pub column: u64,
+}
 
 /// Where each node of a parsed document sits in its source.
 #[derive(Debug, Clone)]
@@ -24,8 +46,10 @@ pub struct Node {
     pub children: Children,
 }
 
+/// What is below a [`Node`].
 #[derive(Debug, Clone)]
 pub enum Children {
+    /// A scalar, or any node of a tree read without positions.
     Scalar,
     /// Entries in source order: key, position of the key, value.
     Map(Vec<(String, Pos, Node)>),
@@ -82,6 +106,7 @@ impl Node {
 #[derive(Debug)]
 pub struct SyntaxError {
     pub pos: Pos,
+    /// What is wrong, in opsmith's words, without the position.
     pub message: String,
 }
 
@@ -104,7 +129,7 @@ const MAX_DEPTH: usize = 64;
 /// Most nodes (scalars, mappings, lists) a document may build, aliases
 /// included, as opsmith's serde-saphyr budget allowed: some 35 times a
 /// 10 000-host inventory, and a bound on memory.
-pub(crate) const MAX_NODES: usize = 8_000_000;
+const MAX_NODES: usize = 8_000_000;
 
 /// What aliases may add by repeating anchored nodes: several times the
 /// nodes of a whole 10 000-host inventory, and as much text as the largest
@@ -168,10 +193,10 @@ fn parse_with(text: &str, positions: bool) -> Result<(Value, Node), SyntaxError>
 }
 
 /// Parses a part of a larger document whose root sits `depth` mappings and
-/// lists deep in it, as [`super::split`] does; also returns the nodes built,
+/// lists deep in it, as [`split`] does; also returns the nodes built,
 /// for the whole document's budget. The caller keeps anchors and aliases out
 /// (they may refer across parts).
-pub(crate) fn parse_part(
+fn parse_part(
     text: &str,
     depth: usize,
     positions: bool,
@@ -770,8 +795,9 @@ fn too_deep(pos: Pos) -> SyntaxError {
 }
 
 /// A mapping key as text: opsmith's keys are strings, so a number, boolean
-/// or null key reads as it prints (`0x1F` as `31`, `~` as `null`), as the
-/// serde-saphyr key visitor did. `Err(true)` for a mapping, `Err(false)` for a list.
+/// or null key reads as it prints (`0x1F` as `31`, `~` as `null`), as
+/// opsmith's key visitor did when it read YAML through serde-saphyr.
+/// `Err(true)` for a mapping, `Err(false)` for a list.
 fn key_text(value: Value) -> Result<String, bool> {
     match value {
         Value::String(s) => Ok(s),
