@@ -461,10 +461,9 @@ fn check_marks_the_failing_component_in_junit() {
     insta::assert_snapshot!(xml);
 }
 
-/// `--color auto` (the default) follows the colour conventions: piped
-/// output is plain, CLICOLOR_FORCE colours it, NO_COLOR wins over both.
-#[test]
-fn diff_colours_follow_no_color_and_clicolor_force() {
+/// A rendered site whose inventory has changed since: `diff` has something
+/// to colour.
+fn changed_site_for_colours() -> SiteCopy {
     let copy = SiteCopy::new();
     assert_eq!(
         run(&copy, &["render", "--site", "site", "--out", "out"])
@@ -477,18 +476,31 @@ fn diff_colours_follow_no_color_and_clicolor_force() {
         "disableCertificateVerification: true",
         "disableCertificateVerification: false",
     );
+    copy
+}
+
+/// opsmith `args` in `copy`, with exactly the colour variables of `env`.
+fn run_with_colour_env(copy: &SiteCopy, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut command = crate::support::opsmith();
+    command
+        .current_dir(copy.dir.path())
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("CLICOLOR")
+        .args(args);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("run opsmith")
+}
+
+/// `--color auto` (the default) follows the colour conventions: piped
+/// output is plain, CLICOLOR_FORCE colours it, NO_COLOR wins over both.
+#[test]
+fn diff_colours_follow_no_color_and_clicolor_force() {
+    let copy = changed_site_for_colours();
     let diff = |env: &[(&str, &str)]| {
-        let mut command = crate::support::opsmith();
-        command
-            .current_dir(copy.dir.path())
-            .env_remove("NO_COLOR")
-            .env_remove("CLICOLOR_FORCE")
-            .env_remove("CLICOLOR")
-            .args(["diff", "--site", "site", "--out", "out"]);
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let out = command.output().expect("run opsmith diff");
+        let out = run_with_colour_env(&copy, env, &["diff", "--site", "site", "--out", "out"]);
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
         stdout(&out)
     };
@@ -508,31 +520,8 @@ fn diff_colours_follow_no_color_and_clicolor_force() {
 /// the environment.
 #[test]
 fn color_option_decides_for_errors_and_diffs() {
-    let copy = SiteCopy::new();
-    assert_eq!(
-        run(&copy, &["render", "--site", "site", "--out", "out"])
-            .status
-            .code(),
-        Some(0)
-    );
-    copy.edit(
-        "inventory.yaml",
-        "disableCertificateVerification: true",
-        "disableCertificateVerification: false",
-    );
-    let opsmith = |env: &[(&str, &str)], args: &[&str]| {
-        let mut command = crate::support::opsmith();
-        command
-            .current_dir(copy.dir.path())
-            .env_remove("NO_COLOR")
-            .env_remove("CLICOLOR_FORCE")
-            .env_remove("CLICOLOR")
-            .args(args);
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        command.output().expect("run opsmith")
-    };
+    let copy = changed_site_for_colours();
+    let opsmith = |env: &[(&str, &str)], args: &[&str]| run_with_colour_env(&copy, env, args);
     let diff = ["diff", "--site", "site", "--out", "out"];
     let plain = stdout(&opsmith(&[], &diff));
     let always = opsmith(
