@@ -36,9 +36,12 @@ pub fn run(args: &SchemaArgs) -> anyhow::Result<ExitStatus> {
             }
             let runtime = args.run.runtime()?;
             let plugin = runtime.load(&PluginSource::Builtin(name.to_owned()))?;
-            let description = plugin
-                .describe(&runtime, &runtime.limits)
-                .map_err(|e| anyhow::anyhow!("plugin builtin:{name} {e}"))?;
+            let description = plugin.describe(&runtime, &runtime.limits).map_err(|e| {
+                anyhow::anyhow!(
+                    "plugin {} {e}",
+                    crate::validate::catalog::PluginRef::builtin_label(name)
+                )
+            })?;
             let mut s = serde_json::to_string_pretty(&description.config_schema)?;
             s.push('\n');
             s

@@ -195,7 +195,8 @@ impl Runtime {
             Ok(component) => Some(component),
             Err(why) => {
                 tracing::info!(
-                    "plugin builtin:{name}: the code compiled by opsmith's build does not fit this engine or CPU ({why:#}); compiling it"
+                    "plugin {}: the code compiled by opsmith's build does not fit this engine or CPU ({why:#}); compiling it",
+                    crate::validate::catalog::PluginRef::builtin_label(name)
                 );
                 None
             }

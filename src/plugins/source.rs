@@ -43,7 +43,7 @@ impl PluginSource {
 
     pub fn label(&self) -> String {
         match self {
-            PluginSource::Builtin(name) => format!("builtin:{name}"),
+            PluginSource::Builtin(name) => PluginRef::builtin_label(name),
             PluginSource::File { shown, .. } => shown.clone(),
         }
     }

@@ -77,12 +77,15 @@ impl PluginRef {
         text.strip_prefix(BUILTIN_PREFIX)
     }
 
+    /// How the catalog and the command line name built-in plugin `name`.
+    pub fn builtin_label(name: &str) -> String {
+        format!("{BUILTIN_PREFIX}{name}")
+    }
+
     /// The plugin as the catalog gives it, for the guest view.
     fn to_guest(&self) -> guest::PluginRef {
         match self {
-            PluginRef::Builtin(name) => {
-                guest::PluginRef::Builtin(format!("{BUILTIN_PREFIX}{name}"))
-            }
+            PluginRef::Builtin(name) => guest::PluginRef::Builtin(PluginRef::builtin_label(name)),
             PluginRef::File { path, sha256 } => guest::PluginRef::File {
                 path: path.clone(),
                 sha256: sha256.clone(),

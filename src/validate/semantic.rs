@@ -329,11 +329,14 @@ pub fn catalog(catalog: &Catalog, doc: &Document, out: &mut Vec<Problem>) {
         {
             let mut message = format!("unknown built-in plugin `{}`", component.plugin);
             match crate::validate::schema::closest(name, builtin::names()) {
-                Some(guess) => message.push_str(&format!(", did you mean `builtin:{guess}`?")),
+                Some(guess) => message.push_str(&format!(
+                    ", did you mean `{}`?",
+                    PluginRef::builtin_label(guess)
+                )),
                 None => message.push_str(&format!(
                     ": built-ins are {}",
                     builtin::names()
-                        .map(|n| format!("`builtin:{n}`"))
+                        .map(|n| format!("`{}`", PluginRef::builtin_label(n)))
                         .collect::<Vec<_>>()
                         .join(", ")
                 )),

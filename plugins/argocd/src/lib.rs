@@ -173,21 +173,89 @@ const SYNC_OPTIONS: &[&str] = &[
     "PruneLast=true",
 ];
 
+/// The site's Argo CD: its AppProjects, the app-of-apps root Application and
+/// one Application per component.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[cfg_attr(test, schemars(title = "builtin:argocd config"))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 struct Config {
+    /// A namespace: that of the Argo CD instance, where the AppProjects and
+    /// the Applications are rendered (an RFC 1123 label). OpenShift GitOps
+    /// creates it, opsmith does not.
+    #[cfg_attr(test, schemars(regex(pattern = DNS_LABEL), length(max = 63)))]
     namespace: String,
+    /// A name for the site's AppProject (an RFC 1123 subdomain). Default:
+    /// the site's metadata.name.
+    #[cfg_attr(
+        test,
+        schemars(
+            with = "String",
+            skip_serializing_if = "Option::is_none",
+            regex(pattern = NAME_PATTERN),
+            length(max = 253)
+        )
+    )]
     project: Option<String>,
+    /// A name for the app-of-apps root Application (an RFC 1123 subdomain).
+    /// Default: <site>-root.
+    #[cfg_attr(
+        test,
+        schemars(
+            with = "String",
+            skip_serializing_if = "Option::is_none",
+            regex(pattern = NAME_PATTERN),
+            length(max = 253)
+        )
+    )]
     root_application: Option<String>,
+    /// Let Argo CD sync automatically after every merge; false means someone
+    /// presses Sync.
     automated: bool,
+    /// With automated sync: delete cluster objects that are no longer
+    /// rendered.
     prune: bool,
+    /// With automated sync: undo changes made on the cluster outside git.
     self_heal: bool,
+    /// How often Argo CD retries a failed sync (with backoff from 10s to
+    /// 3m), for instance while an operator installs the CRDs a later wave
+    /// needs. 0 turns retries off.
+    #[cfg_attr(test, schemars(range(max = 100)))]
     retry_limit: u32,
+    /// Sync wave of a component's Application, by component name; lower
+    /// waves sync first. Defaults: namespaces -2, metal3 0, tekton 1, prow 2,
+    /// github-app 2, anything else 5.
+    #[cfg_attr(
+        test,
+        schemars(extend(
+            "additionalProperties" = { "type": "integer", "minimum": -1000, "maximum": 1000 }
+        ))
+    )]
     sync_waves: BTreeMap<String, i32>,
+    /// Components that get no Application, besides this one and
+    /// install-config components (which render no cluster objects).
+    #[cfg_attr(test, schemars(extend("uniqueItems" = true)))]
     exclude: Vec<String>,
+    /// Namespaces (Argo CD globs such as team-*) every component's project
+    /// may deploy to, besides its own: those its kinds are declared for or,
+    /// where its plugin declares any namespace, those its config names (the
+    /// built-in plugins' namespace settings or their defaults, a custom
+    /// component's config.namespace). ["*"] allows every namespace.
+    #[cfg_attr(
+        test,
+        schemars(inner(length(min = 1, max = 63)), extend("uniqueItems" = true))
+    )]
     destination_namespaces: Vec<String>,
+    /// Cluster-scoped kinds every component's project may create besides
+    /// those the component may emit (its plugin's declared kinds, narrowed by
+    /// the catalog's allow), for files kept by hand in a component's folder
+    /// (group "" is the core group, "*" any). Default none: each project
+    /// allows exactly its component's kinds.
     cluster_resource_whitelist: Vec<GroupKind>,
+    /// Namespaced kinds every component's project may create besides those
+    /// the component may emit, as for clusterResourceWhitelist. Default none.
     namespace_resource_whitelist: Vec<GroupKind>,
+    /// Argo CD RBAC roles of the project.
     roles: Vec<ProjectRole>,
 }
 
@@ -211,148 +279,60 @@ impl Default for Config {
     }
 }
 
+/// A kind, by API group and kind.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline))]
 #[serde(deny_unknown_fields)]
 struct GroupKind {
+    /// API group, "" for core, "*" for any.
     group: String,
+    /// Kind, "*" for any.
+    #[cfg_attr(test, schemars(length(min = 1)))]
     kind: String,
 }
 
+/// An Argo CD project role.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline))]
 #[serde(deny_unknown_fields)]
 struct ProjectRole {
+    /// A role name (letters, digits, '-' and '_'); policies name it as
+    /// proj:<project>:<name>.
+    #[cfg_attr(
+        test,
+        schemars(regex(pattern = "^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$"))
+    )]
     name: String,
+    /// What the role is for.
     #[serde(default)]
+    #[cfg_attr(
+        test,
+        schemars(with = "String", skip_serializing_if = "Option::is_none")
+    )]
     description: Option<String>,
+    /// Casbin rules: p, proj:<project>:<role>, <resource>, <action>,
+    /// <project>/<object>, allow|deny.
     #[serde(default)]
     policies: Vec<String>,
+    /// SSO groups bound to the role.
     #[serde(default)]
     groups: Vec<String>,
 }
 
+/// RFC 1123 labels: namespaces.
+#[cfg(test)]
+const DNS_LABEL: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+
 /// Names of Kubernetes objects: RFC 1123 subdomains.
+#[cfg(test)]
 const NAME_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 
+/// The JSON Schema of [`Config`], generated from it (see the test
+/// `config_schema_is_generated_from_config`).
 fn config_schema() -> Value {
-    let group_kind = json!({
-        "type": "object",
-        "additionalProperties": false,
-        "required": ["group", "kind"],
-        "properties": {
-            "group": { "description": "API group, \"\" for core, \"*\" for any.", "type": "string" },
-            "kind": { "description": "Kind, \"*\" for any.", "type": "string", "minLength": 1 }
-        }
-    });
-    json!({
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "type": "object",
-        "additionalProperties": false,
-        "properties": {
-            "namespace": {
-                "description": "Namespace of the Argo CD instance; the AppProject and the Applications are rendered there. OpenShift GitOps creates it, opsmith does not.",
-                "type": "string",
-                "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-                "maxLength": 63,
-                "default": DEFAULT_NAMESPACE
-            },
-            "project": {
-                "description": "Name of the site's AppProject. Default: the site's metadata.name.",
-                "type": "string",
-                "pattern": NAME_PATTERN,
-                "maxLength": 253
-            },
-            "rootApplication": {
-                "description": "Name of the app-of-apps root Application. Default: <site>-root.",
-                "type": "string",
-                "pattern": NAME_PATTERN,
-                "maxLength": 253
-            },
-            "automated": {
-                "description": "Let Argo CD sync automatically after every merge; false means someone presses Sync.",
-                "type": "boolean",
-                "default": true
-            },
-            "prune": {
-                "description": "With automated sync: delete cluster objects that are no longer rendered.",
-                "type": "boolean",
-                "default": true
-            },
-            "selfHeal": {
-                "description": "With automated sync: undo changes made on the cluster outside git.",
-                "type": "boolean",
-                "default": true
-            },
-            "retryLimit": {
-                "description": "How often Argo CD retries a failed sync (with backoff from 10s to 3m), for instance while an operator installs the CRDs a later wave needs. 0 turns retries off.",
-                "type": "integer",
-                "minimum": 0,
-                "maximum": 100,
-                "default": 5
-            },
-            "syncWaves": {
-                "description": "Sync wave of a component's Application, by component name; lower waves sync first. Defaults: namespaces -2, metal3 0, tekton 1, prow 2, github-app 2, anything else 5.",
-                "type": "object",
-                "additionalProperties": { "type": "integer", "minimum": -1000, "maximum": 1000 },
-                "default": {}
-            },
-            "exclude": {
-                "description": "Components that get no Application, besides this one and install-config components (which render no cluster objects).",
-                "type": "array",
-                "items": { "type": "string" },
-                "uniqueItems": true,
-                "default": []
-            },
-            "destinationNamespaces": {
-                "description": "Namespaces (Argo CD globs such as team-*) every component's project may deploy to, besides its own: those its kinds are declared for or, where its plugin declares any namespace, those its config names (the built-in plugins' namespace settings or their defaults, a custom component's config.namespace). [\"*\"] allows every namespace.",
-                "type": "array",
-                "items": { "type": "string", "minLength": 1, "maxLength": 63 },
-                "uniqueItems": true,
-                "default": []
-            },
-            "clusterResourceWhitelist": {
-                "description": "Cluster-scoped kinds every component's project may create besides those the component may emit (its plugin's declared kinds, narrowed by the catalog's allow), for files kept by hand in a component's folder (group \"\" is the core group, \"*\" any). Default none: each project allows exactly its component's kinds.",
-                "type": "array",
-                "items": group_kind.clone(),
-                "default": []
-            },
-            "namespaceResourceWhitelist": {
-                "description": "Namespaced kinds every component's project may create besides those the component may emit, as for clusterResourceWhitelist. Default none.",
-                "type": "array",
-                "items": group_kind,
-                "default": []
-            },
-            "roles": {
-                "description": "Argo CD RBAC roles of the project.",
-                "type": "array",
-                "default": [],
-                "items": {
-                    "type": "object",
-                    "additionalProperties": false,
-                    "required": ["name"],
-                    "properties": {
-                        "name": {
-                            "description": "Role name; policies name it as proj:<project>:<name>.",
-                            "type": "string",
-                            "pattern": "^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$"
-                        },
-                        "description": { "description": "What the role is for.", "type": "string" },
-                        "policies": {
-                            "description": "Casbin rules: p, proj:<project>:<role>, <resource>, <action>, <project>/<object>, allow|deny.",
-                            "type": "array",
-                            "items": { "type": "string" },
-                            "default": []
-                        },
-                        "groups": {
-                            "description": "SSO groups bound to the role.",
-                            "type": "array",
-                            "items": { "type": "string" },
-                            "default": []
-                        }
-                    }
-                }
-            }
-        }
-    })
+    serde_json::from_str(include_str!("config.schema.json")).expect("config.schema.json is JSON")
 }
 
 /// The plugin; public so that native builds (tests, the host's tooling) can
@@ -1510,6 +1490,14 @@ mod tests {
     fn unknown_config_fields_are_rejected() {
         let err = render_with(json!({ "selfheal": true })).unwrap_err();
         assert_eq!(err.pointer, "/config");
+    }
+
+    #[test]
+    fn config_schema_is_generated_from_config() {
+        opsmith_plugin_sdk::testing::check_schema_file(
+            &schemars::schema_for!(Config).to_value(),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/src/config.schema.json"),
+        );
     }
 
     #[test]

@@ -25,20 +25,40 @@
 use std::collections::BTreeMap;
 
 use opsmith_plugin_sdk::site::{Host, Proxy, Role, SiteInventory};
-use opsmith_plugin_sdk::{
-    Error, FileFormat, Info, Input, Output, Plugin, Value, export_plugin, json,
-};
+use opsmith_plugin_sdk::{Error, FileFormat, Info, Input, Output, Plugin, Value, export_plugin};
 use serde::{Deserialize, Serialize};
 
 /// Boot modes the installer accepts for `platform.baremetal.hosts[].bootMode`.
 const BOOT_MODES: [&str; 3] = ["UEFI", "UEFISecureBoot", "legacy"];
 
+/// Renders day0/<component>/install-config.yaml. Credentials are
+/// placeholders that the install step replaces, as whole YAML string values
+/// (for example with yq's envsubst), before running openshift-install: the
+/// pull secret and SSH key from the values below, and each host's BMC
+/// username and password from ${BMC_USERNAME_<HOST>} and
+/// ${BMC_PASSWORD_<HOST>} (<HOST>: the host name in upper case, '-' and
+/// other characters as '_'), which hold the username and password
+/// properties of the host's bmc.credentialsRef key in the secret store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[cfg_attr(test, schemars(title = "builtin:install-config config"))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 struct Config {
+    /// networking.networkType: the cluster network plugin. OVNKubernetes is
+    /// OpenShift's; a certified third-party plugin uses its own name.
+    #[cfg_attr(test, schemars(length(min = 1)))]
     network_type: String,
+    /// Value of pullSecret: a placeholder the install step replaces with the
+    /// pull secret from the secret store. Never the pull secret itself.
+    #[cfg_attr(test, schemars(length(min = 1)))]
     pull_secret_placeholder: String,
+    /// Value of sshKey: a placeholder the install step replaces with the SSH
+    /// public key for the core user (a public key is not a secret and may
+    /// also be written here directly).
+    #[cfg_attr(test, schemars(length(min = 1)))]
     ssh_key_placeholder: String,
+    /// fips: install the cluster in FIPS mode. It cannot be changed after
+    /// installation.
     fips: bool,
 }
 
@@ -53,40 +73,10 @@ impl Default for Config {
     }
 }
 
+/// The JSON Schema of [`Config`], generated from it (see the test
+/// `config_schema_is_generated_from_config`).
 fn config_schema() -> Value {
-    let d = Config::default();
-    json!({
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "builtin:install-config config",
-        "description": "Renders day0/<component>/install-config.yaml. Credentials are placeholders that the install step replaces, as whole YAML string values (for example with yq's envsubst), before running openshift-install: the pull secret and SSH key from the values below, and each host's BMC username and password from ${BMC_USERNAME_<HOST>} and ${BMC_PASSWORD_<HOST>} (<HOST>: the host name in upper case, '-' and other characters as '_'), which hold the username and password properties of the host's bmc.credentialsRef key in the secret store.",
-        "type": "object",
-        "additionalProperties": false,
-        "properties": {
-            "networkType": {
-                "description": "networking.networkType: the cluster network plugin. OVNKubernetes is OpenShift's; a certified third-party plugin uses its own name.",
-                "type": "string",
-                "minLength": 1,
-                "default": d.network_type
-            },
-            "pullSecretPlaceholder": {
-                "description": "Value of pullSecret: a placeholder the install step replaces with the pull secret from the secret store. Never the pull secret itself.",
-                "type": "string",
-                "minLength": 1,
-                "default": d.pull_secret_placeholder
-            },
-            "sshKeyPlaceholder": {
-                "description": "Value of sshKey: a placeholder the install step replaces with the SSH public key for the core user (a public key is not a secret and may also be written here directly).",
-                "type": "string",
-                "minLength": 1,
-                "default": d.ssh_key_placeholder
-            },
-            "fips": {
-                "description": "fips: install the cluster in FIPS mode. It cannot be changed after installation.",
-                "type": "boolean",
-                "default": d.fips
-            }
-        }
-    })
+    serde_json::from_str(include_str!("config.schema.json")).expect("config.schema.json is JSON")
 }
 
 /// The plugin; public so that native code (tests, benchmarks) can render with it.
@@ -411,8 +401,8 @@ fn check_counts(control_plane: usize, workers: usize, out: &mut Output) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opsmith_plugin_sdk::Severity;
     use opsmith_plugin_sdk::testing::{EXAMPLE_CATALOG, EXAMPLE_SITE, render};
+    use opsmith_plugin_sdk::{Severity, json};
 
     fn site_with(edit: impl FnOnce(&mut Value)) -> String {
         let mut site: Value = serde_json::from_str(EXAMPLE_SITE).expect("example site is JSON");
@@ -638,6 +628,14 @@ mod tests {
         )
         .expect_err("unknown field");
         assert_eq!(err.pointer, "/config");
+    }
+
+    #[test]
+    fn config_schema_is_generated_from_config() {
+        opsmith_plugin_sdk::testing::check_schema_file(
+            &schemars::schema_for!(Config).to_value(),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/src/config.schema.json"),
+        );
     }
 
     #[test]

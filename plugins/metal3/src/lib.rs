@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use opsmith_plugin_sdk::site::{Host, SiteInventory};
-use opsmith_plugin_sdk::{Error, Info, Input, Output, Plugin, Value, export_plugin, json};
+use opsmith_plugin_sdk::{Error, Info, Input, Output, Plugin, Value, export_plugin};
 use serde::{Deserialize, Serialize};
 
 /// Where OpenShift's baremetal operator watches for BareMetalHosts.
@@ -23,14 +23,41 @@ const HARDWARE_MODEL_LABEL: &str = "opsmith.dev/hardware-model";
 /// Boot modes metal3 accepts (`spec.bootMode`).
 const BOOT_MODES: [&str; 3] = ["UEFI", "UEFISecureBoot", "legacy"];
 
+/// How the BareMetalHosts of the site's servers are rendered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[cfg_attr(test, schemars(title = "builtin:metal3 config"))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 struct Config {
+    /// A namespace for the BareMetalHosts and their credential
+    /// ExternalSecrets (an RFC 1123 label). OpenShift's baremetal operator
+    /// watches openshift-machine-api.
+    #[cfg_attr(
+        test,
+        schemars(regex(pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"), length(max = 63))
+    )]
     namespace: String,
+    /// spec.online of every host: whether metal3 keeps the server powered on.
     online: bool,
+    /// spec.automatedCleaningMode: 'metadata' wipes disk metadata when a
+    /// host is provisioned or deprovisioned, 'disabled' skips cleaning.
+    #[cfg_attr(test, schemars(extend("enum" = ["metadata", "disabled"])))]
     automated_cleaning_mode: String,
+    /// Set spec.externallyProvisioned: true on every host, so metal3 manages
+    /// power but never provisions or deprovisions them (servers installed by
+    /// other means).
     externally_provisioned: bool,
+    /// Annotate BareMetalHosts with argocd.argoproj.io/sync-options:
+    /// Prune=false,Delete=false, so that removing a host from the inventory
+    /// or deleting the Argo CD Application never deprovisions and cleans a
+    /// server; such hosts are deleted by hand.
     prune_protection: bool,
+    /// A Go duration such as 1h or 15m: how often external-secrets re-reads
+    /// the BMC credentials from the secret store (0 reads them once).
+    #[cfg_attr(
+        test,
+        schemars(regex(pattern = r"^(0|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$"))
+    )]
     refresh_interval: String,
 }
 
@@ -47,49 +74,10 @@ impl Default for Config {
     }
 }
 
+/// The JSON Schema of [`Config`], generated from it (see the test
+/// `config_schema_is_generated_from_config`).
 fn config_schema() -> Value {
-    let d = Config::default();
-    json!({
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "builtin:metal3 config",
-        "type": "object",
-        "additionalProperties": false,
-        "properties": {
-            "namespace": {
-                "description": "Namespace of the BareMetalHosts and their credential ExternalSecrets. OpenShift's baremetal operator watches openshift-machine-api.",
-                "type": "string",
-                "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-                "maxLength": 63,
-                "default": d.namespace
-            },
-            "online": {
-                "description": "spec.online of every host: whether metal3 keeps the server powered on.",
-                "type": "boolean",
-                "default": d.online
-            },
-            "automatedCleaningMode": {
-                "description": "spec.automatedCleaningMode: 'metadata' wipes disk metadata when a host is provisioned or deprovisioned, 'disabled' skips cleaning.",
-                "enum": ["metadata", "disabled"],
-                "default": d.automated_cleaning_mode
-            },
-            "externallyProvisioned": {
-                "description": "Set spec.externallyProvisioned: true on every host, so metal3 manages power but never provisions or deprovisions them (servers installed by other means).",
-                "type": "boolean",
-                "default": d.externally_provisioned
-            },
-            "pruneProtection": {
-                "description": "Annotate BareMetalHosts with argocd.argoproj.io/sync-options: Prune=false,Delete=false, so that removing a host from the inventory or deleting the Argo CD Application never deprovisions and cleans a server; such hosts are deleted by hand.",
-                "type": "boolean",
-                "default": d.prune_protection
-            },
-            "refreshInterval": {
-                "description": "How often external-secrets re-reads the BMC credentials from the secret store (a Go duration such as 1h or 15m; 0 reads them once).",
-                "type": "string",
-                "pattern": "^(0|([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$",
-                "default": d.refresh_interval
-            }
-        }
-    })
+    serde_json::from_str(include_str!("config.schema.json")).expect("config.schema.json is JSON")
 }
 
 /// The plugin; public so that native code (tests, benchmarks) can render with it.
@@ -362,6 +350,7 @@ fn label_value(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use opsmith_plugin_sdk::json;
     use opsmith_plugin_sdk::testing::{EXAMPLE_CATALOG, EXAMPLE_SITE, render};
 
     fn example(config: &str) -> Output {
@@ -567,6 +556,14 @@ mod tests {
         opsmith_plugin_sdk::testing::assert_schema_matches_defaults::<Config>(&config_schema());
         let parsed: Config = serde_json::from_value(json!({})).expect("empty config");
         assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn config_schema_is_generated_from_config() {
+        opsmith_plugin_sdk::testing::check_schema_file(
+            &schemars::schema_for!(Config).to_value(),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/src/config.schema.json"),
+        );
     }
 
     #[test]

@@ -6,19 +6,33 @@ use std::collections::BTreeMap;
 use opsmith_plugin_sdk::{Error, Info, Input, Output, Plugin, export_plugin, json};
 use serde::Deserialize;
 
+/// The Namespaces to render, each with its labels and annotations.
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[cfg_attr(test, schemars(title = "builtin:namespaces config"))]
 #[serde(deny_unknown_fields)]
 struct Config {
+    /// Namespaces to render, in any order: one v1 Namespace each.
     #[serde(default)]
     namespaces: Vec<NamespaceSpec>,
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline))]
 #[serde(deny_unknown_fields)]
 struct NamespaceSpec {
+    /// A namespace name: an RFC 1123 label (lowercase letters, digits and
+    /// '-', starting and ending with a letter or digit, at most 63 characters).
+    #[cfg_attr(
+        test,
+        schemars(regex(pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"), length(max = 63))
+    )]
     name: String,
+    /// Labels of the Namespace, by key.
     #[serde(default)]
     labels: BTreeMap<String, String>,
+    /// Annotations of the Namespace, by key.
     #[serde(default)]
     annotations: BTreeMap<String, String>,
 }
@@ -29,30 +43,10 @@ impl Plugin for Namespaces {
     fn describe() -> Info {
         Info::new("namespaces", env!("CARGO_PKG_VERSION"))
             .description("Namespaces with labels and annotations, declared in the catalog")
-            .config_schema(json!({
-                "$schema": "https://json-schema.org/draft/2020-12/schema",
-                "type": "object",
-                "additionalProperties": false,
-                "properties": {
-                    "namespaces": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "additionalProperties": false,
-                            "required": ["name"],
-                            "properties": {
-                                "name": {
-                                    "type": "string",
-                                    "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-                                    "maxLength": 63
-                                },
-                                "labels": { "type": "object", "additionalProperties": { "type": "string" } },
-                                "annotations": { "type": "object", "additionalProperties": { "type": "string" } }
-                            }
-                        }
-                    }
-                }
-            }))
+            .config_schema(
+                serde_json::from_str(include_str!("config.schema.json"))
+                    .expect("config.schema.json is JSON"),
+            )
             .emits("v1", "Namespace", &[])
     }
 
@@ -91,5 +85,13 @@ mod tests {
         assert_eq!(out.objects().len(), 2);
         assert_eq!(out.objects()[0]["metadata"]["labels"]["team"], "sre");
         assert_eq!(out.objects()[1]["metadata"]["name"], "tools");
+    }
+
+    #[test]
+    fn config_schema_is_generated_from_config() {
+        opsmith_plugin_sdk::testing::check_schema_file(
+            &schemars::schema_for!(Config).to_value(),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/src/config.schema.json"),
+        );
     }
 }

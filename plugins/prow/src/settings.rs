@@ -7,6 +7,9 @@ use opsmith_plugin_sdk::github_app::{self, AppSecret};
 use opsmith_plugin_sdk::{Error, Input, Output};
 use serde::Deserialize;
 
+#[cfg(test)]
+use crate::schema::{DNS_LABEL, GITHUB_NAME, GITHUB_REPO, JOB_NAME};
+
 /// Where upstream publishes Prow's images.
 pub const DEFAULT_IMAGE_REGISTRY: &str = "us-docker.pkg.dev/k8s-infra-prow/images";
 /// The tag upstream's starter deployment (config/prow/cluster/starter) pins
@@ -60,25 +63,98 @@ pub const IMAGE_NAMES: [&str; 13] = [
 /// Container names decoration adds to a job pod; a job's own containers must not use them.
 const UTILITY_CONTAINERS: [&str; 4] = ["clonerefs", "initupload", "place-entrypoint", "sidecar"];
 
-/// The catalog's `config` for this component; see `schema::config_schema`
-/// for what each field means.
+/// Prow, authenticated to GitHub as the catalog's GitHub App
+/// (builtin:github-app).
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[cfg_attr(test, schemars(title = "builtin:prow config"))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct Config {
+    /// A namespace (an RFC 1123 label) for Prow's services and the ProwJobs
+    /// (config.yaml prowjob_namespace).
+    #[cfg_attr(test, schemars(regex(pattern = DNS_LABEL), length(max = 63)))]
     pub namespace: String,
+    /// A namespace (an RFC 1123 label) for the job pods (config.yaml
+    /// pod_namespace); it must differ from namespace.
+    #[cfg_attr(test, schemars(regex(pattern = DNS_LABEL), length(max = 63)))]
     pub test_pod_namespace: String,
+    /// GitHub orgs Prow serves: plugins, tide and (if enabled) in-repo config
+    /// apply to every repo in them. The GitHub App must be installed on each.
+    /// List at least one org or one repo.
+    #[cfg_attr(
+        test,
+        schemars(inner(regex(pattern = GITHUB_NAME)), extend("uniqueItems" = true))
+    )]
     pub orgs: Vec<String>,
+    /// Single repositories (org/repo) Prow serves in orgs not listed in orgs.
+    #[cfg_attr(
+        test,
+        schemars(inner(regex(pattern = GITHUB_REPO)), extend("uniqueItems" = true))
+    )]
     pub repos: Vec<String>,
+    /// Hook plugins enabled for every org and repo (plugins.yaml). Leave out
+    /// config-updater: opsmith owns the config ConfigMaps.
+    #[cfg_attr(
+        test,
+        schemars(
+            inner(regex(pattern = "^[a-z][-a-z0-9]*$")),
+            extend("uniqueItems" = true)
+        )
+    )]
     pub plugins: Vec<String>,
+    /// Tide, which merges PRs that are ready: one query for the orgs and one
+    /// for the repos.
     pub tide: Tide,
+    /// Also read jobs from each served repo's .prow.yaml (config.yaml
+    /// in_repo_config). Such jobs are written in the PR under test and can
+    /// mount any Secret in the test-pod namespace. Off: jobs come only from
+    /// this catalog, reviewed where the site is.
     pub in_repo_config: bool,
+    /// Jobs run on pull requests, reported as a status context named after
+    /// the job; /test <name> runs one again.
     pub presubmits: Vec<Presubmit>,
+    /// Jobs run after a push to a branch (a merge).
     pub postsubmits: Vec<Postsubmit>,
+    /// Where Prow's images come from: <registry>/<name>:<tag>, for the
+    /// services and the pod utilities alike.
     pub images: Images,
+    /// Blob storage for job logs and artifacts (what deck's job pages show),
+    /// tide's history and status-reconciler's state. Without it Prow still
+    /// runs, but jobs are undecorated and nothing is uploaded. Default: none.
+    #[cfg_attr(
+        test,
+        schemars(with = "Storage", skip_serializing_if = "Option::is_none")
+    )]
     pub storage: Option<Storage>,
+    /// How deck (/) and hook (/hook, GitHub's webhook URL) are exposed:
+    /// OpenShift Routes, or one networking.k8s.io Ingress.
     pub exposure: Exposure,
+    /// A public host name (a DNS name with at least two labels) for deck and
+    /// hook. Default: prow.apps.<site metadata.name>.<site spec.baseDomain>,
+    /// under the cluster's default ingress domain. The GitHub App's webhook
+    /// URL is https://<host>/hook.
+    #[cfg_attr(
+        test,
+        schemars(
+            with = "String",
+            skip_serializing_if = "Option::is_none",
+            regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"),
+            length(max = 253)
+        )
+    )]
     pub host: Option<String>,
+    /// ghproxy, the GitHub API cache every component goes through.
     pub ghproxy: Ghproxy,
+    /// Prow needs its ProwJob CRD. Upstream ships it as
+    /// config/prow/cluster/prowjob-crd/prowjob_customresourcedefinition.yaml,
+    /// about 700 KB, nearly all of it the embedded pod spec schema; apply
+    /// that file (server-side: it is too big for client-side apply) and keep
+    /// it at the release of images.tag. That is the default, because
+    /// embedding it would make this plugin's output mostly CRD and tie it to
+    /// one Prow release. true renders a compact CRD instead: same group,
+    /// names and printer columns, spec and status not validated by the API
+    /// server (Prow validates jobs itself). Do not combine with upstream's
+    /// file.
     #[serde(rename = "installCRD")]
     pub install_crd: bool,
 }
@@ -106,10 +182,15 @@ impl Default for Config {
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct Tide {
+    /// Labels a PR must have to merge.
     pub labels: Vec<String>,
+    /// Labels that block a merge.
     pub missing_labels: Vec<String>,
+    /// How tide merges: a merge commit, a squash or a rebase.
     pub merge_method: MergeMethod,
 }
 
@@ -130,6 +211,8 @@ impl Default for Tide {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline))]
 #[serde(rename_all = "lowercase")]
 pub enum MergeMethod {
     Merge,
@@ -148,10 +231,19 @@ impl MergeMethod {
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct Images {
+    /// Image registry and path.
+    #[cfg_attr(test, schemars(length(min = 1)))]
     pub registry: String,
+    /// Image tag, the same for every image: Prow's components are released
+    /// together.
+    #[cfg_attr(test, schemars(length(min = 1)))]
     pub tag: String,
+    /// Full pull specs for single images, by image name.
+    #[cfg_attr(test, schemars(schema_with = "crate::schema::image_overrides"))]
     pub overrides: BTreeMap<String, String>,
 }
 
@@ -181,11 +273,28 @@ impl Images {
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline))]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Storage {
+    /// A bucket URL: s3://<bucket> (S3 or an S3-compatible store such as
+    /// Ceph RGW or MinIO) or gs://<bucket>.
+    #[cfg_attr(
+        test,
+        schemars(regex(pattern = "^(s3|gs)://[a-z0-9][-a-z0-9._]*[a-z0-9]/?$"))
+    )]
     pub bucket: String,
+    /// Key in the site's secret store whose value is Prow's credentials file
+    /// (service-account.json): for S3 a JSON object with region, endpoint,
+    /// access_key, secret_key, insecure and s3_force_path_style; for GCS a
+    /// service-account key. Delivered as an ExternalSecret to both
+    /// namespaces.
+    #[cfg_attr(test, schemars(length(min = 1)))]
     pub credentials_ref: String,
+    /// A Secret name (an RFC 1123 label): the Secret the ExternalSecrets
+    /// create.
     #[serde(default = "default_credentials_secret")]
+    #[cfg_attr(test, schemars(regex(pattern = DNS_LABEL)))]
     pub credentials_secret: String,
 }
 
@@ -196,6 +305,8 @@ fn default_credentials_secret() -> String {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline))]
 #[serde(rename_all = "lowercase")]
 pub enum Exposure {
     Route,
@@ -203,11 +314,23 @@ pub enum Exposure {
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct Ghproxy {
+    /// Cache size in GB; the volume gets one GB more.
     #[serde(rename = "cacheSizeGB")]
+    #[cfg_attr(test, schemars(range(min = 1, max = 1000)))]
     pub cache_size_gb: u32,
+    /// Keep the cache on a PersistentVolumeClaim (ReadWriteOnce) so it
+    /// survives restarts; false uses an emptyDir, for clusters without
+    /// storage.
     pub persistent_cache: bool,
+    /// StorageClass of the cache volume. Default: the cluster's default
+    /// StorageClass.
+    // Left out of `ghproxy`'s default too, which the schema shows.
+    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(test, schemars(with = "String"))]
     pub storage_class_name: Option<String>,
 }
 
@@ -222,71 +345,142 @@ impl Default for Ghproxy {
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline))]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Presubmit {
+    /// A job name (letters, digits, '-', '.' and '_'), unique per repository;
+    /// also the status context.
+    #[cfg_attr(test, schemars(regex(pattern = JOB_NAME)))]
     pub name: String,
+    /// org/repo the job belongs to; it should be in orgs or repos.
+    #[cfg_attr(test, schemars(regex(pattern = GITHUB_REPO)))]
     pub repo: String,
+    /// Run on every PR change. false: run when runIfChanged matches, or on
+    /// /test <name>.
     #[serde(default)]
     pub always_run: bool,
+    /// Run only when a changed file matches this regular expression.
     #[serde(default)]
+    #[cfg_attr(
+        test,
+        schemars(with = "String", skip_serializing_if = "Option::is_none")
+    )]
     pub run_if_changed: Option<String>,
+    /// Do not block merging (tide) on this job.
     #[serde(default)]
     pub optional: bool,
+    /// Wrap the job with Prow's pod utilities (clone the repo, upload logs
+    /// and artifacts). Needs storage. Default: true when storage is
+    /// configured, false otherwise.
     #[serde(default)]
+    #[cfg_attr(test, schemars(with = "bool", skip_serializing_if = "Option::is_none"))]
     pub decorate: Option<bool>,
+    /// Branches (regular expressions) the job runs for. Default: all.
     #[serde(default)]
     pub branches: Vec<String>,
+    /// The job's pod, as in a Pod spec.
     pub spec: JobSpec,
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline))]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Postsubmit {
+    /// A job name (letters, digits, '-', '.' and '_'), unique per repository;
+    /// also the status context.
+    #[cfg_attr(test, schemars(regex(pattern = JOB_NAME)))]
     pub name: String,
+    /// org/repo the job belongs to; it should be in orgs or repos.
+    #[cfg_attr(test, schemars(regex(pattern = GITHUB_REPO)))]
     pub repo: String,
+    /// Run only when a changed file matches this regular expression.
     #[serde(default)]
+    #[cfg_attr(
+        test,
+        schemars(with = "String", skip_serializing_if = "Option::is_none")
+    )]
     pub run_if_changed: Option<String>,
+    /// Wrap the job with Prow's pod utilities (clone the repo, upload logs
+    /// and artifacts). Needs storage. Default: true when storage is
+    /// configured, false otherwise.
     #[serde(default)]
+    #[cfg_attr(test, schemars(with = "bool", skip_serializing_if = "Option::is_none"))]
     pub decorate: Option<bool>,
+    /// Branches (regular expressions) the job runs for. Default: all.
     #[serde(default)]
     pub branches: Vec<String>,
+    /// The job's pod, as in a Pod spec.
     pub spec: JobSpec,
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline))]
 #[serde(deny_unknown_fields)]
 pub struct JobSpec {
+    /// The test container; more than one only in decorated jobs, each with a
+    /// name.
+    #[cfg_attr(test, schemars(length(min = 1)))]
     pub containers: Vec<Container>,
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline))]
 #[serde(deny_unknown_fields)]
 pub struct Container {
+    /// A container name (an RFC 1123 label).
     #[serde(default)]
+    #[cfg_attr(
+        test,
+        schemars(with = "String", skip_serializing_if = "Option::is_none", regex(pattern = DNS_LABEL))
+    )]
     pub name: Option<String>,
+    /// Image to run.
+    #[cfg_attr(test, schemars(length(min = 1)))]
     pub image: String,
+    /// Entrypoint; a decorated job needs command or args.
     #[serde(default)]
     pub command: Vec<String>,
+    /// Arguments.
     #[serde(default)]
     pub args: Vec<String>,
+    /// Environment variables.
     #[serde(default)]
     pub env: Vec<EnvVar>,
+    /// Requests and limits, as Kubernetes quantities in strings ("500m",
+    /// "2Gi").
     #[serde(default)]
+    #[cfg_attr(
+        test,
+        schemars(with = "Resources", skip_serializing_if = "Option::is_none")
+    )]
     pub resources: Option<Resources>,
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline))]
 #[serde(deny_unknown_fields)]
 pub struct EnvVar {
+    /// Variable name.
+    #[cfg_attr(test, schemars(length(min = 1)))]
     pub name: String,
+    /// Value (never a secret: config.yaml is readable).
     pub value: String,
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline))]
 #[serde(deny_unknown_fields)]
 pub struct Resources {
+    /// Resource requests.
     #[serde(default)]
     pub requests: BTreeMap<String, String>,
+    /// Resource limits.
     #[serde(default)]
     pub limits: BTreeMap<String, String>,
 }

@@ -552,6 +552,113 @@ pub mod testing {
         }
     }
 
+    /// The environment variable that makes [`check_schema_file`] write the
+    /// file instead of comparing it: `OPSMITH_BLESS_SCHEMAS=1`.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub const BLESS_SCHEMAS: &str = "OPSMITH_BLESS_SCHEMAS";
+
+    /// Checks that the schema file at `path`, which the plugin's `describe`
+    /// includes, is `generated`: the schema generated from the config type
+    /// (by `schemars`, say), as pretty JSON with a trailing newline, byte for
+    /// byte. The lines of each `description` (a doc comment's) are joined
+    /// with spaces, as rustdoc joins them; a blank line stays a paragraph
+    /// break. With `OPSMITH_BLESS_SCHEMAS=1` it writes the file instead.
+    ///
+    /// # Panics
+    ///
+    /// When the file differs, naming the command that regenerates it.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[track_caller]
+    pub fn check_schema_file(generated: &serde_json::Value, path: &str) {
+        let bless = std::env::var_os(BLESS_SCHEMAS).is_some_and(|v| v == "1");
+        if let Err(message) = check_or_bless(generated, std::path::Path::new(path), bless) {
+            panic!("{message}");
+        }
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn check_or_bless(
+        generated: &serde_json::Value,
+        path: &std::path::Path,
+        bless: bool,
+    ) -> Result<(), String> {
+        let mut schema = generated.clone();
+        join_description_lines(&mut schema);
+        let text = serde_json::to_string_pretty(&schema).map_err(|e| e.to_string())? + "\n";
+        let current = std::fs::read_to_string(path).unwrap_or_default();
+        if current == text {
+            return Ok(());
+        }
+        if bless {
+            return std::fs::write(path, text)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()));
+        }
+        // Cargo sets the package's name when it runs its tests.
+        let package = std::env::var("CARGO_PKG_NAME").unwrap_or_else(|_| "<crate>".to_owned());
+        let difference = current
+            .lines()
+            .chain(std::iter::repeat(""))
+            .zip(text.lines())
+            .position(|(old, new)| old != new)
+            .map_or_else(String::new, |i| {
+                format!(
+                    " (line {}: `{}` should be `{}`)",
+                    i + 1,
+                    current.lines().nth(i).unwrap_or_default().trim(),
+                    text.lines().nth(i).unwrap_or_default().trim()
+                )
+            });
+        Err(format!(
+            "{} is not the schema generated from the config type{difference}; \
+             regenerate it with `{BLESS_SCHEMAS}=1 cargo test -p {package} config_schema` \
+             and review the difference",
+            path.display()
+        ))
+    }
+
+    /// Joins the lines of every `description` string: doc comments are
+    /// wrapped, the messages and pages that show descriptions are not.
+    /// Values (`default`, `const`, `enum`, `examples`) are left alone.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn join_description_lines(schema: &mut serde_json::Value) {
+        use serde_json::Value;
+        match schema {
+            Value::Object(keywords) => {
+                for (keyword, value) in keywords.iter_mut() {
+                    match (keyword.as_str(), value) {
+                        ("description", Value::String(text)) => *text = join_lines(text),
+                        ("default" | "const" | "enum" | "examples", _) => {}
+                        // Keyed by property (or definition) name: each value is a
+                        // schema, whatever its key.
+                        (
+                            "properties" | "patternProperties" | "$defs" | "definitions"
+                            | "dependentSchemas",
+                            Value::Object(schemas),
+                        ) => schemas.values_mut().for_each(join_description_lines),
+                        (_, value) => join_description_lines(value),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(join_description_lines),
+            _ => {}
+        }
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn join_lines(text: &str) -> String {
+        text.split("\n\n")
+            .map(|paragraph| {
+                paragraph
+                    .lines()
+                    .map(str::trim)
+                    .filter(|line| !line.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    }
+
     /// Parses the input as opsmith would and calls `P::render`.
     pub fn render<P: Plugin>(
         component: &str,
@@ -673,6 +780,52 @@ mod tests {
             .map(|f| (f.name.as_str(), f.content.as_str()))
             .collect();
         assert_eq!(sent, [("a.json", r#"{"a":1}"#), ("b.yaml", "[1,2]")]);
+    }
+
+    #[test]
+    fn a_schema_file_must_be_the_generated_schema_unless_blessed() {
+        use super::testing::check_or_bless;
+        let dir = std::env::temp_dir().join(format!("opsmith-sdk-schema-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("config.schema.json");
+        // A property named like a keyword is still a schema; a default is a value.
+        let generated = serde_json::json!({
+            "type": "object",
+            "properties": {
+                "default": { "description": "Two\n lines.\n\nA paragraph.", "default": "a\nb" }
+            }
+        });
+
+        let err = check_or_bless(&generated, &path, false).expect_err("no file yet");
+        assert!(
+            err.contains("OPSMITH_BLESS_SCHEMAS=1 cargo test -p opsmith-plugin-sdk config_schema"),
+            "{err}"
+        );
+        assert!(!path.exists());
+
+        check_or_bless(&generated, &path, true).expect("blessing writes the file");
+        let written = std::fs::read_to_string(&path).expect("written");
+        assert_eq!(
+            written,
+            r#"{
+  "properties": {
+    "default": {
+      "default": "a\nb",
+      "description": "Two lines.\n\nA paragraph."
+    }
+  },
+  "type": "object"
+}
+"#
+        );
+        check_or_bless(&generated, &path, false).expect("the file is the generated schema");
+
+        let mut changed = generated.clone();
+        changed["properties"]["default"]["description"] = serde_json::json!("Two lines.");
+        let err = check_or_bless(&changed, &path, false).expect_err("a description changed");
+        assert!(err.contains("line 5"), "{err}");
+        assert_eq!(std::fs::read_to_string(&path).expect("kept"), written);
+        std::fs::remove_dir_all(&dir).expect("clean up");
     }
 
     /// A plugin that renders nothing and reads hosts or not.

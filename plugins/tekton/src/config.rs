@@ -1,6 +1,6 @@
 //! The component's `config`, its JSON Schema, and the names derived from it.
 
-use opsmith_plugin_sdk::{Error, SiteInventory, Value, json};
+use opsmith_plugin_sdk::{Error, SiteInventory, Value};
 use serde::Deserialize;
 
 /// Where the CI objects live when the config names no namespace. The
@@ -20,39 +20,119 @@ pub const DEFAULT_TRUSTED: [&str; 3] = ["OWNER", "MEMBER", "COLLABORATOR"];
 pub const MAX_PIPELINE_NAME: usize = 50;
 
 /// How OpenShift Pipelines gets onto the cluster.
+// The variants are explained in `Config::install`'s description: as doc
+// comments, they would turn the schema's `enum` into a `oneOf`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline))]
 #[serde(rename_all = "lowercase")]
 pub enum Install {
-    /// An OLM Subscription to the operator; it creates its default TektonConfig.
+    // An OLM Subscription to the operator; it creates its default TektonConfig.
     Subscription,
-    /// A TektonConfig only, for clusters where the operator is installed another way.
+    // A TektonConfig only, for clusters where the operator is installed another way.
     TektonConfig,
-    /// Nothing: Tekton is already there and configured.
+    // Nothing: Tekton is already there and configured.
     None,
 }
 
 /// How GitHub reaches the EventListener.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline))]
 #[serde(rename_all = "lowercase")]
 pub enum Exposure {
     Route,
     Ingress,
 }
 
-/// `config` of a `builtin:tekton` component.
+/// RFC 1123 label, as Kubernetes names namespaces and Services.
+#[cfg(test)]
+const DNS_LABEL: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+
+/// OpenShift Pipelines, and a build-and-test pipeline per repository, run by
+/// GitHub webhooks.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[cfg_attr(test, schemars(title = "builtin:tekton config"))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct Config {
+    /// How OpenShift Pipelines is installed: `subscription`, an OLM
+    /// Subscription to the operator (which creates its default TektonConfig);
+    /// `tektonconfig`, only a TektonConfig, where the operator is installed
+    /// another way; `none`, nothing.
     pub install: Install,
+    /// The operator's update channel, with `install: subscription`, such as
+    /// `latest` or `pipelines-1.16`.
+    #[cfg_attr(test, schemars(length(min = 1)))]
     pub channel: String,
+    /// A namespace for the pipelines, triggers and EventListener (an RFC 1123
+    /// label); the github-app component delivers the webhook secret there.
+    #[cfg_attr(test, schemars(regex(pattern = DNS_LABEL), length(max = 63)))]
     pub namespace: String,
+    /// A name for the EventListener (an RFC 1123 label of at most 40
+    /// characters); Tekton Triggers names its Service `el-<listenerName>`.
+    #[cfg_attr(test, schemars(regex(pattern = DNS_LABEL), length(max = 40)))]
     pub listener_name: String,
+    /// How GitHub reaches the EventListener: an OpenShift `route` or a
+    /// Kubernetes `ingress`, both TLS-terminated by the cluster's router.
     pub exposure: Exposure,
+    /// A host name (DNS subdomain) for the EventListener's webhook URL,
+    /// https://<host>/ (default: el-<listenerName>-<namespace>.apps.<cluster>.<baseDomain>,
+    /// the name OpenShift would give the route).
+    #[cfg_attr(
+        test,
+        schemars(
+            with = "String",
+            skip_serializing_if = "Option::is_none",
+            regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"),
+            length(max = 253)
+        )
+    )]
     pub host: Option<String>,
+    /// Image of the git-clone Task's step: needs `git` and `/bin/sh`; pin it
+    /// by tag or digest.
+    #[cfg_attr(test, schemars(length(min = 1)))]
     pub git_image: String,
+    /// A Kubernetes quantity such as 1Gi: the size of the volume each
+    /// pipeline run clones into and builds in.
+    #[cfg_attr(
+        test,
+        schemars(regex(pattern = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"))
+    )]
     pub workspace_size: String,
+    /// StorageClass of that volume (default: the cluster's default
+    /// StorageClass).
+    #[cfg_attr(
+        test,
+        schemars(
+            with = "String",
+            skip_serializing_if = "Option::is_none",
+            length(min = 1)
+        )
+    )]
     pub storage_class_name: Option<String>,
+    /// Pull requests run pipelines only when their author's
+    /// `author_association` with the repository is one of these; pull
+    /// requests from others run nothing (they can still run through Prow's
+    /// /ok-to-test).
+    #[cfg_attr(
+        test,
+        schemars(
+            length(min = 1),
+            extend(
+                "uniqueItems" = true,
+                "items" = {
+                    "enum": [
+                        "OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR",
+                        "FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER", "MANNEQUIN", "NONE"
+                    ]
+                }
+            )
+        )
+    )]
     pub trusted_author_associations: Vec<String>,
+    /// Repositories that get a build-and-test Pipeline, run on pull requests
+    /// and on pushes to their default branch.
     pub repositories: Vec<Repository>,
 }
 
@@ -76,17 +156,60 @@ impl Default for Config {
 
 /// One repository that gets a build-and-test pipeline.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline))]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Repository {
-    /// `org/repo`, as GitHub spells it in `repository.full_name`.
+    /// `org/repo`, spelled as GitHub spells it (in `repository.full_name`).
+    // The pattern keeps it safe inside the triggers' CEL strings.
+    #[cfg_attr(
+        test,
+        schemars(regex(pattern = "^[A-Za-z0-9](-?[A-Za-z0-9])*/[A-Za-z0-9._-]+$"))
+    )]
     pub name: String,
+    /// A clone URL (https://, ssh:// or git@), for runs started by hand
+    /// (default: https://github.com/<name>.git); runs started by webhooks
+    /// clone the URL in the event.
     #[serde(default)]
+    #[cfg_attr(
+        test,
+        schemars(
+            with = "String",
+            skip_serializing_if = "Option::is_none",
+            regex(pattern = "^(https://|ssh://|git@)")
+        )
+    )]
     pub url: Option<String>,
+    /// Image the build and test commands run in; it needs /bin/sh.
+    #[cfg_attr(test, schemars(length(min = 1)))]
     pub build_image: String,
+    /// Shell command that builds the checked-out source, run before the
+    /// tests (default: none).
     #[serde(default)]
+    #[cfg_attr(
+        test,
+        schemars(
+            with = "String",
+            skip_serializing_if = "Option::is_none",
+            length(min = 1)
+        )
+    )]
     pub build_command: Option<String>,
+    /// Shell command that runs the tests, in the checked-out source.
+    #[cfg_attr(test, schemars(length(min = 1)))]
     pub test_command: String,
+    /// A name for the repository's Pipeline and prefix of its runs, an RFC
+    /// 1123 label (default: `org-repo`, lowercased).
     #[serde(default)]
+    #[cfg_attr(
+        test,
+        schemars(
+            with = "String",
+            skip_serializing_if = "Option::is_none",
+            regex(pattern = DNS_LABEL),
+            length(max = MAX_PIPELINE_NAME)
+        )
+    )]
     pub pipeline: Option<String>,
 }
 
@@ -151,127 +274,19 @@ impl Config {
     }
 }
 
-/// RFC 1123 label, as Kubernetes names namespaces and Services.
-const DNS_LABEL: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
-
-/// The JSON Schema (draft 2020-12) of [`Config`].
+/// The JSON Schema (draft 2020-12) of [`Config`], generated from it (see
+/// the test `config_schema_is_generated_from_config`).
 pub fn schema() -> Value {
-    let defaults = Config::default();
-    json!({
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "builtin:tekton config",
-        "type": "object",
-        "additionalProperties": false,
-        "properties": {
-            "install": {
-                "description": "How OpenShift Pipelines is installed: `subscription`, an OLM Subscription to the operator (which creates its default TektonConfig); `tektonconfig`, only a TektonConfig, where the operator is installed another way; `none`, nothing",
-                "enum": ["subscription", "tektonconfig", "none"],
-                "default": "subscription"
-            },
-            "channel": {
-                "description": "The operator's update channel, with `install: subscription`, such as `latest` or `pipelines-1.16`",
-                "type": "string",
-                "minLength": 1,
-                "default": defaults.channel
-            },
-            "namespace": {
-                "description": "Namespace of the pipelines, triggers and EventListener; the github-app component delivers the webhook secret here",
-                "type": "string",
-                "pattern": DNS_LABEL,
-                "maxLength": 63,
-                "default": DEFAULT_NAMESPACE
-            },
-            "listenerName": {
-                "description": "Name of the EventListener; Tekton Triggers names its Service `el-<listenerName>`",
-                "type": "string",
-                "pattern": DNS_LABEL,
-                "maxLength": 40,
-                "default": DEFAULT_LISTENER
-            },
-            "exposure": {
-                "description": "How GitHub reaches the EventListener: an OpenShift `route` or a Kubernetes `ingress`, both TLS-terminated by the cluster's router",
-                "enum": ["route", "ingress"],
-                "default": "route"
-            },
-            "host": {
-                "description": "Host name of the EventListener's webhook URL, https://<host>/ (default: el-<listenerName>-<namespace>.apps.<cluster>.<baseDomain>, the name OpenShift would give the route)",
-                "type": "string",
-                "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
-                "maxLength": 253
-            },
-            "gitImage": {
-                "description": "Image of the git-clone Task's step: needs `git` and `/bin/sh`; pin it by tag or digest",
-                "type": "string",
-                "minLength": 1,
-                "default": DEFAULT_GIT_IMAGE
-            },
-            "workspaceSize": {
-                "description": "Size of the volume each pipeline run clones into and builds in",
-                "type": "string",
-                "pattern": "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$",
-                "default": defaults.workspace_size
-            },
-            "storageClassName": {
-                "description": "StorageClass of that volume (default: the cluster's default StorageClass)",
-                "type": "string",
-                "minLength": 1
-            },
-            "trustedAuthorAssociations": {
-                "description": "Pull requests run pipelines only when their author's `author_association` with the repository is one of these; pull requests from others run nothing (they can still run through Prow's /ok-to-test)",
-                "type": "array",
-                "minItems": 1,
-                "uniqueItems": true,
-                "items": {
-                    "enum": [
-                        "OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR",
-                        "FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER", "MANNEQUIN", "NONE"
-                    ]
-                },
-                "default": DEFAULT_TRUSTED
-            },
-            "repositories": {
-                "description": "Repositories that get a build-and-test Pipeline, run on pull requests and on pushes to their default branch",
-                "type": "array",
-                "default": [],
-                "items": {
-                    "type": "object",
-                    "additionalProperties": false,
-                    "required": ["name", "buildImage", "testCommand"],
-                    "properties": {
-                        "name": {
-                            "description": "`org/repo`, spelled as GitHub spells it",
-                            "type": "string",
-                            "pattern": "^[A-Za-z0-9](-?[A-Za-z0-9])*/[A-Za-z0-9._-]+$"
-                        },
-                        "url": {
-                            "description": "Clone URL for runs started by hand (default: https://github.com/<name>.git); runs started by webhooks clone the URL in the event",
-                            "type": "string",
-                            "pattern": "^(https://|ssh://|git@)"
-                        },
-                        "buildImage": {
-                            "description": "Image the build and test commands run in; it needs /bin/sh",
-                            "type": "string",
-                            "minLength": 1
-                        },
-                        "buildCommand": {
-                            "description": "Shell command that builds the checked-out source, run before the tests (default: none)",
-                            "type": "string",
-                            "minLength": 1
-                        },
-                        "testCommand": {
-                            "description": "Shell command that runs the tests, in the checked-out source",
-                            "type": "string",
-                            "minLength": 1
-                        },
-                        "pipeline": {
-                            "description": "Name of the repository's Pipeline and prefix of its runs (default: `org-repo`, lowercased)",
-                            "type": "string",
-                            "pattern": DNS_LABEL,
-                            "maxLength": MAX_PIPELINE_NAME
-                        }
-                    }
-                }
-            }
-        }
-    })
+    serde_json::from_str(include_str!("config.schema.json")).expect("config.schema.json is JSON")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn config_schema_is_generated_from_config() {
+        opsmith_plugin_sdk::testing::check_schema_file(
+            &schemars::schema_for!(super::Config).to_value(),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/src/config.schema.json"),
+        );
+    }
 }
