@@ -1,48 +1,123 @@
-//! The catalog as opsmith reads it: each component's plugin reference parsed
-//! once, its limits and `allow` list typed. Plugins see the catalog through
-//! the SDK's guest types ([`Catalog::guest_view`]), derived from this one.
+//! site/catalog.yaml as opsmith reads it: each component's plugin reference
+//! parsed once, its limits and `allow` list typed. This model is the source
+//! of `schemas/catalog.schema.json` (see `input_schema`). Plugins see the
+//! catalog through the SDK's guest types ([`Catalog::guest_view`]), derived
+//! from this one.
 
 use std::fmt;
 
 use opsmith_plugin_sdk::Emit;
-use opsmith_plugin_sdk::site::{self as guest, GitOps, Metadata};
+use opsmith_plugin_sdk::site as guest;
 use serde::Deserialize;
 use serde_json::Value;
+
+#[cfg(test)]
+use super::input_schema as schema;
 
 /// What names a built-in plugin, in the catalog and on the command line.
 const BUILTIN_PREFIX: &str = "builtin:";
 
-/// site/catalog.yaml, as validated.
+/// site/catalog.yaml: the components to deploy on the site, the plugin that
+/// renders each, and the GitOps repository.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(
+    test,
+    schemars(
+        title = "opsmith AppCatalog",
+        deny_unknown_fields,
+        extend("$id" = "https://opsmith.dev/schemas/catalog.schema.json")
+    )
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Catalog {
+    /// Version of this file's format.
+    #[cfg_attr(test, schemars(schema_with = "schema::api_version"))]
     pub api_version: String,
+    /// Kind of this document.
+    #[cfg_attr(
+        test,
+        schemars(schema_with = "schema::unconstrained", extend("const" = "AppCatalog"))
+    )]
     pub kind: String,
+    /// Metadata of the document.
     pub metadata: Metadata,
+    /// What to deploy.
     pub spec: CatalogSpec,
 }
 
+/// Metadata of the document.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline, deny_unknown_fields))]
+pub struct Metadata {
+    /// The catalog's name, an RFC 1123 label.
+    #[cfg_attr(test, schemars(with = "schema::DnsLabel"))]
+    pub name: String,
+}
+
+/// What to deploy.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline, deny_unknown_fields))]
 pub struct CatalogSpec {
+    /// The repository Argo CD reconciles.
     pub gitops: GitOps,
-    /// In catalog order: a component's index is its position in the file.
+    /// The components, in catalog order.
+    // A component's index is its position in the file.
+    #[cfg_attr(test, schemars(length(min = 1)))]
     pub components: Vec<Component>,
 }
 
-/// One component of the catalog.
+/// The repository Argo CD reconciles.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline, deny_unknown_fields))]
+#[serde(rename_all = "camelCase")]
+pub struct GitOps {
+    /// A git clone URL over https (https://host/owner/repo.git, no
+    /// credentials) or ssh (ssh://git@host/owner/repo.git or
+    /// git@host:owner/repo.git).
+    #[serde(rename = "repoURL")]
+    #[cfg_attr(test, schemars(regex(pattern = schema::GIT_URL)))]
+    pub repo_url: String,
+    /// A branch, tag or commit Argo CD follows, such as main (no spaces).
+    #[cfg_attr(test, schemars(regex(pattern = r"^[^\s]+$")))]
+    pub target_revision: String,
+    /// A relative folder in the repository, such as clusters/infra (no
+    /// leading '/', no '.' or '..' segments).
+    #[cfg_attr(test, schemars(regex(pattern = schema::REPO_PATH)))]
+    pub path: String,
+}
+
+/// One component: a plugin run and its settings.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline, deny_unknown_fields))]
 pub struct Component {
+    /// Unique component name; also its folder in the rendered tree.
+    #[cfg_attr(test, schemars(with = "schema::DnsLabel"))]
     pub name: String,
+    /// A built-in plugin, builtin:<name>, or a WebAssembly component file
+    /// pinned by sha256: {path, sha256}.
+    #[cfg_attr(test, schemars(with = "schema::Plugin"))]
     pub plugin: PluginRef,
+    /// false renders nothing for this component.
     #[serde(default = "enabled_by_default")]
     pub enabled: bool,
+    /// Settings for the plugin, checked against the plugin's own schema
+    /// (opsmith schema plugin:<name>).
     #[serde(default)]
+    #[cfg_attr(test, schemars(with = "Option<schema::PluginConfig>"))]
     pub config: Option<Value>,
-    /// The user's policy for this component's plugin run.
+    /// Your policy for this component's plugin run; each limit given
+    /// overrides the command-line default.
     #[serde(default)]
     pub limits: ComponentLimits,
-    /// Narrows what the plugin may emit for this component.
+    /// Narrows what the plugin may emit for this component: only these
+    /// kinds, in these namespaces.
     #[serde(default)]
+    #[cfg_attr(test, schemars(with = "Option<Vec<schema::AllowedKind>>"))]
     pub allow: Option<Vec<Emit>>,
 }
 
@@ -52,16 +127,28 @@ fn enabled_by_default() -> bool {
 
 /// A component's `limits`; each one given overrides the command line's.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline, deny_unknown_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct ComponentLimits {
-    /// A Kubernetes quantity, such as `512Mi`.
+    /// Memory cap of the plugin, such as 256Mi.
+    #[cfg_attr(test, schemars(with = "Option<schema::Quantity>"))]
     pub memory: Option<String>,
+    /// CPU budget in fuel units; the same plugin runs out at the same point
+    /// on every machine.
+    #[cfg_attr(test, schemars(range(min = 1)))]
     pub fuel: Option<u64>,
+    /// Wall-clock backstop, in seconds.
+    #[cfg_attr(
+        test,
+        schemars(range(max = 600), extend("exclusiveMinimum" = 0))
+    )]
     pub timeout_seconds: Option<f64>,
 }
 
 /// Where a component's plugin comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 #[serde(try_from = "guest::PluginRef")]
 pub enum PluginRef {
     /// A built-in plugin, by its name (`metal3` for `builtin:metal3`).
@@ -141,9 +228,15 @@ impl Catalog {
         guest::AppCatalog {
             api_version: self.api_version.clone(),
             kind: self.kind.clone(),
-            metadata: self.metadata.clone(),
+            metadata: guest::Metadata {
+                name: self.metadata.name.clone(),
+            },
             spec: guest::CatalogSpec {
-                gitops: self.spec.gitops.clone(),
+                gitops: guest::GitOps {
+                    repo_url: self.spec.gitops.repo_url.clone(),
+                    target_revision: self.spec.gitops.target_revision.clone(),
+                    path: self.spec.gitops.path.clone(),
+                },
                 components: self
                     .spec
                     .components

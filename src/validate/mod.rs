@@ -3,13 +3,15 @@
 //! is gathered and reported at once. Hands the typed [`Site`] to the plugins.
 
 pub mod catalog;
+#[cfg(test)]
+mod input_schema;
+pub mod inventory;
 pub mod repo_path;
 pub mod schema;
 pub mod semantic;
 
 use std::sync::OnceLock;
 
-use opsmith_plugin_sdk::site::SiteInventory;
 use serde::Deserialize;
 
 use crate::diagnostics::{Invalid, Problem};
@@ -54,7 +56,7 @@ pub fn catalog_schema() -> &'static Schema {
 #[derive(Debug)]
 pub struct Site {
     pub inputs: Inputs,
-    pub inventory: SiteInventory,
+    pub inventory: inventory::Inventory,
     pub catalog: catalog::Catalog,
     /// The inventory as JSON, as plugins receive it.
     pub inventory_json: String,

@@ -8,15 +8,15 @@ use std::collections::hash_map::Entry;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
-use opsmith_plugin_sdk::site::{Role, SiteInventory};
 
 use super::catalog::{Catalog, PluginRef};
+use super::inventory::{Inventory, Role};
 
 use crate::diagnostics::Problem;
 use crate::load::Document;
 use crate::load::builtin;
 
-pub fn inventory(site: &SiteInventory, doc: &Document, out: &mut Vec<Problem>) {
+pub fn inventory(site: &Inventory, doc: &Document, out: &mut Vec<Problem>) {
     unique_host_names(site, doc, out);
     unique_macs(site, doc, out);
     addresses(site, doc, out);
@@ -27,7 +27,7 @@ fn first_use(doc: &Document, pointer: &str) -> String {
     format!("line {}", doc.root().locate(pointer).line)
 }
 
-fn unique_host_names(site: &SiteInventory, doc: &Document, out: &mut Vec<Problem>) {
+fn unique_host_names(site: &Inventory, doc: &Document, out: &mut Vec<Problem>) {
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, host) in site.spec.hosts.iter().enumerate() {
         if let Some(first) = seen.insert(&host.name, i) {
@@ -72,7 +72,7 @@ fn mac_key(mac: &str) -> Cow<'_, str> {
     }
 }
 
-fn unique_macs(site: &SiteInventory, doc: &Document, out: &mut Vec<Problem>) {
+fn unique_macs(site: &Inventory, doc: &Document, out: &mut Vec<Problem>) {
     let hosts = &site.spec.hosts;
     let mut first_uses: HashMap<Cow<'_, str>, MacUse> = HashMap::with_capacity(hosts.len() * 2);
     for (i, host) in hosts.iter().enumerate() {
@@ -135,7 +135,7 @@ enum AddressUse {
 }
 
 impl AddressUse {
-    fn describe(self, site: &SiteInventory) -> String {
+    fn describe(self, site: &Inventory) -> String {
         let hosts = &site.spec.hosts;
         match self {
             AddressUse::Vip(field) => format!("the {field}"),
@@ -173,7 +173,7 @@ fn bmc_ip(address: &str) -> Option<IpAddr> {
     host.parse().ok()
 }
 
-fn addresses(site: &SiteInventory, doc: &Document, out: &mut Vec<Problem>) {
+fn addresses(site: &Inventory, doc: &Document, out: &mut Vec<Problem>) {
     let net = &site.spec.network;
     let Ok(machine) = net.machine_network.parse::<IpNet>() else {
         return; // the schema has already reported it
@@ -264,7 +264,7 @@ fn addresses(site: &SiteInventory, doc: &Document, out: &mut Vec<Problem>) {
 
 /// OpenShift installs 1 (single node) or 3 control-plane nodes; 4.17 and
 /// later also accept 4 or 5 on bare metal.
-fn control_plane_size(site: &SiteInventory, doc: &Document, out: &mut Vec<Problem>) {
+fn control_plane_size(site: &Inventory, doc: &Document, out: &mut Vec<Problem>) {
     let count = site.hosts_with_role(Role::ControlPlane).count();
     let minor = site
         .spec

@@ -1,5 +1,6 @@
 //! The integration tests: the real binary, real plugins, real folders.
 
+mod argocd_applications;
 mod broken_sites;
 mod check_outputs;
 mod examples;

@@ -9,7 +9,12 @@
 //!   the site's **AppProject** (`<project>`, by default the site's name);
 //! - one **child Application** per other enabled component, pointing at that
 //!   component's folder, ordered by `argocd.argoproj.io/sync-wave`, each in an
-//!   **AppProject of its own**, `<project>-<component>`.
+//!   **AppProject of its own**, `<project>-<component>`;
+//! - one **Application per entry of `applications:`** in the config, for a
+//!   Helm chart or a folder of another repository, also in an AppProject of
+//!   its own, `<project>-<name>`, that allows only that repository, that
+//!   namespace and the cluster-scoped kinds the entry lists (see the
+//!   `applications` module).
 //!
 //! Bootstrapping a new cluster is one command once OpenShift GitOps is
 //! installed: `oc apply -R -f <this component's folder>`. From then on the root
@@ -32,7 +37,8 @@
 //!   plugin declares any namespace (`*`), the namespaces its config names (the
 //!   built-in plugins' settings and defaults, a custom component's
 //!   `config.namespace`);
-//! - `sourceRepos`: only the catalog's GitOps repository.
+//! - `sourceRepos`: only the catalog's GitOps repository (an application's
+//!   project: only its own repoURL).
 //!
 //! An empty whitelist is written as a blacklist of everything (`*`/`*`):
 //! Argo CD reads a missing `namespaceResourceWhitelist` as "every namespaced
@@ -59,6 +65,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+mod applications;
+
+use applications::{FloatingRevisions, RepoApplication};
 use opsmith_plugin_sdk::{
     Component, Diagnostic, Emit, Error, Info, Input, Output, Plugin, Severity, Value,
     export_plugin, json,
@@ -257,6 +266,14 @@ struct Config {
     namespace_resource_whitelist: Vec<GroupKind>,
     /// Argo CD RBAC roles of the project.
     roles: Vec<ProjectRole>,
+    /// Argo CD Applications for Helm charts and folders of other
+    /// repositories, each in an AppProject of its own (<project>-<name>)
+    /// that allows only its repoURL, its namespace and the cluster-scoped
+    /// kinds it lists.
+    applications: Vec<RepoApplication>,
+    /// What an application's targetRevision that floats (*, latest, HEAD, a
+    /// range, a chart version that is not exact) is: warn or error.
+    floating_revisions: FloatingRevisions,
 }
 
 impl Default for Config {
@@ -275,6 +292,8 @@ impl Default for Config {
             cluster_resource_whitelist: Vec::new(),
             namespace_resource_whitelist: Vec::new(),
             roles: Vec::new(),
+            applications: Vec::new(),
+            floating_revisions: FloatingRevisions::Warn,
         }
     }
 }
@@ -342,7 +361,7 @@ pub struct ArgoCd;
 impl Plugin for ArgoCd {
     fn describe() -> Info {
         Info::new("argocd", env!("CARGO_PKG_VERSION"))
-            .description("Argo CD AppProject, app-of-apps root Application and one Application per component")
+            .description("Argo CD AppProjects, the app-of-apps root Application, one Application per component and one per configured chart or repository")
             .config_schema(config_schema())
             // The namespace comes from config, so `*`; `openshift-gitops` is
             // listed as the default for readers of `opsmith plugin inspect`.
@@ -411,8 +430,24 @@ impl Plugin for ArgoCd {
             });
         }
 
+        // Application names are unique in the Argo CD namespace.
+        let mut taken: BTreeMap<&str, String> = BTreeMap::new();
+        taken.insert(&root_name, "the root Application".to_owned());
+        for child in &children {
+            taken.insert(
+                &child.component.name,
+                format!("component {}'s Application", child.component.name),
+            );
+        }
+        let apps = applications::plan(&config, &project, &taken, &mut out)?;
+
         // The projects sync before every Application that refers to them.
-        let project_wave = children.iter().map(|c| c.wave).fold(0, i32::min) - 1;
+        let project_wave = children
+            .iter()
+            .map(|c| c.wave)
+            .chain(apps.iter().map(|a| a.wave))
+            .fold(0, i32::min)
+            - 1;
         let project_object = |name: &str, description: String, fence: Fence<'_>| {
             app_project(
                 &config,
@@ -452,6 +487,31 @@ impl Plugin for ArgoCd {
                     extended: true,
                 },
             ));
+        }
+
+        for app in &apps {
+            let (namespaced, namespaced_denied) = app.namespaced_kinds();
+            out.object(project_with(
+                &config,
+                ProjectSpec {
+                    name: &app.project,
+                    site_project: &project,
+                    description: format!(
+                        "Application {} of site {site}, rendered by opsmith",
+                        app.name()
+                    ),
+                    repo_url: app.repo_url(),
+                    wave: project_wave,
+                },
+                // Its Application names the namespace: no "" destination.
+                destinations(BTreeSet::from([app.namespace()]), false),
+                KindLists {
+                    cluster: app.cluster_kinds(),
+                    namespaced,
+                    namespaced_denied,
+                },
+            ));
+            out.object(app.application(&config, sync_policy(&config)));
         }
 
         out.object(json!({
@@ -617,7 +677,7 @@ struct ProjectSpec<'a> {
 }
 
 fn app_project(config: &Config, spec: ProjectSpec<'_>, fence: Fence<'_>) -> Value {
-    let whitelist = |cluster_scoped: bool, extra: &[GroupKind]| -> Vec<GroupKind> {
+    let whitelist = |cluster_scoped: bool, extra: &[GroupKind]| -> Vec<Value> {
         let declared = fence
             .kinds
             .iter()
@@ -628,12 +688,40 @@ fn app_project(config: &Config, spec: ProjectSpec<'_>, fence: Fence<'_>) -> Valu
             });
         let extra = extra.iter().filter(|_| fence.extended).cloned();
         let set: BTreeSet<GroupKind> = declared.chain(extra).collect();
-        set.into_iter().collect()
+        set.into_iter()
+            .map(|gk| json!({ "group": gk.group, "kind": gk.kind }))
+            .collect()
     };
     let mut namespaces = fence.namespaces;
     if fence.extended {
         namespaces.extend(config.destination_namespaces.iter().map(String::as_str));
     }
+    project_with(
+        config,
+        spec,
+        destinations(namespaces, fence.extended),
+        KindLists {
+            cluster: whitelist(true, &config.cluster_resource_whitelist),
+            namespaced: whitelist(false, &config.namespace_resource_whitelist),
+            namespaced_denied: Vec::new(),
+        },
+    )
+}
+
+/// The kinds an AppProject allows, as Argo CD writes them, and namespaced
+/// kinds it denies even so.
+struct KindLists {
+    cluster: Vec<Value>,
+    namespaced: Vec<Value>,
+    namespaced_denied: Vec<Value>,
+}
+
+fn project_with(
+    config: &Config,
+    spec: ProjectSpec<'_>,
+    destinations: Vec<Value>,
+    kinds: KindLists,
+) -> Value {
     let mut object = json!({
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "AppProject",
@@ -648,35 +736,38 @@ fn app_project(config: &Config, spec: ProjectSpec<'_>, fence: Fence<'_>) -> Valu
         },
         "spec": {
             "description": spec.description,
-            // Only the reviewed GitOps repository.
+            // One repository: the reviewed GitOps repository, or an
+            // application's own.
             "sourceRepos": [spec.repo_url],
-            "destinations": destinations(namespaces, fence.extended),
+            "destinations": destinations,
         },
     });
     let lists = [
         (
-            whitelist(true, &config.cluster_resource_whitelist),
+            kinds.cluster,
+            Vec::new(),
             "clusterResourceWhitelist",
             "clusterResourceBlacklist",
         ),
         (
-            whitelist(false, &config.namespace_resource_whitelist),
+            kinds.namespaced,
+            kinds.namespaced_denied,
             "namespaceResourceWhitelist",
             "namespaceResourceBlacklist",
         ),
     ];
-    for (kinds, allowed, denied) in lists {
+    for (kinds, also_denied, allowed, denied) in lists {
         // Argo CD reads a missing namespaceResourceWhitelist as "any kind",
         // and older releases an empty clusterResourceWhitelist too: nothing
         // allowed is said as everything denied.
-        object["spec"][if kinds.is_empty() { denied } else { allowed }] = if kinds.is_empty() {
-            json!([{ "group": "*", "kind": "*" }])
+        if kinds.is_empty() {
+            object["spec"][denied] = json!([{ "group": "*", "kind": "*" }]);
         } else {
-            kinds
-                .iter()
-                .map(|gk| json!({ "group": gk.group, "kind": gk.kind }))
-                .collect()
-        };
+            object["spec"][allowed] = Value::Array(kinds);
+            if !also_denied.is_empty() {
+                object["spec"][denied] = Value::Array(also_denied);
+            }
+        }
     }
     if !config.roles.is_empty() {
         object["spec"]["roles"] = config
@@ -1519,5 +1610,505 @@ mod tests {
         let from_schema: Config = serde_json::from_value(defaults).unwrap();
         let default = Config::default();
         assert_eq!(format!("{from_schema:?}"), format!("{default:?}"));
+    }
+
+    /// A Helm chart with values, as a catalog would give it.
+    fn cert_manager() -> Value {
+        json!({
+            "name": "cert-manager",
+            "repoURL": "https://charts.jetstack.io",
+            "chart": "cert-manager",
+            "targetRevision": "v1.15.3",
+            "namespace": "cert-manager",
+            "values": { "crds": { "enabled": true }, "replicaCount": 2 },
+            "syncWave": 1,
+            "syncOptions": ["CreateNamespace=true"],
+            "clusterResourceWhitelist": [
+                { "group": "apiextensions.k8s.io", "kind": "CustomResourceDefinition" },
+                { "group": "rbac.authorization.k8s.io", "kind": "ClusterRole" },
+                { "group": "rbac.authorization.k8s.io", "kind": "ClusterRole" },
+            ],
+        })
+    }
+
+    /// Renders with `config`, which the config schema must accept: what the
+    /// host checks before the plugin runs.
+    fn render_valid(config: Value) -> Output {
+        let schema = config_schema();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&config)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        render_with(config).unwrap()
+    }
+
+    fn application_error(application: Value) -> Error {
+        render_with(json!({ "applications": [application] })).unwrap_err()
+    }
+
+    /// `cert_manager()` with `changes` merged in (`null` removes a field).
+    fn cert_manager_with(changes: Value) -> Value {
+        let mut app = cert_manager();
+        for (key, value) in changes.as_object().unwrap() {
+            if value.is_null() {
+                app.as_object_mut().unwrap().remove(key);
+            } else {
+                app[key] = value.clone();
+            }
+        }
+        app
+    }
+
+    #[test]
+    fn renders_a_helm_chart_application_in_a_project_of_its_own() {
+        let out = render_valid(json!({ "applications": [cert_manager()] }));
+        assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+        assert_eq!(
+            find(&out, "Application", "cert-manager"),
+            json!({
+                "apiVersion": "argoproj.io/v1alpha1",
+                "kind": "Application",
+                "metadata": {
+                    "name": "cert-manager",
+                    "namespace": "openshift-gitops",
+                    "finalizers": [RESOURCES_FINALIZER],
+                    "annotations": { SYNC_WAVE: "1" },
+                },
+                "spec": {
+                    "project": "example-cert-manager",
+                    "source": {
+                        "repoURL": "https://charts.jetstack.io",
+                        "chart": "cert-manager",
+                        "targetRevision": "v1.15.3",
+                        "helm": {
+                            "valuesObject": { "crds": { "enabled": true }, "replicaCount": 2 },
+                        },
+                    },
+                    "destination": { "server": IN_CLUSTER, "namespace": "cert-manager" },
+                    "syncPolicy": {
+                        "automated": { "prune": true, "selfHeal": true },
+                        "retry": {
+                            "limit": 5,
+                            "backoff": { "duration": "10s", "factor": 2, "maxDuration": "3m" },
+                        },
+                        "syncOptions": [
+                            "ApplyOutOfSyncOnly=true",
+                            "CreateNamespace=true",
+                            "PruneLast=true",
+                            "ServerSideApply=true",
+                        ],
+                    },
+                },
+            })
+        );
+        assert_eq!(
+            find(&out, "AppProject", "example-cert-manager"),
+            json!({
+                "apiVersion": "argoproj.io/v1alpha1",
+                "kind": "AppProject",
+                "metadata": {
+                    "name": "example-cert-manager",
+                    "namespace": "openshift-gitops",
+                    "finalizers": [RESOURCES_FINALIZER],
+                    "annotations": { SYNC_WAVE: "-3" },
+                },
+                "spec": {
+                    "description": "Application cert-manager of site example, rendered by opsmith",
+                    "sourceRepos": ["https://charts.jetstack.io"],
+                    "destinations": [{ "namespace": "cert-manager", "server": IN_CLUSTER }],
+                    // Sorted, once each; its own Namespace by name.
+                    "clusterResourceWhitelist": [
+                        { "group": "", "kind": "Namespace", "name": "cert-manager" },
+                        { "group": "apiextensions.k8s.io", "kind": "CustomResourceDefinition" },
+                        { "group": "rbac.authorization.k8s.io", "kind": "ClusterRole" },
+                    ],
+                    "namespaceResourceWhitelist": [{ "group": "*", "kind": "*" }],
+                    "namespaceResourceBlacklist": [{ "group": "argoproj.io", "kind": "*" }],
+                },
+            })
+        );
+        // Nothing else changes: the site's project keeps only the GitOps
+        // repository and the Argo CD namespace.
+        let plain = render_with(json!({})).unwrap();
+        assert_eq!(out.objects().len(), plain.objects().len() + 2);
+        for object in plain.objects() {
+            let name = object["metadata"]["name"].as_str().unwrap();
+            let kind = object["kind"].as_str().unwrap();
+            assert_eq!(find(&out, kind, name), object, "{kind} {name}");
+        }
+    }
+
+    #[test]
+    fn renders_a_folder_of_another_repository_and_either_spelling_of_values() {
+        let app = json!({
+            "name": "monitoring",
+            "repoURL": "git@git.example.org:example/monitoring.git",
+            "path": "deploy/helm",
+            "targetRevision": "0123456789abcdef0123456789abcdef01234567",
+            "namespace": "monitoring",
+            "releaseName": "mon",
+            "valuesObject": { "retention": "7d" },
+            "syncOptions": ["ServerSideApply=false", "PrunePropagationPolicy=background"],
+            "namespaceResourceWhitelist": [
+                { "group": "apps", "kind": "Deployment" },
+                { "group": "", "kind": "ConfigMap" },
+            ],
+        });
+        let out = render_valid(
+            json!({ "applications": [app.clone()], "automated": false, "retryLimit": 0 }),
+        );
+        assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+        let application = find(&out, "Application", "monitoring");
+        assert_eq!(
+            application["spec"],
+            json!({
+                "project": "example-monitoring",
+                "source": {
+                    "repoURL": "git@git.example.org:example/monitoring.git",
+                    "path": "deploy/helm",
+                    "targetRevision": "0123456789abcdef0123456789abcdef01234567",
+                    "helm": { "releaseName": "mon", "valuesObject": { "retention": "7d" } },
+                },
+                "destination": { "server": IN_CLUSTER, "namespace": "monitoring" },
+                // The entry's options replace the defaults of the same key.
+                "syncPolicy": {
+                    "syncOptions": [
+                        "ApplyOutOfSyncOnly=true",
+                        "PruneLast=true",
+                        "PrunePropagationPolicy=background",
+                        "ServerSideApply=false",
+                    ],
+                },
+            })
+        );
+        assert_eq!(wave(&application), "5");
+        let project = find(&out, "AppProject", "example-monitoring");
+        assert_eq!(
+            project["spec"],
+            json!({
+                "description": "Application monitoring of site example, rendered by opsmith",
+                "sourceRepos": ["git@git.example.org:example/monitoring.git"],
+                "destinations": [{ "namespace": "monitoring", "server": IN_CLUSTER }],
+                "clusterResourceBlacklist": [{ "group": "*", "kind": "*" }],
+                "namespaceResourceWhitelist": [
+                    { "group": "", "kind": "ConfigMap" },
+                    { "group": "apps", "kind": "Deployment" },
+                ],
+                "namespaceResourceBlacklist": [{ "group": "argoproj.io", "kind": "*" }],
+            })
+        );
+
+        // `values` is the same field.
+        let mut spelled = app.clone();
+        let values = spelled
+            .as_object_mut()
+            .unwrap()
+            .remove("valuesObject")
+            .unwrap();
+        spelled["values"] = values;
+        let again =
+            render_valid(json!({ "applications": [spelled], "automated": false, "retryLimit": 0 }));
+        assert_eq!(find(&again, "Application", "monitoring"), application);
+    }
+
+    #[test]
+    fn applications_are_sorted_and_share_the_projects_wave() {
+        let out = render_valid(json!({
+            "applications": [
+                cert_manager_with(json!({ "name": "zeta", "syncWave": -7 })),
+                cert_manager_with(json!({ "name": "alpha" })),
+            ],
+        }));
+        let names: Vec<String> = application_names(&out)
+            .into_iter()
+            .filter(|n| n == "alpha" || n == "zeta")
+            .collect();
+        assert_eq!(names, ["alpha", "zeta"]);
+        // Every project syncs before the earliest Application.
+        for project in out.objects().iter().filter(|o| o["kind"] == "AppProject") {
+            assert_eq!(wave(project), "-8", "{project}");
+        }
+    }
+
+    #[test]
+    fn warns_about_a_floating_revision() {
+        for (app, why) in [
+            (
+                cert_manager_with(json!({ "targetRevision": "1.2.*" })),
+                "a version range",
+            ),
+            (
+                cert_manager_with(json!({ "targetRevision": "latest" })),
+                "the newest version or commit",
+            ),
+            (
+                cert_manager_with(json!({ "targetRevision": "" })),
+                "empty: the default branch or the newest version",
+            ),
+            (
+                cert_manager_with(json!({ "targetRevision": "stable" })),
+                "not an exact chart version",
+            ),
+        ] {
+            let revision = app["targetRevision"].as_str().unwrap().to_owned();
+            let out = render_valid(json!({ "applications": [app] }));
+            assert_eq!(
+                out.diagnostics,
+                [Diagnostic {
+                    severity: Severity::Warning,
+                    message: format!(
+                        "targetRevision `{revision}` floats ({why}): Argo CD deploys whatever it resolves to \
+                         when it syncs, so the same commit can deploy different code; pin the chart's version, such as 1.2.3"
+                    ),
+                    pointer: "/config/applications/0/targetRevision".to_owned(),
+                }]
+            );
+            // Still rendered, as written.
+            let application = find(&out, "Application", "cert-manager");
+            assert_eq!(
+                application["spec"]["source"]["targetRevision"],
+                revision.as_str()
+            );
+        }
+    }
+
+    #[test]
+    fn a_floating_revision_is_an_error_when_the_config_says_so() {
+        let config = json!({
+            "floatingRevisions": "error",
+            "applications": [
+                cert_manager(),
+                {
+                    "name": "tools",
+                    "repoURL": "https://github.com/example/tools.git",
+                    "path": "manifests",
+                    "targetRevision": "HEAD",
+                    "namespace": "tools",
+                },
+            ],
+        });
+        let err = render_with(config.clone()).unwrap_err();
+        assert_eq!(
+            err,
+            Error::at(
+                "/config/applications/1/targetRevision",
+                "targetRevision `HEAD` floats (the newest version or commit): Argo CD deploys whatever it \
+                 resolves to when it syncs, so the same commit can deploy different code; pin a tag or a commit"
+            )
+        );
+        // The schema knows the setting.
+        let validator = jsonschema::validator_for(&config_schema()).unwrap();
+        assert!(validator.is_valid(&config));
+        assert!(!validator.is_valid(&json!({ "floatingRevisions": "fail" })));
+        // Pinned revisions pass.
+        let mut pinned = config;
+        pinned["applications"][1]["targetRevision"] = json!("v2.0.1");
+        assert!(render_valid(pinned).diagnostics.is_empty());
+    }
+
+    #[test]
+    fn refuses_chart_and_path_together_or_neither() {
+        let err = application_error(cert_manager_with(json!({ "path": "charts/cert-manager" })));
+        assert_eq!(
+            err,
+            Error::at(
+                "/config/applications/0/path",
+                "give chart (a chart of a Helm chart repository) or path (a folder of a repository), not both"
+            )
+        );
+        let err = application_error(cert_manager_with(json!({ "chart": null })));
+        assert_eq!(err.pointer, "/config/applications/0");
+        assert!(err.message.starts_with("missing chart or path"), "{err}");
+    }
+
+    #[test]
+    fn refuses_a_bad_repo_url() {
+        for (url, message) in [
+            (
+                "http://charts.jetstack.io",
+                "`http://charts.jetstack.io`: a repoURL starts with https://, oci://, ssh:// or git@ (http:// sends everything in the clear)",
+            ),
+            (
+                "https://ci:s3cr3t-value@charts.example.org/stable",
+                "`https://(not shown)@charts.example.org/stable`: credentials do not belong in a repoURL: give them to Argo CD as a repository secret",
+            ),
+            (
+                "https://charts.example.org/*",
+                "`https://charts.example.org/*` holds a glob character (* ? [ ] { } !), which Argo CD would read as a pattern in the project's sourceRepos",
+            ),
+            (
+                "charts.example.org",
+                "`charts.example.org`: a repoURL starts with https://, oci://, ssh:// or git@ (http:// sends everything in the clear)",
+            ),
+        ] {
+            let err = application_error(cert_manager_with(json!({ "repoURL": url })));
+            assert_eq!(
+                err,
+                Error::at("/config/applications/0/repoURL", message),
+                "{url}"
+            );
+            // The host's schema check refuses it first.
+            let validator = jsonschema::validator_for(&config_schema()).unwrap();
+            let config = json!({ "applications": [cert_manager_with(json!({ "repoURL": url }))] });
+            assert!(!validator.is_valid(&config), "{url}");
+        }
+        // A chart comes from a Helm repository over https.
+        let err = application_error(cert_manager_with(
+            json!({ "repoURL": "git@github.com:example/charts.git" }),
+        ));
+        assert_eq!(err.pointer, "/config/applications/0/chart");
+        let err = application_error(cert_manager_with(
+            json!({ "repoURL": "oci://ghcr.io/example/charts/app" }),
+        ));
+        assert_eq!(err.pointer, "/config/applications/0/chart");
+        assert!(err.message.contains("path: ."), "{err}");
+    }
+
+    #[test]
+    fn refuses_names_taken_by_other_applications() {
+        for (name, taken) in [
+            ("prow", "component prow's Application"),
+            ("example-root", "the root Application"),
+        ] {
+            let err = application_error(cert_manager_with(json!({ "name": name })));
+            assert_eq!(
+                err,
+                Error::at(
+                    "/config/applications/0/name",
+                    format!(
+                        "`{name}` is the name of {taken}; Application names are unique in the Argo CD namespace"
+                    )
+                )
+            );
+        }
+        let err =
+            render_with(json!({ "applications": [cert_manager(), cert_manager()] })).unwrap_err();
+        assert_eq!(
+            err,
+            Error::at(
+                "/config/applications/1/name",
+                "another application is named `cert-manager`"
+            )
+        );
+        // An excluded component has no Application to collide with.
+        let out = render_valid(json!({
+            "exclude": ["prow"],
+            "applications": [cert_manager_with(json!({ "name": "prow" }))],
+        }));
+        assert_eq!(
+            find(&out, "Application", "prow")["spec"]["project"],
+            "example-prow"
+        );
+        assert_eq!(
+            find(&out, "AppProject", "example-prow")["spec"]["sourceRepos"],
+            json!(["https://charts.jetstack.io"])
+        );
+
+        let err = application_error(cert_manager_with(json!({ "name": "Cert_Manager" })));
+        assert_eq!(err.pointer, "/config/applications/0/name");
+    }
+
+    #[test]
+    fn keeps_the_fence_closed() {
+        // Not the Argo CD namespace, where a chart could add a project that
+        // allows everything.
+        let err = application_error(cert_manager_with(
+            json!({ "namespace": "openshift-gitops" }),
+        ));
+        assert_eq!(err.pointer, "/config/applications/0/namespace");
+        let err = render_with(json!({
+            "namespace": "argocd",
+            "applications": [cert_manager_with(json!({ "namespace": "argocd" }))],
+        }))
+        .unwrap_err();
+        assert_eq!(err.pointer, "/config/applications/0/namespace");
+        let err = application_error(cert_manager_with(json!({ "namespace": "*" })));
+        assert_eq!(err.pointer, "/config/applications/0/namespace");
+
+        // Cluster-scoped kinds by name, never a pattern.
+        for kind in [
+            json!({ "group": "*", "kind": "*" }),
+            json!({ "group": "", "kind": "Cluster*" }),
+        ] {
+            let err = application_error(cert_manager_with(
+                json!({ "clusterResourceWhitelist": [kind] }),
+            ));
+            assert_eq!(
+                err.pointer,
+                "/config/applications/0/clusterResourceWhitelist/0"
+            );
+        }
+
+        // The config's extensions for component folders stay out.
+        let out = render_valid(json!({
+            "destinationNamespaces": ["*"],
+            "clusterResourceWhitelist": [{ "group": "*", "kind": "*" }],
+            "applications": [cert_manager_with(json!({ "syncOptions": [], "clusterResourceWhitelist": [] }))],
+        }));
+        let project = find(&out, "AppProject", "example-cert-manager");
+        assert_eq!(
+            project["spec"]["destinations"],
+            json!([{ "namespace": "cert-manager", "server": IN_CLUSTER }])
+        );
+        assert_eq!(
+            project["spec"]["sourceRepos"],
+            json!(["https://charts.jetstack.io"])
+        );
+        assert!(project["spec"].get("clusterResourceWhitelist").is_none());
+        assert_eq!(group_kinds(&project, "clusterResourceBlacklist"), ["*/*"]);
+        assert_eq!(
+            group_kinds(&project, "namespaceResourceBlacklist"),
+            ["argoproj.io/*"]
+        );
+    }
+
+    #[test]
+    fn checks_helm_values_release_names_and_sync_options() {
+        let err = application_error(cert_manager_with(json!({ "valuesObject": { "a": 1 } })));
+        assert_eq!(err.pointer, "/config/applications/0/valuesObject");
+        let err = application_error(cert_manager_with(json!({ "releaseName": "Bad_Name" })));
+        assert_eq!(err.pointer, "/config/applications/0/releaseName");
+        let err = application_error(cert_manager_with(
+            json!({ "syncOptions": ["CreateNamespace"] }),
+        ));
+        assert_eq!(
+            err,
+            Error::at(
+                "/config/applications/0/syncOptions/0",
+                "`CreateNamespace` is not a sync option: Key=value, such as CreateNamespace=true"
+            )
+        );
+        let err = application_error(cert_manager_with(
+            json!({ "syncOptions": ["Replace=true", "Replace=false"] }),
+        ));
+        assert_eq!(
+            err,
+            Error::at(
+                "/config/applications/0/syncOptions/1",
+                "Replace is set twice"
+            )
+        );
+        // A typo is not an error, Argo CD ignores it, so it is a warning.
+        let out = render_valid(json!({
+            "applications": [cert_manager_with(json!({ "syncOptions": ["CreateNamespaces=true"] }))],
+        }));
+        assert_eq!(out.diagnostics.len(), 1);
+        assert_eq!(
+            out.diagnostics[0].pointer,
+            "/config/applications/0/syncOptions/0"
+        );
+        // Without CreateNamespace=true, no Namespace.
+        assert_eq!(
+            group_kinds(
+                &find(&out, "AppProject", "example-cert-manager"),
+                "clusterResourceWhitelist"
+            ),
+            [
+                "apiextensions.k8s.io/CustomResourceDefinition",
+                "rbac.authorization.k8s.io/ClusterRole"
+            ]
+        );
     }
 }

@@ -1,7 +1,6 @@
 //! The component's `config`: what the catalog says about the GitHub App, and
 //! the JSON Schema opsmith checks it against before `render` runs.
 
-use opsmith_plugin_sdk::Value;
 #[cfg(test)]
 use opsmith_plugin_sdk::github_app::DEFAULT_SECRET_NAME;
 use serde::Deserialize;
@@ -28,49 +27,24 @@ pub struct Config {
     )]
     pub app_name: String,
     /// Shown on the app's page (default: a sentence naming the cluster).
-    #[cfg_attr(
-        test,
-        schemars(with = "String", skip_serializing_if = "Option::is_none")
-    )]
     pub description: Option<String>,
     /// An http(s) URL: the app's homepage, the manifest's `url` (default:
     /// https://github.com/<org>).
     #[serde(rename = "homepageURL")]
-    #[cfg_attr(
-        test,
-        schemars(
-            with = "String",
-            skip_serializing_if = "Option::is_none",
-            regex(pattern = "^https?://")
-        )
-    )]
+    #[cfg_attr(test, schemars(regex(pattern = "^https?://")))]
     pub homepage_url: Option<String>,
     /// An https URL: where GitHub delivers the app's webhooks (default:
     /// Prow's hook, https://prow.apps.<cluster>.<baseDomain>/hook, when a
     /// builtin:prow component is enabled; required otherwise).
     #[serde(rename = "webhookURL")]
-    #[cfg_attr(
-        test,
-        schemars(
-            with = "String",
-            skip_serializing_if = "Option::is_none",
-            regex(pattern = "^https://")
-        )
-    )]
+    #[cfg_attr(test, schemars(regex(pattern = "^https://")))]
     pub webhook_url: Option<String>,
     /// An http(s) URL: where GitHub sends the person who registers the app
     /// from the manifest, with the temporary code to exchange for the app's
     /// credentials (default: none; then generate a private key and set a
     /// webhook secret on the app's settings page).
     #[serde(rename = "redirectURL")]
-    #[cfg_attr(
-        test,
-        schemars(
-            with = "String",
-            skip_serializing_if = "Option::is_none",
-            regex(pattern = "^https?://")
-        )
-    )]
+    #[cfg_attr(test, schemars(regex(pattern = "^https?://")))]
     pub redirect_url: Option<String>,
     /// OAuth callback URLs, for apps that act on behalf of users.
     #[serde(rename = "callbackURLs")]
@@ -105,14 +79,7 @@ pub struct Config {
     /// Key in the site's secret store (spec.secretStore) whose properties
     /// `app-id`, `private-key` and `webhook-secret` hold the app's
     /// credentials (default: github-app/<appName>).
-    #[cfg_attr(
-        test,
-        schemars(
-            with = "String",
-            skip_serializing_if = "Option::is_none",
-            length(min = 1)
-        )
-    )]
+    #[cfg_attr(test, schemars(length(min = 1)))]
     pub secret_store_key: Option<String>,
     /// A Secret name (an RFC 1123 subdomain): the Secret the credentials
     /// land in, in each namespace that uses them.
@@ -142,12 +109,6 @@ impl Config {
 /// GitHub's limit on `callback_urls` in an app manifest.
 #[cfg(test)]
 const MAX_CALLBACK_URLS: usize = 10;
-
-/// The JSON Schema (draft 2020-12) of [`Config`], generated from it (see the
-/// test `config_schema_is_generated_from_config`).
-pub fn schema() -> Value {
-    serde_json::from_str(include_str!("config.schema.json")).expect("config.schema.json is JSON")
-}
 
 #[cfg(test)]
 mod tests {

@@ -30,7 +30,7 @@ impl Plugin for GitHubApp {
             .description(
                 "The GitHub App's manifest and the ExternalSecrets that deliver its credentials",
             )
-            .config_schema(config::schema())
+            .config_schema_json(include_str!("config.schema.json"))
             // The namespaces come from the prow, tekton and argocd components'
             // configs, which `describe` cannot see.
             .emits("external-secrets.io/v1", "ExternalSecret", &["*"])

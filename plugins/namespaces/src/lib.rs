@@ -43,10 +43,7 @@ impl Plugin for Namespaces {
     fn describe() -> Info {
         Info::new("namespaces", env!("CARGO_PKG_VERSION"))
             .description("Namespaces with labels and annotations, declared in the catalog")
-            .config_schema(
-                serde_json::from_str(include_str!("config.schema.json"))
-                    .expect("config.schema.json is JSON"),
-            )
+            .config_schema_json(include_str!("config.schema.json"))
             .emits("v1", "Namespace", &[])
     }
 

@@ -45,7 +45,7 @@ impl Plugin for ProwPlugin {
     fn describe() -> Info {
         Info::new("prow", env!("CARGO_PKG_VERSION"))
             .description("Prow CI (hook, deck, tide, plank and friends) for a GitHub App, with its config.yaml and plugins.yaml")
-            .config_schema(schema::config_schema())
+            .config_schema_json(include_str!("config.schema.json"))
             .emits("v1", "Namespace", &[])
             .emits("v1", "ConfigMap", &PROW_NAMESPACES)
             .emits("v1", "ServiceAccount", &PROW_NAMESPACES)

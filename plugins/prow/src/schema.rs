@@ -3,6 +3,7 @@
 //! [`crate::settings::Config`], its doc comments and `schemars` attributes,
 //! and checked in beside it (see the test `config_schema_is_generated_from_config`).
 
+#[cfg(test)]
 use opsmith_plugin_sdk::Value;
 
 /// RFC 1123 label: namespaces, Secrets, containers.
@@ -17,10 +18,6 @@ pub const GITHUB_REPO: &str = "^[A-Za-z0-9][-A-Za-z0-9]*/[A-Za-z0-9._-]+$";
 /// A job's name.
 #[cfg(test)]
 pub const JOB_NAME: &str = "^[A-Za-z0-9-._]+$";
-
-pub fn config_schema() -> Value {
-    serde_json::from_str(include_str!("config.schema.json")).expect("config.schema.json is JSON")
-}
 
 /// `images.overrides`: a pull spec for any of the images, by name, and no
 /// other name.

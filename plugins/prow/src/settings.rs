@@ -121,10 +121,6 @@ pub struct Config {
     /// Blob storage for job logs and artifacts (what deck's job pages show),
     /// tide's history and status-reconciler's state. Without it Prow still
     /// runs, but jobs are undecorated and nothing is uploaded. Default: none.
-    #[cfg_attr(
-        test,
-        schemars(with = "Storage", skip_serializing_if = "Option::is_none")
-    )]
     pub storage: Option<Storage>,
     /// How deck (/) and hook (/hook, GitHub's webhook URL) are exposed:
     /// OpenShift Routes, or one networking.k8s.io Ingress.
@@ -330,7 +326,6 @@ pub struct Ghproxy {
     /// StorageClass.
     // Left out of `ghproxy`'s default too, which the schema shows.
     #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
-    #[cfg_attr(test, schemars(with = "String"))]
     pub storage_class_name: Option<String>,
 }
 
@@ -362,10 +357,6 @@ pub struct Presubmit {
     pub always_run: bool,
     /// Run only when a changed file matches this regular expression.
     #[serde(default)]
-    #[cfg_attr(
-        test,
-        schemars(with = "String", skip_serializing_if = "Option::is_none")
-    )]
     pub run_if_changed: Option<String>,
     /// Do not block merging (tide) on this job.
     #[serde(default)]
@@ -374,7 +365,6 @@ pub struct Presubmit {
     /// and artifacts). Needs storage. Default: true when storage is
     /// configured, false otherwise.
     #[serde(default)]
-    #[cfg_attr(test, schemars(with = "bool", skip_serializing_if = "Option::is_none"))]
     pub decorate: Option<bool>,
     /// Branches (regular expressions) the job runs for. Default: all.
     #[serde(default)]
@@ -397,16 +387,11 @@ pub struct Postsubmit {
     pub repo: String,
     /// Run only when a changed file matches this regular expression.
     #[serde(default)]
-    #[cfg_attr(
-        test,
-        schemars(with = "String", skip_serializing_if = "Option::is_none")
-    )]
     pub run_if_changed: Option<String>,
     /// Wrap the job with Prow's pod utilities (clone the repo, upload logs
     /// and artifacts). Needs storage. Default: true when storage is
     /// configured, false otherwise.
     #[serde(default)]
-    #[cfg_attr(test, schemars(with = "bool", skip_serializing_if = "Option::is_none"))]
     pub decorate: Option<bool>,
     /// Branches (regular expressions) the job runs for. Default: all.
     #[serde(default)]
@@ -435,7 +420,7 @@ pub struct Container {
     #[serde(default)]
     #[cfg_attr(
         test,
-        schemars(with = "String", skip_serializing_if = "Option::is_none", regex(pattern = DNS_LABEL))
+        schemars(regex(pattern = DNS_LABEL))
     )]
     pub name: Option<String>,
     /// Image to run.
@@ -453,10 +438,6 @@ pub struct Container {
     /// Requests and limits, as Kubernetes quantities in strings ("500m",
     /// "2Gi").
     #[serde(default)]
-    #[cfg_attr(
-        test,
-        schemars(with = "Resources", skip_serializing_if = "Option::is_none")
-    )]
     pub resources: Option<Resources>,
 }
 

@@ -63,14 +63,7 @@ fn render_with(prow_config: Value) -> Result<Output, opsmith_plugin_sdk::Error> 
 }
 
 fn find(out: &Output, kind: &str, namespace: &str, name: &str) -> Value {
-    out.objects()
-        .into_iter()
-        .find(|o| {
-            o["kind"] == kind
-                && o["metadata"]["name"] == name
-                && o["metadata"]["namespace"].as_str().unwrap_or("") == namespace
-        })
-        .unwrap_or_else(|| panic!("no {kind} {namespace}/{name}"))
+    opsmith_plugin_sdk::testing::object(out, kind, &format!("{namespace}/{name}"))
 }
 
 fn container(out: &Output, deployment: &str) -> Value {

@@ -79,8 +79,13 @@ fn wit_severity(severity: SdkSeverity) -> Severity {
 }
 
 fn into_wit_error(e: Error) -> RenderError {
+    // WIT 0.1.0 has no file locations: say it in the message.
+    let message = match &e.location {
+        Some(_) => e.to_string(),
+        None => e.message,
+    };
     RenderError {
-        message: e.message,
+        message,
         pointer: e.pointer,
     }
 }

@@ -123,6 +123,19 @@ impl Info {
         self
     }
 
+    /// Sets the JSON Schema of the component's `config` from its text, as
+    /// `include_str!("config.schema.json")` gives it.
+    ///
+    /// # Panics
+    ///
+    /// When `text` is not JSON: a plugin's own file, which its tests read
+    /// (see [`testing::check_config_schema`]).
+    pub fn config_schema_json(self, text: &str) -> Self {
+        let schema = serde_json::from_str(text)
+            .unwrap_or_else(|e| panic!("the plugin's config schema is not JSON: {e}"));
+        self.config_schema(schema)
+    }
+
     /// Declares a kind the plugin emits, and the namespaces it may use
     /// (`&[]` for cluster-scoped kinds, `&["*"]` for any namespace).
     pub fn emits(mut self, api_version: &str, kind: &str, namespaces: &[&str]) -> Self {
@@ -147,6 +160,20 @@ pub struct Input {
     pub catalog: AppCatalog,
     /// This component's raw `config` (`{}` when the catalog gives none).
     pub config: Value,
+    /// The files the catalog lists for this component (`files:` globs,
+    /// relative to the site folder), sorted by path. Empty from an opsmith
+    /// that speaks WIT 0.1.0.
+    pub files: Vec<SourceFile>,
+}
+
+/// A file of the site folder that the catalog gives a component.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    /// Relative to the site folder, with `/` between folders, such as
+    /// `templates/chrony.yaml.j2`.
+    pub path: String,
+    /// The file's text (opsmith refuses a file that is not UTF-8).
+    pub content: String,
 }
 
 impl Input {
@@ -191,7 +218,14 @@ impl Input {
             })?,
             config: serde_json::from_str(config)
                 .map_err(|e| Error::at("/config", format!("config is not JSON: {e}")))?,
+            files: Vec::new(),
         })
+    }
+
+    /// The input with the component's files.
+    pub fn with_files(mut self, files: Vec<SourceFile>) -> Self {
+        self.files = files;
+        self
     }
 
     /// This component's config as `T`; `serde(default)` on `T` fills in what
@@ -442,6 +476,21 @@ pub struct Error {
     pub message: String,
     /// JSON pointer into the input, empty for the whole input.
     pub pointer: String,
+    /// Where in one of the component's files (see [`Input::files`]), for an
+    /// error in a file rather than in the catalog.
+    pub location: Option<FileLocation>,
+}
+
+/// A place in one of the component's files; opsmith shows it as
+/// `FILE:LINE:COLUMN`, relative to the site folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileLocation {
+    /// The file's [`SourceFile::path`].
+    pub path: String,
+    /// From 1.
+    pub line: u32,
+    /// From 1; 0 when only the line is known.
+    pub column: u32,
 }
 
 impl Error {
@@ -450,6 +499,7 @@ impl Error {
         Error {
             message: message.into(),
             pointer: String::new(),
+            location: None,
         }
     }
 
@@ -458,16 +508,34 @@ impl Error {
         Error {
             message: message.into(),
             pointer: pointer.to_owned(),
+            location: None,
+        }
+    }
+
+    /// An error at `line` and `column` of the component's file `path` (a
+    /// [`SourceFile::path`]), such as a template's syntax error.
+    pub fn in_file(path: &str, line: u32, column: u32, message: impl Into<String>) -> Self {
+        Error {
+            message: message.into(),
+            pointer: String::new(),
+            location: Some(FileLocation {
+                path: path.to_owned(),
+                line,
+                column,
+            }),
         }
     }
 }
 
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.pointer.is_empty() {
-            f.write_str(&self.message)
-        } else {
-            write!(f, "{}: {}", self.pointer, self.message)
+        match &self.location {
+            Some(at) if at.column > 0 => {
+                write!(f, "{}:{}:{}: {}", at.path, at.line, at.column, self.message)
+            }
+            Some(at) => write!(f, "{}:{}: {}", at.path, at.line, self.message),
+            None if self.pointer.is_empty() => f.write_str(&self.message),
+            None => write!(f, "{}: {}", self.pointer, self.message),
         }
     }
 }
@@ -552,6 +620,67 @@ pub mod testing {
         }
     }
 
+    /// Checks a plugin's config schema file (`path`) two ways: it is the
+    /// schema `generated` from the config type `T` (see
+    /// [`check_schema_file`]), and the defaults it shows are `T::default()`'s
+    /// (see [`assert_schema_matches_defaults`]).
+    #[cfg(not(target_arch = "wasm32"))]
+    #[track_caller]
+    pub fn check_config_schema<T: serde::Serialize + Default>(
+        generated: &serde_json::Value,
+        path: &str,
+    ) {
+        check_schema_file(generated, path);
+        let text =
+            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+        let schema =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} is not JSON: {e}"));
+        assert_schema_matches_defaults::<T>(&schema);
+    }
+
+    /// The object of `kind` named `name` in `out`: `namespace/name` as
+    /// kubectl writes it, or a bare name for the first object of that name
+    /// in any namespace.
+    ///
+    /// # Panics
+    ///
+    /// When `out` holds no such object, listing what it holds.
+    #[track_caller]
+    pub fn object(out: &Output, kind: &str, name: &str) -> serde_json::Value {
+        let (namespace, name) = match name.split_once('/') {
+            Some((namespace, name)) => (Some(namespace), name),
+            None => (None, name),
+        };
+        let objects = out.objects();
+        let found = objects.iter().position(|o| {
+            o["kind"] == kind
+                && o["metadata"]["name"] == name
+                && namespace
+                    .is_none_or(|ns| o["metadata"]["namespace"].as_str().unwrap_or("") == ns)
+        });
+        match found {
+            Some(i) => objects.into_iter().nth(i).unwrap_or_default(),
+            None => {
+                let held: Vec<String> = objects
+                    .iter()
+                    .map(|o| {
+                        let kind = o["kind"].as_str().unwrap_or("?");
+                        let name = o["metadata"]["name"].as_str().unwrap_or("?");
+                        match o["metadata"]["namespace"].as_str() {
+                            Some(ns) => format!("{kind} {ns}/{name}"),
+                            None => format!("{kind} {name}"),
+                        }
+                    })
+                    .collect();
+                let namespace = namespace.map(|ns| format!("{ns}/")).unwrap_or_default();
+                panic!(
+                    "no {kind} {namespace}{name} in the output, which holds: {}",
+                    held.join(", ")
+                )
+            }
+        }
+    }
+
     /// The environment variable that makes [`check_schema_file`] write the
     /// file instead of comparing it: `OPSMITH_BLESS_SCHEMAS=1`.
     #[cfg(not(target_arch = "wasm32"))]
@@ -559,10 +688,9 @@ pub mod testing {
 
     /// Checks that the schema file at `path`, which the plugin's `describe`
     /// includes, is `generated`: the schema generated from the config type
-    /// (by `schemars`, say), as pretty JSON with a trailing newline, byte for
-    /// byte. The lines of each `description` (a doc comment's) are joined
-    /// with spaces, as rustdoc joins them; a blank line stays a paragraph
-    /// break. With `OPSMITH_BLESS_SCHEMAS=1` it writes the file instead.
+    /// (by `schemars`, say), tidied by [`tidy_generated_schema`], as pretty
+    /// JSON with a trailing newline, byte for byte. With
+    /// `OPSMITH_BLESS_SCHEMAS=1` it writes the file instead.
     ///
     /// # Panics
     ///
@@ -583,7 +711,7 @@ pub mod testing {
         bless: bool,
     ) -> Result<(), String> {
         let mut schema = generated.clone();
-        join_description_lines(&mut schema);
+        tidy_generated_schema(&mut schema);
         let text = serde_json::to_string_pretty(&schema).map_err(|e| e.to_string())? + "\n";
         let current = std::fs::read_to_string(path).unwrap_or_default();
         if current == text {
@@ -616,31 +744,68 @@ pub mod testing {
         ))
     }
 
-    /// Joins the lines of every `description` string: doc comments are
-    /// wrapped, the messages and pages that show descriptions are not.
-    /// Values (`default`, `const`, `enum`, `examples`) are left alone.
+    /// Makes a schema generated from Rust types say what the input file
+    /// means, and no more:
+    /// - the lines of each `description` (a doc comment's) are joined with
+    ///   spaces, as rustdoc joins them; a blank line stays a paragraph break;
+    /// - an `Option` field is optional, not nullable: YAML's `null` is not a
+    ///   value any setting takes, so `null` leaves types, `anyOf`s and
+    ///   defaults;
+    /// - the integer and float `format`s that name Rust's types (`uint32`,
+    ///   `double`) go: JSON has numbers, and the ranges stay.
+    ///
+    /// Values (`default`, `const`, `enum`, `examples`) are otherwise left alone.
     #[cfg(not(target_arch = "wasm32"))]
-    fn join_description_lines(schema: &mut serde_json::Value) {
+    pub fn tidy_generated_schema(schema: &mut serde_json::Value) {
         use serde_json::Value;
-        match schema {
-            Value::Object(keywords) => {
-                for (keyword, value) in keywords.iter_mut() {
-                    match (keyword.as_str(), value) {
-                        ("description", Value::String(text)) => *text = join_lines(text),
-                        ("default" | "const" | "enum" | "examples", _) => {}
-                        // Keyed by property (or definition) name: each value is a
-                        // schema, whatever its key.
-                        (
-                            "properties" | "patternProperties" | "$defs" | "definitions"
-                            | "dependentSchemas",
-                            Value::Object(schemas),
-                        ) => schemas.values_mut().for_each(join_description_lines),
-                        (_, value) => join_description_lines(value),
-                    }
+        let Value::Object(keywords) = schema else {
+            return;
+        };
+        for (keyword, value) in keywords.iter_mut() {
+            match (keyword.as_str(), value) {
+                ("description", Value::String(text)) => *text = join_lines(text),
+                ("default", Value::Object(members)) => members.retain(|_, v| !v.is_null()),
+                ("const" | "enum" | "examples" | "default", _) => {}
+                // Keyed by property (or definition) name: each value is a
+                // schema, whatever its key.
+                (
+                    "properties" | "patternProperties" | "$defs" | "definitions"
+                    | "dependentSchemas",
+                    Value::Object(schemas),
+                ) => schemas.values_mut().for_each(tidy_generated_schema),
+                (_, Value::Array(items)) => items.iter_mut().for_each(tidy_generated_schema),
+                (_, value) => tidy_generated_schema(value),
+            }
+        }
+        if keywords.get("default").is_some_and(Value::is_null) {
+            keywords.remove("default");
+        }
+        if let Some(Value::Array(types)) = keywords.get_mut("type") {
+            types.retain(|t| t != "null");
+            if let [only] = types.as_slice() {
+                let only = only.clone();
+                keywords.insert("type".to_owned(), only);
+            }
+        }
+        if let Some(Value::Array(enumerated)) = keywords.get_mut("enum") {
+            enumerated.retain(|v| !v.is_null());
+        }
+        if let Some(Value::Array(branches)) = keywords.get_mut("anyOf") {
+            branches.retain(|b| b.get("type").is_none_or(|t| t != "null"));
+            if let [only] = branches.as_slice()
+                && let Value::Object(inner) = only.clone()
+            {
+                keywords.remove("anyOf");
+                for (keyword, value) in inner {
+                    keywords.entry(keyword).or_insert(value);
                 }
             }
-            Value::Array(items) => items.iter_mut().for_each(join_description_lines),
-            _ => {}
+        }
+        let is_number = keywords
+            .get("type")
+            .is_some_and(|t| t == "integer" || t == "number");
+        if is_number {
+            keywords.remove("format");
         }
     }
 
@@ -666,7 +831,26 @@ pub mod testing {
         catalog: &str,
         config: &str,
     ) -> Result<Output, Error> {
-        P::render(&Input::for_plugin::<P>(component, site, catalog, config)?)
+        render_with_files::<P>(component, site, catalog, config, &[])
+    }
+
+    /// As [`render`], with the component's files: `(path, content)` pairs,
+    /// which opsmith would give sorted by path.
+    pub fn render_with_files<P: Plugin>(
+        component: &str,
+        site: &str,
+        catalog: &str,
+        config: &str,
+        files: &[(&str, &str)],
+    ) -> Result<Output, Error> {
+        let files = files
+            .iter()
+            .map(|(path, content)| super::SourceFile {
+                path: (*path).to_owned(),
+                content: (*content).to_owned(),
+            })
+            .collect();
+        P::render(&Input::for_plugin::<P>(component, site, catalog, config)?.with_files(files))
     }
 }
 

@@ -1,6 +1,6 @@
 //! The component's `config`, its JSON Schema, and the names derived from it.
 
-use opsmith_plugin_sdk::{Error, SiteInventory, Value};
+use opsmith_plugin_sdk::{Error, SiteInventory};
 use serde::Deserialize;
 
 /// Where the CI objects live when the config names no namespace. The
@@ -102,14 +102,7 @@ pub struct Config {
     pub workspace_size: String,
     /// StorageClass of that volume (default: the cluster's default
     /// StorageClass).
-    #[cfg_attr(
-        test,
-        schemars(
-            with = "String",
-            skip_serializing_if = "Option::is_none",
-            length(min = 1)
-        )
-    )]
+    #[cfg_attr(test, schemars(length(min = 1)))]
     pub storage_class_name: Option<String>,
     /// Pull requests run pipelines only when their author's
     /// `author_association` with the repository is one of these; pull
@@ -171,14 +164,7 @@ pub struct Repository {
     /// (default: https://github.com/<name>.git); runs started by webhooks
     /// clone the URL in the event.
     #[serde(default)]
-    #[cfg_attr(
-        test,
-        schemars(
-            with = "String",
-            skip_serializing_if = "Option::is_none",
-            regex(pattern = "^(https://|ssh://|git@)")
-        )
-    )]
+    #[cfg_attr(test, schemars(regex(pattern = "^(https://|ssh://|git@)")))]
     pub url: Option<String>,
     /// Image the build and test commands run in; it needs /bin/sh.
     #[cfg_attr(test, schemars(length(min = 1)))]
@@ -186,14 +172,7 @@ pub struct Repository {
     /// Shell command that builds the checked-out source, run before the
     /// tests (default: none).
     #[serde(default)]
-    #[cfg_attr(
-        test,
-        schemars(
-            with = "String",
-            skip_serializing_if = "Option::is_none",
-            length(min = 1)
-        )
-    )]
+    #[cfg_attr(test, schemars(length(min = 1)))]
     pub build_command: Option<String>,
     /// Shell command that runs the tests, in the checked-out source.
     #[cfg_attr(test, schemars(length(min = 1)))]
@@ -203,12 +182,8 @@ pub struct Repository {
     #[serde(default)]
     #[cfg_attr(
         test,
-        schemars(
-            with = "String",
-            skip_serializing_if = "Option::is_none",
-            regex(pattern = DNS_LABEL),
-            length(max = MAX_PIPELINE_NAME)
-        )
+        schemars(regex(pattern = DNS_LABEL),
+            length(max = MAX_PIPELINE_NAME))
     )]
     pub pipeline: Option<String>,
 }
@@ -272,12 +247,6 @@ impl Config {
             )
         })
     }
-}
-
-/// The JSON Schema (draft 2020-12) of [`Config`], generated from it (see
-/// the test `config_schema_is_generated_from_config`).
-pub fn schema() -> Value {
-    serde_json::from_str(include_str!("config.schema.json")).expect("config.schema.json is JSON")
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ impl Plugin for Tekton {
         // namespace the config names, hence `*`.
         Info::new("tekton", env!("CARGO_PKG_VERSION"))
             .description("OpenShift Pipelines, and a build-and-test pipeline per repository run by GitHub webhooks")
-            .config_schema(config::schema())
+            .config_schema_json(include_str!("config.schema.json"))
             .emits("operators.coreos.com/v1alpha1", "Subscription", &["openshift-operators"])
             .emits("operator.tekton.dev/v1alpha1", "TektonConfig", &[])
             .emits("v1", "Namespace", &[])
@@ -148,7 +148,7 @@ fn pipeline_names(config: &Config) -> Result<Vec<(String, &config::Repository)>,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opsmith_plugin_sdk::testing::{EXAMPLE_SITE, catalog_with, render};
+    use opsmith_plugin_sdk::testing::{EXAMPLE_SITE, catalog_with, object, render};
     use opsmith_plugin_sdk::{Output, Value};
 
     /// A catalog with the four components that meet in CI; `tweak` edits
@@ -212,13 +212,6 @@ mod tests {
         kinds
     }
 
-    fn find(out: &Output, kind: &str, name: &str) -> Value {
-        out.objects()
-            .into_iter()
-            .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
-            .unwrap_or_else(|| panic!("no {kind} {name}"))
-    }
-
     #[test]
     fn renders_the_install_the_pipelines_and_the_triggers() {
         let out = run(&catalog(|_| {})).unwrap();
@@ -247,7 +240,7 @@ mod tests {
                 _ => assert_eq!(namespace, "ci", "{o}"),
             }
         }
-        let subscription = find(&out, "Subscription", "openshift-pipelines-operator-rh");
+        let subscription = object(&out, "Subscription", "openshift-pipelines-operator-rh");
         assert_eq!(
             subscription["spec"],
             json!({
@@ -263,7 +256,7 @@ mod tests {
     #[test]
     fn pipeline_clones_builds_and_tests_in_the_repository_image() {
         let out = run(&catalog(|_| {})).unwrap();
-        let pipeline = find(&out, "Pipeline", "example-infra-site");
+        let pipeline = object(&out, "Pipeline", "example-infra-site");
         assert_eq!(pipeline["apiVersion"], "tekton.dev/v1");
         let tasks = pipeline["spec"]["tasks"].as_array().unwrap();
         let names: Vec<_> = tasks.iter().map(|t| t["name"].as_str().unwrap()).collect();
@@ -286,7 +279,7 @@ mod tests {
         assert_eq!(params[1]["name"], "revision");
 
         // No build command: the tests run right after the clone.
-        let tools = find(&out, "Pipeline", "example-tools");
+        let tools = object(&out, "Pipeline", "example-tools");
         let tasks = tools["spec"]["tasks"].as_array().unwrap();
         assert_eq!(tasks.len(), 2);
         assert_eq!(tasks[1]["runAfter"], json!(["clone"]));
@@ -299,10 +292,10 @@ mod tests {
     #[test]
     fn git_clone_uses_the_pinned_image_and_no_param_in_its_script() {
         let out = run(&catalog(|_| {})).unwrap();
-        let step = &find(&out, "Task", "git-clone")["spec"]["steps"][0];
+        let step = &object(&out, "Task", "git-clone")["spec"]["steps"][0];
         assert_eq!(step["image"], config::DEFAULT_GIT_IMAGE);
         assert!(!step["script"].as_str().unwrap().contains("$(params."));
-        let test = &find(&out, "Task", "run-command")["spec"]["steps"][0];
+        let test = &object(&out, "Task", "run-command")["spec"]["steps"][0];
         assert_eq!(test["image"], "$(params.image)");
         assert_eq!(test["args"], json!(["$(params.command)"]));
     }
@@ -310,7 +303,7 @@ mod tests {
     #[test]
     fn listener_verifies_github_signatures_with_the_app_secret() {
         let out = run(&catalog(|_| {})).unwrap();
-        let listener = find(&out, "EventListener", "github");
+        let listener = object(&out, "EventListener", "github");
         assert_eq!(listener["spec"]["serviceAccountName"], "github-listener");
         let triggers = listener["spec"]["triggers"].as_array().unwrap();
         let names: Vec<_> = triggers
@@ -361,7 +354,7 @@ mod tests {
             json!(["push"])
         );
 
-        let binding = find(&out, "TriggerBinding", "github-push");
+        let binding = object(&out, "TriggerBinding", "github-push");
         assert_eq!(
             binding["spec"]["params"][1],
             json!({ "name": "revision", "value": "$(body.after)" })
@@ -376,7 +369,7 @@ mod tests {
             "repositories": [{ "name": "example/tools", "buildImage": "golang:1.23", "testCommand": "go test ./..." }],
         });
         let out = run(&with_config(config)).unwrap();
-        let run = &find(&out, "TriggerTemplate", "example-tools")["spec"]["resourcetemplates"][0];
+        let run = &object(&out, "TriggerTemplate", "example-tools")["spec"]["resourcetemplates"][0];
         assert_eq!(run["kind"], "PipelineRun");
         assert_eq!(run["metadata"]["generateName"], "example-tools-");
         assert_eq!(run["spec"]["pipelineRef"]["name"], "example-tools");
@@ -393,12 +386,12 @@ mod tests {
             "repositories": [{ "name": "example/tools", "buildImage": "golang:1.23", "testCommand": "go test ./..." }],
         });
         let out = run(&with_config(config)).unwrap();
-        let binding = find(&out, "RoleBinding", "hooks-listener");
+        let binding = object(&out, "RoleBinding", "hooks-listener");
         assert_eq!(
             binding["roleRef"]["name"],
             "tekton-triggers-eventlistener-roles"
         );
-        let cluster = find(&out, "ClusterRoleBinding", "pipelines-hooks-listener");
+        let cluster = object(&out, "ClusterRoleBinding", "pipelines-hooks-listener");
         assert_eq!(
             cluster["roleRef"]["name"],
             "tekton-triggers-eventlistener-clusterroles"
@@ -407,7 +400,7 @@ mod tests {
             cluster["subjects"],
             json!([{ "kind": "ServiceAccount", "name": "hooks-listener", "namespace": "pipelines" }])
         );
-        let route = find(&out, "Route", "el-hooks");
+        let route = object(&out, "Route", "el-hooks");
         assert_eq!(
             route["spec"]["host"],
             "el-hooks-pipelines.apps.example.example.org"
@@ -426,7 +419,7 @@ mod tests {
         });
         let out = run(&with_config(config)).unwrap();
         assert!(!kinds(&out).contains_key("Route"));
-        let ingress = find(&out, "Ingress", "el-github");
+        let ingress = object(&out, "Ingress", "el-github");
         let rule = &ingress["spec"]["rules"][0];
         assert_eq!(rule["host"], "ci-hooks.example.org");
         assert_eq!(
@@ -438,7 +431,7 @@ mod tests {
     #[test]
     fn install_modes() {
         let out = run(&with_config(json!({ "install": "tektonconfig" }))).unwrap();
-        let tekton_config = find(&out, "TektonConfig", "config");
+        let tekton_config = object(&out, "TektonConfig", "config");
         assert_eq!(tekton_config["apiVersion"], "operator.tekton.dev/v1alpha1");
         assert_eq!(
             tekton_config["spec"]["targetNamespace"],
@@ -455,7 +448,7 @@ mod tests {
 
         let out = run(&with_config(json!({ "channel": "pipelines-1.16" }))).unwrap();
         assert_eq!(
-            find(&out, "Subscription", "openshift-pipelines-operator-rh")["spec"]["channel"],
+            object(&out, "Subscription", "openshift-pipelines-operator-rh")["spec"]["channel"],
             "pipelines-1.16"
         );
     }
@@ -498,7 +491,7 @@ mod tests {
         let mut config = config;
         config["repositories"][1]["pipeline"] = json!("tools-upper");
         let out = run(&with_config(config)).unwrap();
-        find(&out, "Pipeline", "tools-upper");
+        object(&out, "Pipeline", "tools-upper");
     }
 
     #[test]
