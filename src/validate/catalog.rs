@@ -4,6 +4,14 @@
 //! catalog through the SDK's guest types ([`Catalog::guest_view`]), derived
 //! from this one.
 
+// The fields' doc comments are the schema's descriptions, written for the
+// person editing the YAML (`<name>`, bare URLs), not as rustdoc markup.
+#![allow(
+    rustdoc::invalid_html_tags,
+    rustdoc::bare_urls,
+    rustdoc::broken_intra_doc_links
+)]
+
 use std::fmt;
 
 use opsmith_plugin_sdk::Emit;
