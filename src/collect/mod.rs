@@ -170,11 +170,15 @@ pub fn objects(
             // Placing a pointer may read a file again for its positions:
             // only for what is shown.
             let problem = || {
-                let message = format!(
-                    "component `{}` (plugin {}): {}",
-                    r.component, r.plugin, d.message
-                );
-                crate::plugins::locate_pointer(site, index, &d.pointer, message)
+                crate::plugins::guest_problem(
+                    site,
+                    index,
+                    &r.component,
+                    &r.plugin,
+                    &d.message,
+                    &d.pointer,
+                    d.location.as_ref(),
+                )
             };
             match d.severity {
                 Severity::Error => problems.push(problem()),

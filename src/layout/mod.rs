@@ -109,12 +109,19 @@ pub fn object_path(o: &Object) -> String {
     )
 }
 
-/// The digest of both input files, as read.
+/// The digest of both input files, as read, and of the components' files
+/// (path and content).
 pub fn inputs_digest(site: &Site) -> String {
     let mut hasher = Sha256::new();
     for doc in [&site.inputs.inventory, &site.inputs.catalog] {
         hasher.update(doc.text.len().to_le_bytes());
         hasher.update(doc.text.as_bytes());
+    }
+    for file in site.files.iter().flatten() {
+        for part in [&file.path, &file.content] {
+            hasher.update(part.len().to_le_bytes());
+            hasher.update(part.as_bytes());
+        }
     }
     hex::encode(hasher.finalize())
 }

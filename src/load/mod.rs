@@ -4,6 +4,7 @@
 //! validate.
 
 pub mod builtin;
+pub mod files;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

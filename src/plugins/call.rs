@@ -11,7 +11,7 @@ use wasmtime::component::Component as WasmComponent;
 
 use super::schedule::Job;
 use super::*;
-use bindings::{FileFormat, PluginInfo, RendererPre, Severity};
+use bindings::{FileFormat, FileLocation, PluginInfo, RenderOutput, RendererPre, Severity};
 use cache::Origin;
 use error::PluginError;
 use sandbox::{Limits, StoreState};
@@ -24,10 +24,17 @@ pub struct Plugin {
     pub source_sha256: Option<&'static str>,
     pub size: usize,
     pub origin: Origin,
-    pub(super) pre: RendererPre<StoreState>,
+    pub(super) pre: Linked,
     pub(super) component: WasmComponent,
     /// What `describe` said, once it said something valid.
     pub(super) description: OnceLock<Info>,
+}
+
+/// A plugin linked for the version of the contract it targets.
+pub(super) enum Linked {
+    Current(RendererPre<StoreState>),
+    /// `opsmith:plugin@0.1.0`: no files in, no file locations out.
+    V0_1(bindings::v0_1::RendererPre<StoreState>),
 }
 
 /// What `describe` says, parsed.
@@ -63,6 +70,8 @@ pub struct PluginDiagnostic {
     pub severity: Severity,
     pub message: String,
     pub pointer: String,
+    /// A place in one of the component's files, when the message is about one.
+    pub location: Option<FileLocation>,
 }
 
 /// What one component rendered.
@@ -83,6 +92,14 @@ pub struct Rendered {
 }
 
 impl Plugin {
+    /// The version of opsmith's contract the plugin targets.
+    pub fn contract(&self) -> &'static str {
+        match self.pre {
+            Linked::Current(_) => "0.2.0",
+            Linked::V0_1(_) => "0.1.0",
+        }
+    }
+
     /// The names the component imports, such as `wasi:filesystem/types@0.2.6`.
     pub fn imports(&self, runtime: &Runtime) -> Vec<String> {
         self.component
@@ -112,11 +129,16 @@ impl Plugin {
         let mut store = sandbox::store(&runtime.engine, limits).map_err(|e| PluginError::Trap {
             trap: e.to_string(),
         })?;
-        let result = self
-            .pre
-            .instantiate(&mut store)
-            .and_then(|instance| instance.call_describe(&mut store))
-            .map_err(|e| sandbox::classify(e, &store, limits))?;
+        let result = match &self.pre {
+            Linked::Current(pre) => pre
+                .instantiate(&mut store)
+                .and_then(|instance| instance.call_describe(&mut store)),
+            Linked::V0_1(pre) => pre
+                .instantiate(&mut store)
+                .and_then(|instance| instance.call_describe(&mut store))
+                .map(Into::into),
+        }
+        .map_err(|e| sandbox::classify(e, &store, limits))?;
         let description = parse_info(result)?;
         Ok(self.description.get_or_init(|| description).clone())
     }
@@ -137,25 +159,53 @@ impl Plugin {
                 trap: e.to_string(),
             })
         })?;
-        let instance = self
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| self.fail(sandbox::classify(e, &store, limits)))?;
         let config = job.config.to_string();
-        let input = bindings::RenderInput {
-            component: &job.component.name,
-            site: if description.reads_hosts {
-                job.site_json
-            } else {
-                job.site_json_without_hosts
-            },
-            catalog: catalog_json,
-            config: &config,
+        let site = if description.reads_hosts {
+            job.site_json
+        } else {
+            job.site_json_without_hosts
         };
-        let prepared = started.elapsed();
-        let result = instance
-            .call_render(&mut store, input)
-            .map_err(|e| self.fail(sandbox::classify(e, &store, limits)))?;
+        let files: Vec<bindings::SourceFile<'_>> = job
+            .files
+            .iter()
+            .map(|f| bindings::SourceFile {
+                path: &f.path,
+                content: &f.content,
+            })
+            .collect();
+        let mut prepared = started.elapsed();
+        let result: wasmtime::Result<Result<RenderOutput, bindings::RenderError>> = match &self.pre
+        {
+            Linked::Current(pre) => pre.instantiate(&mut store).and_then(|instance| {
+                prepared = started.elapsed();
+                let input = bindings::RenderInput {
+                    component: &job.component.name,
+                    site,
+                    catalog: catalog_json,
+                    config: &config,
+                    files: &files,
+                };
+                instance.call_render(&mut store, input)
+            }),
+            Linked::V0_1(_) if !job.files.is_empty() => {
+                return Err(self.fail(PluginError::Incompatible {
+                    reason: "the catalog gives this component `files`, which a plugin of opsmith:plugin@0.1.0 cannot receive; rebuild it with a current SDK (0.2.0)".to_owned(),
+                }));
+            }
+            Linked::V0_1(pre) => pre.instantiate(&mut store).and_then(|instance| {
+                prepared = started.elapsed();
+                let input = bindings::v0_1::opsmith::plugin::types::RenderInput {
+                    component: &job.component.name,
+                    site,
+                    catalog: catalog_json,
+                    config: &config,
+                };
+                instance
+                    .call_render(&mut store, input)
+                    .map(|result| result.map(Into::into).map_err(Into::into))
+            }),
+        };
+        let result = result.map_err(|e| self.fail(sandbox::classify(e, &store, limits)))?;
         let called = started.elapsed();
         let log = store.data_mut().take_log();
         // The output is the host's own copy: the instance's memory (tens of
@@ -167,6 +217,7 @@ impl Plugin {
                 return Err(ComponentFailure::Guest {
                     message: guest.message,
                     pointer: guest.pointer,
+                    location: guest.location,
                     log,
                 });
             }
@@ -200,6 +251,7 @@ impl Plugin {
                 severity: d.severity,
                 message: d.message,
                 pointer: d.pointer,
+                location: d.location,
             })
             .collect();
         tracing::info!(
@@ -312,6 +364,13 @@ pub(super) fn parse_info(info: PluginInfo) -> Result<Info, PluginError> {
     })
 }
 
+/// The one wildcard a plugin may declare: any kind in any namespace, for a
+/// plugin whose output the user writes (templates). Such a component emits
+/// exactly what the catalog's `allow` lists, and needs one.
+pub fn is_any_kind(api_version: &str, kind: &str, namespaces: &[String]) -> bool {
+    api_version == "*" && kind == "*" && namespaces.iter().all(|n| n == "*")
+}
+
 /// What a plugin says of itself becomes paths (`<kind>-<name>.yaml`), commit
 /// trailers and Argo CD whitelists: a kind such as `../x` or `*`, or a name
 /// with a newline, is refused before anything rests on it.
@@ -341,6 +400,9 @@ fn check_self_description(info: &PluginInfo) -> Result<(), PluginError> {
         )));
     }
     for e in &info.emits {
+        if is_any_kind(&e.api_version, &e.kind, &e.namespaces) {
+            continue;
+        }
         let (group, version) = e
             .api_version
             .rsplit_once('/')

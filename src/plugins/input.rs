@@ -43,6 +43,17 @@ pub fn catalog_for_plugins(site: &Site, kinds: &HashMap<&str, Vec<Emit>>) -> Val
 /// there is one) permit. Cluster-scoped kinds (no namespaces) stay so only if
 /// `allow` lists them cluster-scoped too.
 pub fn effective_kinds(declared: &[Emit], allow: Option<&[Emit]>) -> Vec<Emit> {
+    let any_kind = declared
+        .iter()
+        .any(|d| call::is_any_kind(&d.api_version, &d.kind, &d.namespaces));
+    if any_kind {
+        // The user writes what such a plugin renders: the catalog says what
+        // it may be, and without an `allow` list nothing is allowed.
+        let mut kinds = allow.map(<[Emit]>::to_vec).unwrap_or_default();
+        kinds.sort();
+        kinds.dedup();
+        return kinds;
+    }
     let Some(allow) = allow else {
         let mut kinds = declared.to_vec();
         kinds.sort();

@@ -71,7 +71,7 @@ mod tests {
 
     #[test]
     fn what_a_plugin_says_of_itself_must_be_safe_to_build_on() {
-        use bindings::opsmith::plugin::types::AllowedKind as Declared;
+        use bindings::AllowedKind as Declared;
         let info = |name: &str, version: &str, emits: &[(&str, &str, &[&str])]| PluginInfo {
             name: name.into(),
             version: version.into(),

@@ -17,6 +17,7 @@ use wasmtime::component::{Component as WasmComponent, HasSelf, Linker};
 use super::*;
 use bindings::{Renderer, RendererPre};
 use cache::{Cache, Origin};
+use call::Linked;
 use error::PluginError;
 use sandbox::{Limits, StoreState};
 
@@ -27,6 +28,10 @@ type LoadSlot = Arc<Mutex<Option<Arc<Plugin>>>>;
 pub struct Runtime {
     pub(super) engine: Engine,
     linker: Linker<StoreState>,
+    /// The linker for plugins of the previous contract, made on first use:
+    /// both contracts import a root function `log`, so one linker cannot
+    /// hold both.
+    linker_v0_1: OnceLock<Linker<StoreState>>,
     cache: Cache,
     /// Plugins loaded by this host, by source: two components of one plugin,
     /// or a load started early while the inputs are parsed, load it once.
@@ -50,6 +55,7 @@ impl Runtime {
         Ok(Runtime {
             engine,
             linker,
+            linker_v0_1: OnceLock::new(),
             cache,
             loaded: Mutex::default(),
             limits,
@@ -203,24 +209,43 @@ impl Runtime {
         }
     }
 
-    fn instantiate_pre(
-        &self,
-        component: &WasmComponent,
-    ) -> anyhow::Result<RendererPre<StoreState>> {
-        let pre =
-            self.linker
+    /// Links `component` for the contract it targets: the previous one if
+    /// it imports that version's types, else the current one.
+    fn instantiate_pre(&self, component: &WasmComponent) -> anyhow::Result<Linked> {
+        let targets_v0_1 = component
+            .component_type()
+            .imports(&self.engine)
+            .any(|(name, _)| name == bindings::TYPES_0_1);
+        let incompatible = |e: wasmtime::Error, what: &str| PluginError::Incompatible {
+            reason: format!("{e:#}; {what}"),
+        };
+        let world = "it must target the `renderer` world of opsmith:plugin@0.2.0 (or 0.1.0)";
+        let exports = "it must export `describe` and `render`";
+        if targets_v0_1 {
+            let linker = self.linker_v0_1()?;
+            let pre = linker
                 .instantiate_pre(component)
-                .map_err(|e| PluginError::Incompatible {
-                    reason: format!(
-                        "{e:#}; it must target the `renderer` world of opsmith:plugin@0.1.0"
-                    ),
-                })?;
-        RendererPre::new(pre).map_err(|e| {
-            PluginError::Incompatible {
-                reason: format!("{e:#}; it must export `describe` and `render`"),
-            }
-            .into()
-        })
+                .map_err(|e| incompatible(e, world))?;
+            let pre =
+                bindings::v0_1::RendererPre::new(pre).map_err(|e| incompatible(e, exports))?;
+            return Ok(Linked::V0_1(pre));
+        }
+        let pre = self
+            .linker
+            .instantiate_pre(component)
+            .map_err(|e| incompatible(e, world))?;
+        let pre = RendererPre::new(pre).map_err(|e| incompatible(e, exports))?;
+        Ok(Linked::Current(pre))
+    }
+
+    fn linker_v0_1(&self) -> anyhow::Result<&Linker<StoreState>> {
+        if let Some(linker) = self.linker_v0_1.get() {
+            return Ok(linker);
+        }
+        let mut linker = Linker::new(&self.engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        bindings::v0_1::Renderer::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+        Ok(self.linker_v0_1.get_or_init(|| linker))
     }
 }
 

@@ -296,8 +296,19 @@ fn last_lines(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join(" | ")
 }
 
-// The `types` interface has no functions; its host trait is empty.
-impl super::bindings::opsmith::plugin::types::Host for StoreState {}
+impl super::bindings::v0_1::RendererImports for StoreState {
+    fn log(
+        &mut self,
+        level: super::bindings::v0_1::opsmith::plugin::types::Severity,
+        message: String,
+    ) {
+        RendererImports::log(self, level.into(), message);
+    }
+}
+
+// The `types` interfaces have no functions; their host traits are empty.
+impl super::bindings::TypesHost for StoreState {}
+impl super::bindings::v0_1::opsmith::plugin::types::Host for StoreState {}
 
 #[cfg(test)]
 mod tests {

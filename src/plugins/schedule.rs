@@ -9,9 +9,10 @@ use serde_json::Value;
 
 use super::input::inventory_without_hosts;
 use super::*;
-use crate::diagnostics::{Invalid, Problem};
-use crate::validate::Site;
+use crate::diagnostics::{Invalid, Pos, Problem};
 use crate::validate::schema::Schema;
+use crate::validate::{ComponentFile, Site};
+use bindings::FileLocation;
 pub use error::{ComponentCause, ComponentError, PluginError, RenderFailures};
 use sandbox::Limits;
 
@@ -34,6 +35,19 @@ fn check_config(description: &Info, job: &Job<'_>) -> Result<(), Invalid> {
             ),
         ))
     })?;
+    let any_kind = description
+        .emits
+        .iter()
+        .any(|e| call::is_any_kind(&e.api_version, &e.kind, &e.namespaces));
+    if any_kind && job.component.allow.as_ref().is_none_or(Vec::is_empty) {
+        return Err(Invalid::one(job.site.inputs.catalog.problem_at_key(
+            &format!("/spec/components/{}/plugin", job.index),
+            format!(
+                "component `{}`: plugin `{}` renders whatever you write, so it may emit only what this component's `allow` lists; add `allow:` with each kind (apiVersion, kind, namespaces)",
+                job.component.name, description.name
+            ),
+        )));
+    }
     if schema.is_valid(&job.config) {
         return Ok(());
     }
@@ -57,6 +71,8 @@ pub enum ComponentFailure {
     Guest {
         message: String,
         pointer: String,
+        /// A place in one of the component's files, for an error in one.
+        location: Option<FileLocation>,
         log: Vec<String>,
     },
     /// The plugin could not be loaded.
@@ -71,6 +87,8 @@ pub(super) struct Job<'a> {
     pub(super) site_json: &'a str,
     pub(super) site_json_without_hosts: &'a str,
     pub(super) config: Value,
+    /// The component's files, for a plugin of the current contract.
+    pub(super) files: &'a [ComponentFile],
 }
 
 /// A component whose plugin is loaded and described, and whose config its
@@ -139,6 +157,7 @@ fn for_each_component<T: Send>(
                 .config
                 .clone()
                 .unwrap_or_else(|| Value::Object(Default::default())),
+            files: site.component_files(index),
         })
         .collect();
     // The global pool when it has `jobs` threads: a pool of its own would
@@ -198,11 +217,18 @@ fn for_each_component<T: Send>(
             Some(Err(ComponentFailure::Guest {
                 message,
                 pointer,
+                location,
                 log,
             })) => {
                 show_log(name, &log);
                 problems.push(guest_problem(
-                    site, job.index, name, &label, &message, &pointer,
+                    site,
+                    job.index,
+                    name,
+                    &label,
+                    &message,
+                    &pointer,
+                    location.as_ref(),
                 ));
             }
             Some(Err(ComponentFailure::Plugin(e))) => {
@@ -267,9 +293,36 @@ pub fn guest_problem(
     label: &str,
     message: &str,
     pointer: &str,
+    location: Option<&FileLocation>,
 ) -> Problem {
     let text = format!("component `{component}` (plugin {label}): {message}");
-    locate_pointer(site, index, pointer, text)
+    match location.and_then(|at| component_file_problem(site, index, at, &text)) {
+        Some(problem) => problem,
+        None => locate_pointer(site, index, pointer, text),
+    }
+}
+
+/// A problem at a place in one of component `index`'s files; `None` when
+/// the plugin names a file it was not given (then the pointer decides).
+pub fn component_file_problem(
+    site: &Site,
+    index: usize,
+    at: &FileLocation,
+    message: &str,
+) -> Option<Problem> {
+    let file = site
+        .component_files(index)
+        .iter()
+        .find(|f| f.path == at.path)?;
+    Some(Problem::new(
+        &file.shown,
+        Some(&file.content),
+        Pos {
+            line: u64::from(at.line.max(1)),
+            column: u64::from(at.column.max(1)),
+        },
+        message,
+    ))
 }
 
 /// `/site/...` is in inventory.yaml; `/config/...` in this component's

@@ -127,6 +127,12 @@ pub struct Component {
     #[serde(default)]
     #[cfg_attr(test, schemars(with = "Option<Vec<schema::AllowedKind>>"))]
     pub allow: Option<Vec<Emit>>,
+    /// Files of the site folder the plugin is given (globs relative to the
+    /// site folder, such as templates/*.j2; `*` stays within a folder, `**`
+    /// crosses folders). Needs a plugin of opsmith:plugin@0.2.0.
+    #[serde(default)]
+    #[cfg_attr(test, schemars(inner(length(min = 1))))]
+    pub files: Vec<String>,
 }
 
 fn enabled_by_default() -> bool {

@@ -15,6 +15,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 use crate::diagnostics::{Invalid, Problem};
+pub use crate::load::files::ComponentFile;
 use crate::load::{Document, Inputs};
 use schema::Schema;
 
@@ -60,6 +61,16 @@ pub struct Site {
     pub catalog: catalog::Catalog,
     /// The inventory as JSON, as plugins receive it.
     pub inventory_json: String,
+    /// Each component's `files:`, read, by the component's index in the
+    /// catalog (empty for a component without files, or a disabled one).
+    pub files: Vec<Vec<ComponentFile>>,
+}
+
+impl Site {
+    /// The files of the component at `index` in the catalog.
+    pub fn component_files(&self, index: usize) -> &[ComponentFile] {
+        self.files.get(index).map_or(&[], Vec::as_slice)
+    }
 }
 
 /// Schema and semantic checks of both documents.
@@ -80,15 +91,42 @@ pub fn inputs(inputs: Inputs) -> Result<Site, Invalid> {
     problems.extend(catalog.schema_problems);
     problems.extend(inventory.semantic_problems);
     problems.extend(catalog.semantic_problems);
+    let files = match &catalog.typed {
+        Some(catalog) => component_files(&inputs, catalog, &mut problems),
+        None => Vec::new(),
+    };
     match (inventory.typed, catalog.typed) {
         (Some(inventory), Some(catalog)) if problems.is_empty() => Ok(Site {
             inputs,
             inventory,
             catalog,
             inventory_json,
+            files,
         }),
         _ => Err(Invalid::new(problems)),
     }
+}
+
+/// The enabled components' `files:`, read; problems at the glob at fault.
+fn component_files(
+    inputs: &Inputs,
+    catalog: &catalog::Catalog,
+    problems: &mut Vec<Problem>,
+) -> Vec<Vec<ComponentFile>> {
+    let mut files = vec![Vec::new(); catalog.spec.components.len()];
+    for (index, component) in catalog.enabled_components() {
+        if component.files.is_empty() {
+            continue;
+        }
+        match crate::load::files::component_files(&inputs.dir, &component.files) {
+            Ok(read) => files[index] = read,
+            Err((glob, e)) => problems.push(inputs.catalog.problem_at(
+                &format!("/spec/components/{index}/files/{glob}"),
+                e.to_string(),
+            )),
+        }
+    }
+    files
 }
 
 /// One document, checked.

@@ -3,6 +3,7 @@
 mod argocd_applications;
 mod broken_sites;
 mod check_outputs;
+mod contract;
 mod examples;
 mod git;
 mod hostile_argocd;

@@ -843,6 +843,7 @@ fn child_namespaces<'a>(
                         child.component.name
                     ),
                     pointer: format!("/catalog/spec/components/{}", child.index),
+                    location: None,
                 });
             }
             BTreeSet::new()
@@ -1863,6 +1864,7 @@ mod tests {
                          when it syncs, so the same commit can deploy different code; pin the chart's version, such as 1.2.3"
                     ),
                     pointer: "/config/applications/0/targetRevision".to_owned(),
+                    location: None,
                 }]
             );
             // Still rendered, as written.

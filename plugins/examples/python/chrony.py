@@ -82,7 +82,7 @@ DEFAULTS = {name: prop["default"] for name, prop in CONFIG_SCHEMA["properties"].
 
 def fail(pointer: str, message: str) -> Err:
     """The WIT `render-error`, raised as componentize-py's `Err`."""
-    return Err(RenderError(message=message, pointer=pointer))
+    return Err(RenderError(message=message, pointer=pointer, location=None))
 
 
 def chrony_conf(servers: list, iburst: bool, options: list) -> str:
@@ -157,6 +157,7 @@ def render_objects(site: dict, config: dict):
                     severity=Severity.INFO,
                     message=f"no host has role {POOLS[pool]}: the {pool} pool's MachineConfig waits for one",
                     pointer="/site/spec/hosts",
+                    location=None,
                 )
             )
     return objects, diagnostics

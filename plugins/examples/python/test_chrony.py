@@ -74,6 +74,7 @@ def render(config=None, site=SITE):
             site=json.dumps(site),
             catalog=json.dumps({"kind": "AppCatalog", "spec": {"components": []}}),
             config=json.dumps(config or {}),
+            files=[],
         )
     )
 

@@ -96,6 +96,7 @@ impl Plugin for ProwPlugin {
                     config.images.tag
                 ),
                 pointer: "/config/installCRD".to_owned(),
+                location: None,
             });
         }
         Ok(out)

@@ -12,8 +12,9 @@ wit_bindgen::generate!({
 
 use self::opsmith::plugin::types::{
     AllowedKind, Diagnostic as WitDiagnostic, File as WitFile, FileFormat as WitFileFormat,
+    FileLocation as WitFileLocation,
 };
-use crate::{Error, FileFormat, Plugin, Severity as SdkSeverity};
+use crate::{Error, FileFormat, FileLocation, Plugin, Severity as SdkSeverity, SourceFile};
 
 /// `describe`, for plugin `P`.
 pub fn describe<P: Plugin>() -> PluginInfo {
@@ -37,10 +38,25 @@ pub fn describe<P: Plugin>() -> PluginInfo {
 
 /// `render`, for plugin `P`: parse, call, serialise.
 pub fn render<P: Plugin>(input: RenderInput) -> Result<RenderOutput, RenderError> {
-    let parsed =
-        crate::Input::for_plugin::<P>(&input.component, &input.site, &input.catalog, &input.config)
-            .map_err(into_wit_error)?;
-    drop(input);
+    let RenderInput {
+        component,
+        site,
+        catalog,
+        config,
+        files,
+    } = input;
+    let files = files
+        .into_iter()
+        .map(|f| SourceFile {
+            path: f.path,
+            content: f.content,
+        })
+        .collect();
+    let parsed = crate::Input::for_plugin::<P>(&component, &site, &catalog, &config)
+        .map_err(into_wit_error)?
+        .with_files(files);
+    // The JSON texts (a megabyte for a large site) go before the render.
+    drop((site, catalog, config));
     let mut out = P::render(&parsed).map_err(into_wit_error)?;
     let objects = out.take_objects_json().map_err(into_wit_error)?;
     let diagnostics = std::mem::take(&mut out.diagnostics);
@@ -65,6 +81,7 @@ pub fn render<P: Plugin>(input: RenderInput) -> Result<RenderOutput, RenderError
                 severity: wit_severity(d.severity),
                 message: d.message,
                 pointer: d.pointer,
+                location: d.location.map(wit_location),
             })
             .collect(),
     })
@@ -79,14 +96,18 @@ fn wit_severity(severity: SdkSeverity) -> Severity {
 }
 
 fn into_wit_error(e: Error) -> RenderError {
-    // WIT 0.1.0 has no file locations: say it in the message.
-    let message = match &e.location {
-        Some(_) => e.to_string(),
-        None => e.message,
-    };
     RenderError {
-        message,
+        message: e.message,
         pointer: e.pointer,
+        location: e.location.map(wit_location),
+    }
+}
+
+fn wit_location(at: FileLocation) -> WitFileLocation {
+    WitFileLocation {
+        path: at.path,
+        line: at.line,
+        column: at.column,
     }
 }
 

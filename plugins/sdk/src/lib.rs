@@ -264,6 +264,8 @@ pub struct Diagnostic {
     pub message: String,
     /// JSON pointer into the input: `/site/spec/hosts/0/bmc`, `/config/replicas`.
     pub pointer: String,
+    /// Where in one of the component's files, for a message about a file.
+    pub location: Option<FileLocation>,
 }
 
 /// How opsmith writes a [`File`].
@@ -464,6 +466,29 @@ impl Output {
             severity: Severity::Warning,
             message: message.into(),
             pointer: pointer.to_owned(),
+            location: None,
+        });
+        self
+    }
+
+    /// Adds a warning about `line` and `column` of the component's file
+    /// `path` (a [`SourceFile::path`]).
+    pub fn warn_in_file(
+        &mut self,
+        path: &str,
+        line: u32,
+        column: u32,
+        message: impl Into<String>,
+    ) -> &mut Self {
+        self.diagnostics.push(Diagnostic {
+            severity: Severity::Warning,
+            message: message.into(),
+            pointer: String::new(),
+            location: Some(FileLocation {
+                path: path.to_owned(),
+                line,
+                column,
+            }),
         });
         self
     }

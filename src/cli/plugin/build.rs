@@ -1,9 +1,11 @@
 //! `opsmith plugin build [DIR]`: one command for Rust, Python and JavaScript
-//! plugin projects. It detects the language, runs the tool chain with the
-//! right WIT world and writes `NAME.wasm` in the project folder.
+//! plugin projects. It detects the language, sets up a Python or JavaScript
+//! project's pinned tool chain inside the project when it is missing (as
+//! `uv run` does), runs the tool chain with the right WIT world and writes
+//! `NAME.wasm` in the project folder.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::{Component, Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, bail};
 
@@ -107,8 +109,10 @@ fn python_entry(dir: &Path, name: &str) -> anyhow::Result<String> {
     }
 }
 
+/// Runs a build tool. Its stdout goes to stderr: opsmith's stdout is the
+/// component's sha256 and catalog entry, for a script to read.
 fn run(cmd: &mut Command, tool: &str, install: &str) -> anyhow::Result<()> {
-    let status = match cmd.status() {
+    let status = match cmd.stdout(Stdio::from(std::io::stderr())).status() {
         Ok(status) => status,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             bail!("`{tool}` is not installed: {install}")
@@ -121,12 +125,197 @@ fn run(cmd: &mut Command, tool: &str, install: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds the project in `dir` and returns the component's path.
-pub fn build(dir: &Path) -> anyhow::Result<PathBuf> {
+/// Runs a set-up step quietly: its output is shown only when it fails.
+fn quiet(cmd: &mut Command, shown: &str, install: &str) -> anyhow::Result<()> {
+    let out = match cmd.stdin(Stdio::null()).output() {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!(
+                "`{}` is not installed: {install}",
+                cmd.get_program().display()
+            )
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot run `{shown}`")),
+    };
+    if !out.status.success() {
+        let output = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        bail!(
+            "`{shown}` failed ({}); its output:\n{}",
+            out.status,
+            output.trim_end()
+        );
+    }
+    Ok(())
+}
+
+/// How a file of the project is named on stderr: under the folder the user
+/// gave (`p/.venv`), or alone when that is the current one.
+fn shown_in(dir: &Path, file: &str) -> String {
+    let dir: PathBuf = dir
+        .components()
+        .filter(|c| *c != Component::CurDir)
+        .collect();
+    dir.join(file).display().to_string()
+}
+
+/// Whether anything is at `path`, a broken symbolic link included.
+fn exists(path: &Path) -> bool {
+    path.symlink_metadata().is_ok()
+}
+
+/// Removes what a failed set-up left at `path` (a symbolic link, not what
+/// it points to), so that no next run takes it for a ready tool chain. The
+/// set-up's own error is the one to report: a removal that fails is a warning.
+fn remove(path: &Path, shown: &str) {
+    let removed = match path.symlink_metadata() {
+        Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path),
+        Ok(_) => std::fs::remove_file(path),
+        Err(_) => return,
+    };
+    if let Err(e) = removed {
+        crate::diagnostics::warn(&format!(
+            "cannot remove the incomplete {shown} ({e}): remove it by hand"
+        ));
+    }
+}
+
+/// The project's componentize-py, in its `.venv`. A missing `.venv` is
+/// created from requirements.txt (or with the pinned componentize-py when
+/// there is none); a `.venv` without componentize-py gets it installed. A
+/// `.venv` this run created and could not complete is removed.
+fn python_tool(dir: &Path, given: &Path) -> anyhow::Result<PathBuf> {
+    let venv = dir.join(".venv");
+    let tool = venv.join("bin/componentize-py");
+    // A symbolic link to a prepared environment counts: `is_file` follows it.
+    if tool.is_file() {
+        return Ok(tool);
+    }
+    let shown = shown_in(given, ".venv");
+    let created = !exists(&venv);
+    let set_up = || -> anyhow::Result<()> {
+        if created {
+            crate::diagnostics::note(&format!("creating {shown} (python3 -m venv)"));
+            quiet(
+                Command::new("python3")
+                    .current_dir(dir)
+                    .args(["-m", "venv", ".venv"]),
+                "python3 -m venv .venv",
+                "install Python 3.10 or newer with its venv module \
+                 (on Debian and Ubuntu: the python3-venv package)",
+            )?;
+        } else if !venv.join("bin/python").is_file() {
+            bail!(
+                "{shown} has no componentize-py and no bin/python: remove it, and \
+                 `opsmith plugin build` creates a new one"
+            );
+        }
+        let requirements = dir.join("requirements.txt");
+        let (what, args) = if requirements.is_file() {
+            let text = std::fs::read_to_string(&requirements)
+                .with_context(|| format!("cannot read {}", requirements.display()))?;
+            let pin = text
+                .lines()
+                .map(str::trim)
+                .find(|l| l.starts_with("componentize-py"))
+                .unwrap_or("requirements.txt")
+                .to_owned();
+            (pin, vec!["-r", "requirements.txt"])
+        } else {
+            (COMPONENTIZE_PY.to_owned(), vec![COMPONENTIZE_PY])
+        };
+        let pip = format!("pip install {}", args.join(" "));
+        crate::diagnostics::note(&format!("installing {what} into {shown} ({pip})"));
+        quiet(
+            Command::new(venv.join("bin/python"))
+                .current_dir(dir)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                ])
+                .args(&args),
+            &pip,
+            "remove the project's .venv, and `opsmith plugin build` creates a new one",
+        )?;
+        if !tool.is_file() {
+            bail!(
+                "requirements.txt does not install componentize-py: add `{COMPONENTIZE_PY}` to it"
+            );
+        }
+        Ok(())
+    };
+    set_up().inspect_err(|_| {
+        if created {
+            remove(&venv, &shown);
+        }
+    })?;
+    Ok(tool)
+}
+
+/// Installs the project's node_modules when componentize-js is missing:
+/// `npm ci` from package-lock.json, or `npm install` without one. What a
+/// failed install leaves is removed (`npm ci` replaces node_modules anyway).
+fn javascript_tools(dir: &Path, given: &Path) -> anyhow::Result<()> {
+    let modules = dir.join("node_modules");
+    // A symbolic link to a prepared node_modules counts: `is_dir` follows it.
+    if modules.join("@bytecodealliance/componentize-js").is_dir() {
+        return Ok(());
+    }
+    let shown = shown_in(given, "node_modules");
+    let existed = exists(&modules);
+    let locked = dir.join("package-lock.json").is_file();
+    let (npm, how) = if locked {
+        ("ci", "npm ci".to_owned())
+    } else {
+        ("install", "npm install: no package-lock.json".to_owned())
+    };
+    let manifest: serde_json::Value =
+        manifest(dir, "package.json", |text| Ok(serde_json::from_str(text)?))?;
+    let pin = ["devDependencies", "dependencies"]
+        .iter()
+        .find_map(|deps| manifest[deps]["@bytecodealliance/componentize-js"].as_str())
+        .map_or_else(
+            || "package.json's dependencies".to_owned(),
+            |version| format!("@bytecodealliance/componentize-js@{version}"),
+        );
+    crate::diagnostics::note(&format!("installing {pin} into {shown} ({how})"));
+    let installed = quiet(
+        Command::new("npm")
+            .current_dir(dir)
+            .args([npm, "--no-audit", "--no-fund"]),
+        &format!("npm {npm}"),
+        "install Node.js 20.6 or newer, with npm",
+    )
+    .and_then(|()| {
+        if modules.join("@bytecodealliance/componentize-js").is_dir() {
+            Ok(())
+        } else {
+            bail!(
+                "package.json does not install @bytecodealliance/componentize-js: \
+                 add it to its devDependencies (the scaffold pins {COMPONENTIZE_JS})"
+            )
+        }
+    });
+    installed.inspect_err(|_| {
+        if !existed || locked {
+            remove(&modules, &shown);
+        }
+    })
+}
+
+/// Builds the project in `dir` (setting up its tool chain first when it is
+/// a Python or JavaScript one that lacks it) and returns the component's path.
+pub fn build(given: &Path) -> anyhow::Result<PathBuf> {
     // Absolute, since the tools run in the project folder.
-    let dir = &dir
+    let dir = &given
         .canonicalize()
-        .with_context(|| format!("there is no folder {}", dir.display()))?;
+        .with_context(|| format!("there is no folder {}", given.display()))?;
     let lang = detect(dir)?;
     let mut name = project_name(dir, lang)?;
     let module = if lang == Lang::Python {
@@ -160,18 +349,13 @@ pub fn build(dir: &Path) -> anyhow::Result<PathBuf> {
                 .with_context(|| format!("cargo built no {}", built.display()))?;
         }
         Lang::Python => {
-            let venv_tool = dir.join(".venv/bin/componentize-py");
-            let tool = if venv_tool.is_file() {
-                venv_tool
-            } else {
-                PathBuf::from("componentize-py")
-            };
             if !dir.join(format!("{module}.py")).is_file() {
                 bail!(
                     "{} has no {module}.py: the module must be named after the folder",
                     dir.display()
                 );
             }
+            let tool = python_tool(dir, given)?;
             run(
                 Command::new(&tool)
                     .arg("-d")
@@ -183,25 +367,12 @@ pub fn build(dir: &Path) -> anyhow::Result<PathBuf> {
                     .arg(&out),
                 "componentize-py",
                 &format!(
-                    "`python3 -m venv .venv && .venv/bin/pip install {COMPONENTIZE_PY}` in the project folder"
+                    "remove the project's .venv, and `opsmith plugin build` creates a new one with {COMPONENTIZE_PY}"
                 ),
             )?;
         }
         Lang::Javascript => {
-            if !dir
-                .join("node_modules/@bytecodealliance/componentize-js")
-                .is_dir()
-            {
-                run(
-                    Command::new("npm").current_dir(dir).args([
-                        "install",
-                        "--no-audit",
-                        "--no-fund",
-                    ]),
-                    "npm",
-                    "install Node.js 20.6 or newer (with npm)",
-                )?;
-            }
+            javascript_tools(dir, given)?;
             run(
                 Command::new("node")
                     .current_dir(dir)

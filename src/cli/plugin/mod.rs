@@ -99,7 +99,7 @@ fn new(args: &NewArgs) -> anyhow::Result<ExitStatus> {
     let dir = scaffold::create(&args.dir, &args.name, args.lang)?;
     if args.lang != scaffold::Lang::Rust {
         return print(&format!(
-            "created {lang:?} plugin `{name}` in {dir}\n\nbuild it (see its README for the tool set-up):\n  opsmith plugin build {dir}\n",
+            "created {lang:?} plugin `{name}` in {dir}\n\nbuild it (the first build sets up its tool chain in the project):\n  opsmith plugin build {dir}\n",
             lang = args.lang,
             name = args.name,
             dir = dir.display(),
@@ -185,7 +185,8 @@ fn inspect(args: &InspectArgs) -> anyhow::Result<ExitStatus> {
     }
     writeln!(
         out,
-        "world:       opsmith:plugin/renderer@0.1.0 (exports {})",
+        "world:       opsmith:plugin/renderer@{} (exports {})",
+        plugin.contract(),
         plugin.exports(&runtime).join(", ")
     )?;
     writeln!(out, "imports:")?;

@@ -188,7 +188,7 @@ An [opsmith](https://github.com/opsmith-dev/opsmith) renderer plugin.
 ```
 
 The plugin builds on [opsmith-plugin-sdk](https://docs.rs/opsmith-plugin-sdk)
-from crates.io, which holds the WIT contract (`opsmith:plugin@0.1.0`); its
+from crates.io, which holds the WIT contract (`opsmith:plugin@0.2.0`); its
 README is the plugin guide.
 "#
     )
@@ -238,6 +238,15 @@ const JAVASCRIPT_FILES: &[(&str, &str)] = &[
     (
         "package.json",
         include_str!("templates/javascript/package.json"),
+    ),
+    // npm's lockfile for package.json: `npm ci` (which `opsmith plugin
+    // build` runs) installs exactly these versions of componentize-js's
+    // dependencies too. Regenerate it with `npm install --package-lock-only`
+    // when package.json changes (the `lockfile_matches_package_json` test
+    // checks they agree).
+    (
+        "package-lock.json",
+        include_str!("templates/javascript/package-lock.json"),
     ),
     ("README.md", include_str!("templates/javascript/README.md")),
     (".gitignore", include_str!("templates/javascript/gitignore")),
@@ -300,4 +309,51 @@ fn rust_files(dir: &Path, name: &str) -> anyhow::Result<Vec<(PathBuf, String)>> 
         (dir.join("README.md"), readme(name)),
         (dir.join(".gitignore"), "/target\n".to_owned()),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::plugin::build::{COMPONENTIZE_JS, COMPONENTIZE_PY};
+
+    fn template(files: &[(&str, &'static str)], path: &str) -> &'static str {
+        files
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, text)| *text)
+            .expect("a template")
+    }
+
+    fn json(text: &str) -> serde_json::Value {
+        serde_json::from_str(&text.replace("{{name}}", "p")).expect("JSON")
+    }
+
+    /// `npm ci` refuses a lockfile that does not match package.json.
+    #[test]
+    fn lockfile_matches_package_json() {
+        let package = json(template(JAVASCRIPT_FILES, "package.json"));
+        let lock = json(template(JAVASCRIPT_FILES, "package-lock.json"));
+        let root = &lock["packages"][""];
+        assert_eq!(root["devDependencies"], package["devDependencies"]);
+        assert_eq!(root["dependencies"], package["dependencies"]);
+        for field in ["name", "version"] {
+            assert_eq!(lock[field], package[field], "{field}");
+            assert_eq!(root[field], package[field], "{field}");
+        }
+        let (tool, version) = COMPONENTIZE_JS.rsplit_once('@').expect("a pin");
+        assert_eq!(package["devDependencies"][tool], version);
+        assert_eq!(
+            lock["packages"][format!("node_modules/{tool}")]["version"],
+            version
+        );
+    }
+
+    #[test]
+    fn requirements_pin_componentize_py() {
+        let requirements = template(PYTHON_FILES, "requirements.txt");
+        assert!(
+            requirements.lines().any(|l| l.trim() == COMPONENTIZE_PY),
+            "{requirements}"
+        );
+    }
 }

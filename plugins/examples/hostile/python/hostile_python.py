@@ -45,7 +45,7 @@ SCHEMA = {
 
 
 def refuse(what: str, err: BaseException) -> Err:
-    return Err(RenderError(message=f"{what} refused: {type(err).__name__}: {err}", pointer="/config/attack"))
+    return Err(RenderError(message=f"{what} refused: {type(err).__name__}: {err}", pointer="/config/attack", location=None))
 
 
 def config_map(name: str, data: dict) -> RenderOutput:
@@ -137,5 +137,5 @@ class WitWorld(wit_world.WitWorld):
             raise ValueError("hostile plugin gave up on purpose")
         action = ATTACKS.get(attack)
         if action is None:
-            raise Err(RenderError(message=f"unknown attack {attack!r}", pointer="/config/attack"))
+            raise Err(RenderError(message=f"unknown attack {attack!r}", pointer="/config/attack", location=None))
         return config_map(f"{input.component}-{attack}", action())

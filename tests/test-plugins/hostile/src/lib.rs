@@ -29,6 +29,7 @@ fn refuse(message: String) -> Result<RenderOutput, RenderError> {
     Err(RenderError {
         message,
         pointer: "/config/attack".to_owned(),
+        location: None,
     })
 }
 

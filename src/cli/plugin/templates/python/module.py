@@ -49,7 +49,7 @@ class WitWorld(wit_world.WitWorld):
         for key in sorted(config):
             if key not in CONFIG_SCHEMA["properties"]:
                 # An error points into the input: opsmith shows catalog.yaml:LINE.
-                raise Err(RenderError(message=f"unknown option `{key}`", pointer=f"/config/{key}"))
+                raise Err(RenderError(message=f"unknown option `{key}`", pointer=f"/config/{key}", location=None))
         hosts = site["spec"]["hosts"]
         control_plane = [h for h in hosts if h["role"] == "control-plane"]
         summary = {

@@ -63,6 +63,7 @@ def render(config):
             site=json.dumps(SITE),
             catalog=json.dumps({"kind": "AppCatalog", "spec": {"components": []}}),
             config=json.dumps(config),
+            files=[],
         )
     )
 
