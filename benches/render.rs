@@ -62,6 +62,13 @@ fn generate_site(dir: &Path, hosts: usize) {
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("site/catalog.yaml"))
             .expect("catalog");
     std::fs::write(dir.join("catalog.yaml"), catalog).expect("write catalog");
+    // The reference catalog's templates component reads site/templates/.
+    let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("site/templates");
+    std::fs::create_dir_all(dir.join("templates")).expect("templates dir");
+    for entry in std::fs::read_dir(templates).expect("templates").flatten() {
+        std::fs::copy(entry.path(), dir.join("templates").join(entry.file_name()))
+            .expect("copy template");
+    }
     let mut text = String::from(
         "apiVersion: opsmith.dev/v1alpha1\nkind: SiteInventory\nmetadata:\n  name: infra\nspec:\n  baseDomain: example.org\n  openshift: { version: \"4.16\" }\n  network:\n    machineNetwork: 10.0.0.0/14\n    clusterNetwork: 10.128.0.0/14\n    serviceNetwork: 172.30.0.0/16\n    apiVIP: 10.0.0.5\n    ingressVIP: 10.0.0.6\n  secretStore: { kind: ClusterSecretStore, name: vault }\n  hosts:\n",
     );
@@ -128,6 +135,37 @@ fn plugin_boundary(cache: &Path) {
         );
     }
     println!();
+}
+
+/// builtin:templates alone on 1 000 template files, each a ConfigMap that
+/// uses several filters, warm: validate, read the files, render, check.
+fn templates(root: &Path) {
+    const FILES: usize = 1_000;
+    let site = root.join("site-templates");
+    generate_site(&site, 8);
+    let catalog = "apiVersion: opsmith.dev/v1alpha1\nkind: AppCatalog\nmetadata:\n  name: infra\nspec:\n  gitops: { repoURL: https://git.example.org/infra.git, targetRevision: main, path: clusters/infra }\n  components:\n    - name: many\n      plugin: builtin:templates\n      files: [\"many/*.j2\"]\n      allow: [{ apiVersion: v1, kind: ConfigMap, namespaces: [bench] }]\n      config: { values: { network: 10.0.0.0/14 } }\n";
+    std::fs::write(site.join("catalog.yaml"), catalog).expect("catalog");
+    std::fs::create_dir_all(site.join("many")).expect("mkdir");
+    for i in 0..FILES {
+        let template = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\n  namespace: bench\ndata:\n  gateway: {{{{ cidr_host(values.network, {n}) }}}}\n  prefix: \"{{{{ values.network | cidr_prefix }}}}\"\n  hosts: {{{{ site.spec.hosts | map(attribute='name') | join(',') | quote }}}}\n  encoded: {{{{ 'config {i}' | b64encode }}}}\n  json: {{{{ {{'a': {i}}} | to_json | quote }}}}\n",
+            n = i + 1
+        );
+        std::fs::write(site.join(format!("many/t-{i:04}.yaml.j2")), template).expect("template");
+    }
+    let limits = Limits::default();
+    let cache = root.join("templates-cache");
+    let runtime = Runtime::new(limits, Some(cache.clone())).expect("runtime");
+    let tree = pipeline::render(&runtime, &site, 1).expect("render");
+    let objects = tree.files.len() - 1;
+    let (warm, _) = time(5, || {
+        let runtime = Runtime::new(limits, Some(cache.clone())).expect("runtime");
+        pipeline::render(&runtime, &site, 1).expect("render")
+    });
+    println!("## builtin:templates, {FILES} template files (median of 5, warm)\n");
+    println!("| objects | validate + render + check, one thread |");
+    println!("|---|---|");
+    println!("| {objects} | {} |\n", ms(warm));
 }
 
 fn end_to_end(sizes: &[usize], root: &Path) {
@@ -315,6 +353,7 @@ fn main() {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     plugin_boundary(&root.path().join("boundary-cache"));
+    templates(root.path());
     processes(&sizes, root.path());
     end_to_end(&sizes, root.path());
 }

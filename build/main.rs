@@ -30,6 +30,7 @@ pub const PLUGINS: &[&str] = &[
     "github-app",
     "tekton",
     "prow",
+    "templates",
 ];
 pub const TARGET: &str = "wasm32-wasip2";
 

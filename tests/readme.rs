@@ -54,9 +54,18 @@ fn readme_examples_run_as_written() {
     cases.run();
 }
 
+/// The reference site's documents and templates.
 fn copy_site(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create site folder");
-    for file in ["inventory.yaml", "catalog.yaml"] {
-        std::fs::copy(from.join(file), to.join(file)).expect("copy site file");
+    for entry in walkdir::WalkDir::new(from)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        let relative = entry.path().strip_prefix(from).expect("below the site");
+        let target = to.join(relative);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).expect("create site folder");
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy site file");
+        }
     }
 }

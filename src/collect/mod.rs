@@ -404,10 +404,14 @@ fn day_zero_files(
     (files, errors, violations)
 }
 
+/// Whether `allowed` lets an object of `kind` through, `namespace` its
+/// namespace (`None`: cluster-scoped). A plugin's declaration of any kind
+/// (`*`) lets everything through: the catalog's `allow`, which such a
+/// component must have, then decides.
 fn permits(allowed: &[Emit], api_version: &str, kind: &str, namespace: Option<&str>) -> bool {
     allowed.iter().any(|a| {
-        a.api_version == api_version
-            && a.kind == kind
+        let any_kind = a.api_version == "*" && a.kind == "*";
+        (any_kind || (a.api_version == api_version && a.kind == kind))
             && match namespace {
                 None => a.namespaces.is_empty(),
                 Some(ns) => a.namespaces.iter().any(|n| n == "*" || n == ns),

@@ -121,7 +121,7 @@ fn component_files_come_from_the_site_folder_only() {
     let mut transcripts = Vec::new();
     for glob in ["../outside.yaml", "/etc/hostname", "links/*"] {
         let catalog = copy.read("catalog.yaml");
-        let start = catalog.find("      files: ").expect("files line");
+        let start = catalog.rfind("      files: ").expect("files line");
         let end = start + catalog[start..].find('\n').expect("end of line") + 1;
         copy.write(
             "catalog.yaml",

@@ -777,11 +777,7 @@ impl Repos {
     fn new() -> Repos {
         let dir = tempfile::tempdir().expect("tempdir");
         let site = dir.path().join("site-src");
-        std::fs::create_dir_all(site.join("site")).expect("mkdir");
-        for file in ["inventory.yaml", "catalog.yaml"] {
-            std::fs::copy(root().join("site").join(file), site.join("site").join(file))
-                .expect("copy site");
-        }
+        crate::support::copy_site(&site.join("site"));
         git(&site, &["init", "--quiet", "--initial-branch", "main"]);
         git(&site, &["add", "."]);
         git(&site, &["commit", "--quiet", "-m", "the site"]);

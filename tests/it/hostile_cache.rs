@@ -79,11 +79,7 @@ fn filled() -> &'static Filled {
         // In target/, not a temporary folder: a static is never dropped.
         let dir = root().join("target").join("hostile-cache");
         let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(dir.join("site")).expect("create folder");
-        for file in ["inventory.yaml", "catalog.yaml"] {
-            fs::copy(root().join("site").join(file), dir.join("site").join(file))
-                .expect("copy site");
-        }
+        crate::support::copy_site(&dir.join("site"));
         let cache = dir.join("cache");
         let run = render(&dir, &cache, "cold", &[]);
         assert_eq!(run.status, Some(0), "{}", run.stderr);

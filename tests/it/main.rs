@@ -18,3 +18,4 @@ mod polyglot;
 mod render;
 mod sandbox;
 mod support;
+mod templates;

@@ -351,6 +351,12 @@ fn python_example_renders_chrony_machine_configs() {
     }
     let wasm = build_example("plugins/examples/python");
     let copy = SiteCopy::new();
+    // The reference site's templates render chrony's MachineConfigs too.
+    copy.edit(
+        "catalog.yaml",
+        "files: [templates/*.j2]",
+        "files: [templates/default-deny.yaml.j2]",
+    );
     add_component(&copy, "chrony", &wasm, "{}");
     let stream = render_stream(&copy);
     assert!(

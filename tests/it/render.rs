@@ -104,7 +104,7 @@ fn reference_site_has_what_the_cluster_needs() {
         .count();
     assert_eq!(bmc_secrets, 8);
     // The root's and one per component with an Application.
-    assert_eq!(count_kind(&files, "AppProject"), 5);
+    assert_eq!(count_kind(&files, "AppProject"), 6);
     assert!(
         count_kind(&files, "Application") >= 4,
         "root app and one per component"

@@ -41,14 +41,7 @@ pub struct SiteCopy {
 impl SiteCopy {
     pub fn new() -> SiteCopy {
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::create_dir_all(dir.path().join("site")).expect("mkdir");
-        for file in ["inventory.yaml", "catalog.yaml"] {
-            std::fs::copy(
-                root().join("site").join(file),
-                dir.path().join("site").join(file),
-            )
-            .expect("copy site");
-        }
+        copy_site(&dir.path().join("site"));
         SiteCopy { dir }
     }
 
@@ -88,6 +81,23 @@ impl SiteCopy {
             .args(args)
             .output()
             .expect("run opsmith")
+    }
+}
+
+/// Copies the reference site (its two documents and its templates) to `to`.
+pub fn copy_site(to: &Path) {
+    let from = root().join("site");
+    for entry in walkdir::WalkDir::new(&from)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        let relative = entry.path().strip_prefix(&from).expect("below the site");
+        let target = to.join(relative);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy site");
+        }
     }
 }
 

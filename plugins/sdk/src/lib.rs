@@ -512,7 +512,7 @@ pub struct Error {
 pub struct FileLocation {
     /// The file's [`SourceFile::path`].
     pub path: String,
-    /// From 1.
+    /// From 1; 0 when only the file is known.
     pub line: u32,
     /// From 1; 0 when only the line is known.
     pub column: u32,
@@ -555,6 +555,7 @@ impl Error {
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.location {
+            Some(at) if at.line == 0 => write!(f, "{}: {}", at.path, self.message),
             Some(at) if at.column > 0 => {
                 write!(f, "{}:{}:{}: {}", at.path, at.line, at.column, self.message)
             }
