@@ -39,13 +39,15 @@ const K8S_CORE: usize = 9;
 const K8S_APPS: usize = 10;
 const K8S_RBAC: usize = 11;
 const K8S_NETWORKING: usize = 12;
+const SERVICE_MONITOR: usize = 13;
+const PROMETHEUS_RULE: usize = 14;
 
 const fn source(path: &'static str, format: Format) -> Source {
     Source { path, format }
 }
 
 /// Indexed by the constants above.
-pub static SOURCES: [Source; 13] = [
+pub static SOURCES: [Source; 15] = [
     source("metal3/metal3.io_baremetalhosts.yaml", Format::Crd),
     source(
         "openshift-installer/install.openshift.io_installconfigs.yaml",
@@ -70,6 +72,14 @@ pub static SOURCES: [Source; 13] = [
     source(
         "kubernetes/1.33/apis/networking.k8s.io/v1.json",
         Format::OpenApi,
+    ),
+    source(
+        "prometheus-operator/monitoring.coreos.com_servicemonitors.yaml",
+        Format::Crd,
+    ),
+    source(
+        "prometheus-operator/monitoring.coreos.com_prometheusrules.yaml",
+        Format::Crd,
     ),
 ];
 
@@ -115,7 +125,7 @@ const fn core(
 /// tests check it against the files, so a CRD update that serves a new version fails them.
 /// install-config.yaml says `apiVersion: v1` and has no kind; opsmith checks it under the
 /// CRD's own key, `install.openshift.io/v1` + `InstallConfig`.
-pub static KINDS: [KindEntry; 23] = [
+pub static KINDS: [KindEntry; 26] = [
     crd("metal3.io/v1alpha1", "BareMetalHost", METAL3_BMH),
     crd("install.openshift.io/v1", "InstallConfig", INSTALL_CONFIG),
     crd("argoproj.io/v1alpha1", "Application", ARGO_APPLICATION),
@@ -179,6 +189,14 @@ pub static KINDS: [KindEntry; 23] = [
         K8S_NETWORKING,
         "io.k8s.api.networking.v1.Ingress",
     ),
+    core(
+        "networking.k8s.io/v1",
+        "NetworkPolicy",
+        K8S_NETWORKING,
+        "io.k8s.api.networking.v1.NetworkPolicy",
+    ),
+    crd("monitoring.coreos.com/v1", "ServiceMonitor", SERVICE_MONITOR),
+    crd("monitoring.coreos.com/v1", "PrometheusRule", PROMETHEUS_RULE),
 ];
 
 /// The self-contained JSON Schema 2020-12 for `entry`: its converted schema with every

@@ -96,6 +96,7 @@ pub fn render(runtime: &Runtime, dir: &Path, jobs: usize) -> anyhow::Result<Tree
 /// inventory without them anyway. On a large site they are most of the
 /// inputs' memory, which goes back to the OS here.
 fn shed_hosts(site: &mut Site) {
+    site.readme_hosts = Some(layout::readme::hosts_section(&site.inventory));
     let typed = std::mem::take(&mut site.inventory.spec.hosts);
     let parsed = site
         .inputs

@@ -5,6 +5,7 @@
 //! with any number of threads. Hands a [`Tree`] to output.
 
 mod fast;
+pub mod readme;
 pub mod yaml;
 
 use std::collections::BTreeMap;
@@ -149,6 +150,15 @@ pub fn tree(site: &Site, collected: Collected) -> anyhow::Result<Tree> {
             pair[0].0
         );
     }
+    let provenance = Provenance {
+        inputs_sha256: inputs_digest(site),
+        plugins,
+    };
+    let hosts = match &site.readme_hosts {
+        Some(hosts) => std::borrow::Cow::Borrowed(hosts.as_str()),
+        None => std::borrow::Cow::Owned(readme::hosts_section(&site.inventory)),
+    };
+    let site_readme = readme::readme(site, &hosts, &rendered, &day_zero, &provenance);
     // Already sorted: the map is built in one pass.
     let mut files: BTreeMap<String, Vec<u8>> = rendered
         .into_iter()
@@ -158,10 +168,7 @@ pub fn tree(site: &Site, collected: Collected) -> anyhow::Result<Tree> {
         let path = format!("{DAY0_DIR}/{}/{}", file.component, file.name);
         files.insert(path, file.text);
     }
-    let provenance = Provenance {
-        inputs_sha256: inputs_digest(site),
-        plugins,
-    };
+    files.insert(readme::README_FILE.to_owned(), site_readme.into_bytes());
     let names: Vec<&str> = files.keys().map(String::as_str).collect();
     let record = ProvenanceRecord {
         api_version: opsmith_plugin_sdk::site::API_VERSION,

@@ -3,6 +3,7 @@
 //! cannot name a path outside it, and a symbolic link that leads outside
 //! is refused before its target is opened.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::diagnostics::display_path;
@@ -53,10 +54,10 @@ pub fn component_files(
         require_literal_separator: true,
         require_literal_leading_dot: true,
     };
-    let mut everything = Vec::new();
-    walk(dir, "", &mut everything);
-    everything.sort();
-    let mut matched: Vec<(usize, &String)> = Vec::new();
+    // Each folder a glob can match in is listed once, from the glob's
+    // literal start: `templates/*.j2` reads templates/, not the whole site.
+    let mut listed: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut matched: Vec<(usize, String)> = Vec::new();
     for (index, text) in globs.iter().enumerate() {
         if text.starts_with('/') || text.split('/').any(|part| part == "..") || text.contains('\\')
         {
@@ -71,22 +72,27 @@ pub fn component_files(
                 },
             )
         })?;
+        let start = literal_folder(text);
+        let candidates = listed
+            .entry(start)
+            .or_insert_with(|| files_under(dir, start));
         let before = matched.len();
         matched.extend(
-            everything
+            candidates
                 .iter()
                 .filter(|path| pattern.matches_with(path, options))
-                .map(|path| (index, path)),
+                .map(|path| (index, path.clone())),
         );
         if matched.len() == before {
             return Err((index, FilesError::NoMatch(text.clone())));
         }
     }
-    matched.sort_by(|a, b| a.1.cmp(b.1));
+    matched.sort_by(|a, b| a.1.cmp(&b.1));
     matched.dedup_by(|a, b| a.1 == b.1);
     let mut total = 0u64;
     let mut files = Vec::with_capacity(matched.len());
     for (index, path) in matched {
+        let path = &path;
         let real = super::site_file(dir, path).map_err(|e| {
             (
                 index,
@@ -119,6 +125,36 @@ pub fn component_files(
         });
     }
     Ok(files)
+}
+
+/// The folders of `glob` before its first wildcard (`templates/sub` of
+/// `templates/sub/*.j2`; empty for `*.yaml` or `**/x`): where its matches
+/// can be. Never the last part, which names files.
+fn literal_folder(glob: &str) -> &str {
+    let mut end = 0;
+    for (at, _) in glob.match_indices('/') {
+        if glob[..at].contains(['*', '?', '[', ']']) {
+            break;
+        }
+        end = at;
+    }
+    &glob[..end]
+}
+
+/// Every file and symbolic link under the site's folder `start` (as
+/// `start/...`), as [`walk`] lists them: no folder on the way may be a
+/// link, as no link to a folder is followed below it either.
+fn files_under(dir: &Path, start: &str) -> Vec<String> {
+    let mut folder = dir.to_path_buf();
+    for part in start.split('/').filter(|p| !p.is_empty()) {
+        folder.push(part);
+        if !std::fs::symlink_metadata(&folder).is_ok_and(|m| m.is_dir()) {
+            return Vec::new();
+        }
+    }
+    let mut out = Vec::new();
+    walk(&folder, start, &mut out);
+    out
 }
 
 /// Every file and symbolic link under `dir` (as `prefix/...`), links to
@@ -227,5 +263,27 @@ mod tests {
             paths(dir.path(), &["nothing/*"]),
             Err((0, "`nothing/*` matches no file in the site folder".into()))
         );
+    }
+
+    #[test]
+    fn a_glob_lists_only_the_folders_it_can_match_in() {
+        assert_eq!(literal_folder("templates/*.j2"), "templates");
+        assert_eq!(literal_folder("templates/sub/a.yaml"), "templates/sub");
+        assert_eq!(literal_folder("templates/*/a.yaml"), "templates");
+        assert_eq!(literal_folder("t?/a.yaml"), "");
+        assert_eq!(literal_folder("**/*.yaml"), "");
+        assert_eq!(literal_folder("a.yaml"), "");
+        // A linked folder is not followed, whether a glob names it or
+        // crosses it.
+        let outside = site(&[("x/secret.yaml", b"token")]);
+        let dir = site(&[("templates/a.yaml", b"a")]);
+        std::os::unix::fs::symlink(outside.path().join("x"), dir.path().join("linked"))
+            .expect("symlink");
+        for glob in ["linked/*.yaml", "**/secret.yaml"] {
+            assert_eq!(
+                paths(dir.path(), &[glob]),
+                Err((0, format!("`{glob}` matches no file in the site folder")))
+            );
+        }
     }
 }

@@ -178,6 +178,18 @@ fn for_each_component<T: Send>(
             .describe(runtime, &limits)
             .map_err(ComponentFailure::Plugin)?;
         check_config(&description, job).map_err(ComponentFailure::Invalid)?;
+        if plugin.contract() == "0.1.0" && !job.files.is_empty() {
+            return Err(ComponentFailure::Invalid(Invalid::one(
+                site.inputs.catalog.problem_at_key(
+                    &format!("/spec/components/{}/files", job.index),
+                    format!(
+                        "component `{}`: plugin {} targets opsmith:plugin@0.1.0, which cannot receive `files`; rebuild it with a current SDK (0.2.0) or remove `files`",
+                        job.component.name,
+                        source.label()
+                    ),
+                ),
+            )));
+        }
         Ok(Described {
             plugin,
             limits,

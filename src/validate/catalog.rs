@@ -75,6 +75,39 @@ pub struct CatalogSpec {
     // A component's index is its position in the file.
     #[cfg_attr(test, schemars(length(min = 1)))]
     pub components: Vec<Component>,
+    /// Service Level Expectations: what the community may expect of each
+    /// service the site runs (availability, support response, maintenance).
+    /// They are stated, not measured: the site's README.md lists them
+    /// beside the SLOs that measure the services.
+    #[serde(default)]
+    pub sles: Vec<Sle>,
+}
+
+/// One service's Service Level Expectation.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline, deny_unknown_fields))]
+#[serde(rename_all = "camelCase")]
+pub struct Sle {
+    /// The service, as its users name it (such as Prow or Argo CD); unique.
+    #[cfg_attr(test, schemars(length(min = 1, max = 63)))]
+    pub service: String,
+    /// What the service is for, in a sentence.
+    pub description: Option<String>,
+    /// Expected availability in percent over a month, such as 99.5.
+    #[cfg_attr(
+        test,
+        schemars(extend("exclusiveMinimum" = 0, "exclusiveMaximum" = 100))
+    )]
+    pub availability: Option<f64>,
+    /// Longest time to a first response to a support request, such as 4h
+    /// or 2d (m, h, d or w).
+    #[cfg_attr(test, schemars(regex(pattern = r"^[1-9][0-9]*[mhdw]$")))]
+    pub support_response: Option<String>,
+    /// When support answers, such as Mon-Fri 09:00-17:00 UTC.
+    pub support_hours: Option<String>,
+    /// When planned maintenance happens and how it is announced.
+    pub maintenance: Option<String>,
 }
 
 /// The repository Argo CD reconciles.

@@ -307,6 +307,27 @@ string_format!(
     "^builtin:[a-z0-9-]+$"
 );
 
+/// A schema type written out in the schema where it is used, not as a
+/// `$defs` entry: `$ty`, named `$name`, with the schema `$body` builds.
+macro_rules! inline_schema {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, |$generator:pat_param| $body:block) => {
+        $(#[$doc])*
+        pub struct $ty;
+
+        impl JsonSchema for $ty {
+            fn inline_schema() -> bool {
+                true
+            }
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                $name.into()
+            }
+            fn json_schema($generator: &mut SchemaGenerator) -> Schema {
+                $body
+            }
+        }
+    };
+}
+
 /// The metal3 BMC address format, with where its schemes come from.
 pub struct BmcAddress;
 
@@ -338,36 +359,20 @@ impl JsonSchema for BmcAddress {
     }
 }
 
-/// A host's `labels`: Kubernetes label keys to values.
-pub struct Labels;
-
-impl JsonSchema for Labels {
-    fn inline_schema() -> bool {
-        true
-    }
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "labels".into()
-    }
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+inline_schema!(
+    /// A host's `labels`: Kubernetes label keys to values.
+    Labels, "labels", |generator| {
         json_schema!({
             "type": "object",
             "propertyNames": generator.subschema_for::<LabelKey>(),
             "additionalProperties": generator.subschema_for::<LabelValue>(),
         })
     }
-}
+);
 
-/// A component's `plugin`: built-in by name, or a file pinned by digest.
-pub struct Plugin;
-
-impl JsonSchema for Plugin {
-    fn inline_schema() -> bool {
-        true
-    }
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "plugin".into()
-    }
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+inline_schema!(
+    /// A component's `plugin`: built-in by name, or a file pinned by digest.
+    Plugin, "plugin", |generator| {
         json_schema!({
             "anyOf": [
                 generator.subschema_for::<BuiltinPlugin>(),
@@ -375,7 +380,7 @@ impl JsonSchema for Plugin {
             ],
         })
     }
-}
+);
 
 /// A WebAssembly component on disk, pinned by its sha256.
 #[derive(JsonSchema)]
@@ -409,17 +414,9 @@ pub struct AllowedKind {
     namespaces: Vec<String>,
 }
 
-/// A namespace name (an RFC 1123 label) or *.
-pub struct NamespaceOrAny;
-
-impl JsonSchema for NamespaceOrAny {
-    fn inline_schema() -> bool {
-        true
-    }
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "namespaceOrAny".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+inline_schema!(
+    /// A namespace name (an RFC 1123 label) or *.
+    NamespaceOrAny, "namespaceOrAny", |_| {
         json_schema!({
             "description": "A namespace name (an RFC 1123 label) or *.",
             "type": "string",
@@ -427,25 +424,17 @@ impl JsonSchema for NamespaceOrAny {
             "maxLength": 63,
         })
     }
-}
+);
 
-/// A component's `config`, checked later against its plugin's own schema.
-pub struct PluginConfig;
-
-impl JsonSchema for PluginConfig {
-    fn inline_schema() -> bool {
-        true
-    }
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "pluginConfig".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+inline_schema!(
+    /// A component's `config`, checked later against its plugin's own schema.
+    PluginConfig, "pluginConfig", |_| {
         json_schema!({
             "$comment": "Free-form on purpose: opsmith checks it against the plugin's own config schema.",
             "type": "object",
         })
     }
-}
+);
 
 /// The schema of `T` as the checked-in file holds it.
 pub fn generate<T: JsonSchema>() -> Value {

@@ -191,6 +191,16 @@ pub enum Role {
     Worker,
 }
 
+impl Role {
+    /// As the inventory writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::ControlPlane => "control-plane",
+            Role::Worker => "worker",
+        }
+    }
+}
+
 /// One server.
 #[derive(Debug, Clone, Deserialize)]
 #[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]

@@ -64,6 +64,9 @@ pub struct Site {
     /// Each component's `files:`, read, by the component's index in the
     /// catalog (empty for a component without files, or a disabled one).
     pub files: Vec<Vec<ComponentFile>>,
+    /// The README's hosts table, written before the parsed hosts are freed
+    /// (`pipeline::shed_hosts`); until then, layout writes it itself.
+    pub readme_hosts: Option<String>,
 }
 
 impl Site {
@@ -102,6 +105,7 @@ pub fn inputs(inputs: Inputs) -> Result<Site, Invalid> {
             catalog,
             inventory_json,
             files,
+            readme_hosts: None,
         }),
         _ => Err(Invalid::new(problems)),
     }

@@ -301,6 +301,20 @@ pub fn catalog(catalog: &Catalog, doc: &Document, out: &mut Vec<Problem>) {
             format!("`{}` {e}", catalog.spec.gitops.path),
         ));
     }
+    let mut services: HashMap<&str, usize> = HashMap::new();
+    for (i, sle) in catalog.spec.sles.iter().enumerate() {
+        if let Some(first) = services.insert(&sle.service, i) {
+            out.push(doc.problem_at(
+                &format!("/spec/sles/{i}/service"),
+                format!(
+                    "duplicate SLE service `{}`: already stated at {}",
+                    sle.service,
+                    first_use(doc, &format!("/spec/sles/{first}/service"))
+                ),
+            ));
+            services.insert(&sle.service, first);
+        }
+    }
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, component) in catalog.spec.components.iter().enumerate() {
         if let Some(first) = seen.insert(&component.name, i) {

@@ -85,6 +85,8 @@ broken_sites! {
     plugin_neither_builtin_nor_file: CAT, Swap("plugin: builtin:prow", "plugin: prow"), At::Edit("prow");
     gitops_path_into_git_s_folder: CAT, Swap("path: clusters/infra", "path: clusters/.Git/infra"), At::Edit("clusters");
     repo_url_with_credentials: CAT, Swap("repoURL: https://", "repoURL: https://me:token@"), At::Edit("");
+    sle_availability_of_100: CAT, Swap("availability: 99.9", "availability: 100"), At::Edit("");
+    sle_support_response_without_unit: CAT, Swap("supportResponse: 4h", "supportResponse: 4"), At::Edit("");
 
     // Semantics: what the inventory's schema cannot say.
     duplicate_host_name: INV, Swap("name: oct-03-05-compute", "name: oct-03-04-compute"), At::Edit("");
@@ -103,6 +105,7 @@ broken_sites! {
 
     // Semantics: the catalog.
     duplicate_component_name: CAT, Swap("name: tekton", "name: argocd"), At::Edit("");
+    duplicate_sle_service: CAT, Swap("service: Argo CD", "service: Prow"), At::Edit("");
     unknown_builtin_suggests_the_near_miss: CAT, Swap("plugin: builtin:tekton", "plugin: builtin:tekon"), At::Edit("builtin:tekon");
     unknown_builtin_lists_the_builtins: CAT, Swap("plugin: builtin:tekton", "plugin: builtin:flux"), At::Edit("builtin:flux");
 

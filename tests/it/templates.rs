@@ -47,6 +47,17 @@ fn a_kind_outside_allow_fails() {
 }
 
 #[test]
+fn a_templated_object_is_checked_against_its_upstream_schema() {
+    let copy = SiteCopy::new();
+    copy.edit(
+        "templates/default-deny.yaml.j2",
+        "podSelector: {}",
+        "podSelector: all",
+    );
+    insta::assert_snapshot!("upstream_schema", refused(&copy));
+}
+
+#[test]
 fn a_templates_component_without_allow_fails_at_its_catalog_line() {
     let copy = SiteCopy::new();
     let catalog = copy.read("catalog.yaml");

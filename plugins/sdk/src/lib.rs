@@ -484,11 +484,7 @@ impl Output {
             severity: Severity::Warning,
             message: message.into(),
             pointer: String::new(),
-            location: Some(FileLocation {
-                path: path.to_owned(),
-                line,
-                column,
-            }),
+            location: Some(FileLocation::new(path, line, column)),
         });
         self
     }
@@ -518,6 +514,17 @@ pub struct FileLocation {
     pub column: u32,
 }
 
+impl FileLocation {
+    /// `line` and `column` of the component's file `path`.
+    pub fn new(path: &str, line: u32, column: u32) -> Self {
+        FileLocation {
+            path: path.to_owned(),
+            line,
+            column,
+        }
+    }
+}
+
 impl Error {
     /// An error about the input as a whole.
     pub fn new(message: impl Into<String>) -> Self {
@@ -543,11 +550,7 @@ impl Error {
         Error {
             message: message.into(),
             pointer: String::new(),
-            location: Some(FileLocation {
-                path: path.to_owned(),
-                line,
-                column,
-            }),
+            location: Some(FileLocation::new(path, line, column)),
         }
     }
 }

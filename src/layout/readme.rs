@@ -1,0 +1,573 @@
+//! The site's README.md: what a newcomer needs to know about the site,
+//! written beside the manifests on every render, as Argo CD's Source
+//! Hydrator writes one per path. It is Markdown, written as text (never
+//! through the YAML writer), and like every file of the tree it depends on
+//! the inputs and the rendered objects alone.
+//!
+//! Most of it comes from the inputs. What only the rendered objects know is
+//! read back from their canonical YAML: the Argo CD Applications (what Argo
+//! CD syncs, and the app-of-apps to apply by hand) and the SLOs of Sloth-style
+//! `PrometheusRule`s (each SLO's info rule, see [`slo_rows`]). Those are a
+//! few objects, so reading them again costs little.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use super::{DAY0_DIR, Provenance};
+use crate::collect::{File, Object, PluginDigest};
+use crate::validate::Site;
+use crate::validate::inventory::{Host, Inventory};
+
+/// The README's file name at the root of the site's tree.
+pub const README_FILE: &str = "README.md";
+
+/// The hosts table, which needs the parsed hosts: render frees them before
+/// the plugins run, so it writes this first (see `pipeline::shed_hosts`).
+pub fn hosts_section(inventory: &Inventory) -> String {
+    let hosts = &inventory.spec.hosts;
+    let mut by_role: BTreeMap<&str, usize> = BTreeMap::new();
+    for host in hosts {
+        *by_role.entry(host.role.as_str()).or_default() += 1;
+    }
+    let roles: Vec<String> = by_role
+        .iter()
+        .map(|(role, count)| format!("{count} {role}"))
+        .collect();
+    let mut out = format!(
+        "## Hosts\n\n{} hosts: {}.\n\n",
+        hosts.len(),
+        roles.join(", ")
+    );
+    out.push_str("| Host | Role | Hardware | BMC | Boot MAC |\n|---|---|---|---|---|\n");
+    for host in hosts {
+        host_row(&mut out, host);
+    }
+    out
+}
+
+fn host_row(out: &mut String, host: &Host) {
+    let hw = &host.hardware;
+    let mut hardware = vec![hw.model.as_str().to_owned()];
+    if let Some(cpus) = hw.cpus {
+        hardware.push(format!("{cpus} CPUs"));
+    }
+    hardware.push(format!("{} memory", hw.memory));
+    hardware.push(format!("{} storage", hw.storage));
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | {} | {} |",
+        code(&host.name),
+        host.role.as_str(),
+        cell(&hardware.join(", ")),
+        code(&host.bmc.address),
+        code(&host.boot_mac_address),
+    );
+}
+
+/// The README, from the site, its rendered objects and files, and what
+/// rendered them; `hosts` is [`hosts_section`]'s text.
+pub fn readme(
+    site: &Site,
+    hosts: &str,
+    objects: &[(String, Object)],
+    files: &[File],
+    provenance: &Provenance,
+) -> String {
+    let inventory = &site.inventory;
+    let name = &inventory.metadata.name;
+    let mut out = String::with_capacity(hosts.len() + 8 * 1024);
+    let _ = write!(
+        out,
+        "# Site {name}\n\n\
+         Written by opsmith {} from the site's inventory.yaml and catalog.yaml \
+         (inputs sha256 `{}`). Do not edit: the next render rewrites it; \
+         change the inputs instead.\n\n",
+        env!("CARGO_PKG_VERSION"),
+        provenance.inputs_sha256,
+    );
+    cluster_section(&mut out, inventory);
+    out.push_str(hosts);
+    out.push('\n');
+    components_section(&mut out, site, objects, files, provenance);
+    sle_section(&mut out, site);
+    slo_section(&mut out, objects);
+    day0_section(&mut out, site, objects, files);
+    // One final newline, however the last section ended.
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+fn cluster_section(out: &mut String, inventory: &Inventory) {
+    let spec = &inventory.spec;
+    let net = &spec.network;
+    let api = format!(
+        "https://api.{}.{}:6443",
+        inventory.metadata.name, spec.base_domain
+    );
+    out.push_str("## Cluster and networks\n\n| | |\n|---|---|\n");
+    let mut row = |label: &str, value: String| {
+        let _ = writeln!(out, "| {label} | {value} |");
+    };
+    row("OpenShift", cell(&spec.openshift.version));
+    row("Base domain", code(&spec.base_domain));
+    row("API", code(&api));
+    row("API VIP", code(&net.api_vip));
+    row("Ingress VIP", code(&net.ingress_vip));
+    row("Machine network", code(&net.machine_network));
+    row(
+        "Cluster network",
+        format!(
+            "{} (a /{} per node)",
+            code(&net.cluster_network),
+            net.cluster_network_host_prefix
+        ),
+    );
+    row("Service network", code(&net.service_network));
+    row("Provisioning network", code(&net.provisioning_network));
+    if !spec.ntp_servers.is_empty() {
+        let servers: Vec<String> = spec.ntp_servers.iter().map(|s| code(s)).collect();
+        row("NTP servers", servers.join(", "));
+    }
+    if let Some(proxy) = &spec.proxy {
+        for (label, value) in [
+            ("HTTP proxy", &proxy.http_proxy),
+            ("HTTPS proxy", &proxy.https_proxy),
+            ("No proxy", &proxy.no_proxy),
+        ] {
+            if let Some(value) = value {
+                row(label, code(value));
+            }
+        }
+    }
+    row(
+        "Secret store",
+        format!(
+            "{} {}",
+            spec.secret_store.kind,
+            code(&spec.secret_store.name)
+        ),
+    );
+    out.push('\n');
+}
+
+fn components_section(
+    out: &mut String,
+    site: &Site,
+    objects: &[(String, Object)],
+    files: &[File],
+    provenance: &Provenance,
+) {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, object) in objects {
+        *counts.entry(object.component.as_str()).or_default() += 1;
+    }
+    out.push_str(
+        "## Components\n\n\
+         | Component | Plugin | Version | Digest | Renders |\n|---|---|---|---|---|\n",
+    );
+    for component in &site.catalog.spec.components {
+        let plugin = component.plugin.to_string();
+        let Some(record) = provenance
+            .plugins
+            .iter()
+            .find(|p| p.component == component.name)
+        else {
+            let _ = writeln!(
+                out,
+                "| {} | {} | | | disabled |",
+                code(&component.name),
+                code(&plugin)
+            );
+            continue;
+        };
+        let digest = match &record.digest {
+            PluginDigest::File { sha256 } => format!("sha256 {}", code(sha256)),
+            PluginDigest::Builtin { source_sha256 } => {
+                format!("source sha256 {}", code(source_sha256))
+            }
+        };
+        let mut renders = Vec::new();
+        if let Some(count) = counts.get(component.name.as_str()) {
+            renders.push(format!(
+                "[`{name}/`]({name}/) ({count} objects)",
+                name = component.name
+            ));
+        }
+        for file in files.iter().filter(|f| f.component == component.name) {
+            let path = format!("{DAY0_DIR}/{}/{}", file.component, file.name);
+            renders.push(format!("[`{path}`]({path})"));
+        }
+        if renders.is_empty() {
+            renders.push("nothing".to_owned());
+        }
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {digest} | {} |",
+            code(&component.name),
+            code(&plugin),
+            cell(&record.version),
+            renders.join("<br>")
+        );
+    }
+    out.push('\n');
+}
+
+fn sle_section(out: &mut String, site: &Site) {
+    let sles = &site.catalog.spec.sles;
+    if sles.is_empty() {
+        return;
+    }
+    out.push_str(
+        "## Service Level Expectations\n\n\
+         What the community may expect of each service, as the catalog states it.\n\n\
+         | Service | Availability | Support response | Support hours | Maintenance |\n\
+         |---|---|---|---|---|\n",
+    );
+    let text = |value: &Option<String>| value.as_deref().map(cell).unwrap_or_default();
+    for sle in sles {
+        let mut service = format!("**{}**", cell(&sle.service));
+        if let Some(description) = &sle.description {
+            let _ = write!(service, "<br>{}", cell(description));
+        }
+        let availability = sle
+            .availability
+            .map(|a| format!("{a}% a month"))
+            .unwrap_or_default();
+        let response = sle
+            .support_response
+            .as_deref()
+            .map(|r| format!("first response within {r}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "| {service} | {availability} | {response} | {} | {} |",
+            text(&sle.support_hours),
+            text(&sle.maintenance)
+        );
+    }
+    out.push('\n');
+}
+
+/// One SLO as its info rule describes it.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct SloRow {
+    service: String,
+    slo: String,
+    objective: String,
+    window: String,
+    alerts: Vec<String>,
+    rule: String,
+}
+
+/// The SLOs of the rendered `PrometheusRule`s. An SLO is a recording rule
+/// `sloth_slo_info` (the info series Sloth and `builtin:slo` write, with
+/// labels `sloth_service`, `sloth_slo`, `sloth_objective` and, from
+/// builtin:slo, `sloth_window`); its alerts are the group's alerting rules
+/// with the same `sloth_service` and `sloth_slo` labels.
+fn slo_rows(objects: &[(String, Object)]) -> Vec<SloRow> {
+    let mut rows = Vec::new();
+    for (_, object) in objects
+        .iter()
+        .filter(|(_, o)| o.kind == "PrometheusRule" && o.api_version == MONITORING_V1)
+    {
+        let Some(value) = parsed(object) else {
+            continue;
+        };
+        let rules: Vec<&Value> = value
+            .pointer("/spec/groups")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|group| group.get("rules").and_then(Value::as_array))
+            .flatten()
+            .collect();
+        let label = |rule: &Value, key: &str| {
+            rule.pointer(&format!("/labels/{key}"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        for info in rules
+            .iter()
+            .filter(|r| r.get("record").and_then(Value::as_str) == Some("sloth_slo_info"))
+        {
+            let (service, slo) = (label(info, "sloth_service"), label(info, "sloth_slo"));
+            let mut alerts: Vec<String> = rules
+                .iter()
+                .filter(|r| label(r, "sloth_service") == service && label(r, "sloth_slo") == slo)
+                .filter_map(|r| {
+                    let alert = r.get("alert")?.as_str()?;
+                    let severity = label(r, "severity");
+                    Some(if severity.is_empty() {
+                        alert.to_owned()
+                    } else {
+                        format!("{alert} ({severity})")
+                    })
+                })
+                .collect();
+            alerts.sort();
+            alerts.dedup();
+            rows.push(SloRow {
+                objective: label(info, "sloth_objective"),
+                window: label(info, "sloth_window"),
+                service,
+                slo,
+                alerts,
+                rule: object.describe(),
+            });
+        }
+    }
+    rows.sort();
+    rows
+}
+
+/// An object read back from its canonical YAML (which layout wrote, so it
+/// parses).
+fn parsed(object: &Object) -> Option<Value> {
+    let text = std::str::from_utf8(&object.text).ok()?;
+    opsmith_yaml::parse_value(text).ok()
+}
+
+const MONITORING_V1: &str = "monitoring.coreos.com/v1";
+
+fn slo_section(out: &mut String, objects: &[(String, Object)]) {
+    let rows = slo_rows(objects);
+    if rows.is_empty() {
+        return;
+    }
+    out.push_str(
+        "## Service Level Objectives\n\n\
+         | Service | SLO | Objective | Window | Alerts | Rules |\n|---|---|---|---|---|---|\n",
+    );
+    for row in rows {
+        let objective = if row.objective.is_empty() {
+            String::new()
+        } else {
+            format!("{}%", cell(&row.objective))
+        };
+        let alerts: Vec<String> = row.alerts.iter().map(|a| cell(a)).collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {objective} | {} | {} | {} |",
+            cell(&row.service),
+            code(&row.slo),
+            cell(&row.window),
+            alerts.join("<br>"),
+            cell(&row.rule),
+        );
+    }
+    out.push('\n');
+}
+
+/// An Argo CD Application as the README lists it.
+struct Application<'a> {
+    object: &'a Object,
+    path: String,
+    project: String,
+    wave: String,
+    source: String,
+}
+
+fn applications(objects: &[(String, Object)]) -> Vec<(String, Application<'_>)> {
+    objects
+        .iter()
+        .filter(|(_, o)| o.kind == "Application" && o.api_version == "argoproj.io/v1alpha1")
+        .filter_map(|(file, object)| {
+            let value = parsed(object)?;
+            let text_at = |pointer: &str| {
+                value
+                    .pointer(pointer)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let source = match text_at("/spec/source/chart").as_str() {
+                "" => text_at("/spec/source/repoURL"),
+                chart => format!(
+                    "{} chart {chart} {}",
+                    text_at("/spec/source/repoURL"),
+                    text_at("/spec/source/targetRevision")
+                ),
+            };
+            Some((
+                file.clone(),
+                Application {
+                    object,
+                    path: text_at("/spec/source/path"),
+                    project: text_at("/spec/project"),
+                    wave: text_at("/metadata/annotations/argocd.argoproj.io~1sync-wave"),
+                    source,
+                },
+            ))
+        })
+        .collect()
+}
+
+fn day0_section(out: &mut String, site: &Site, objects: &[(String, Object)], files: &[File]) {
+    let gitops = &site.catalog.spec.gitops;
+    out.push_str("## Day 0\n\n");
+    let mut step = 0;
+    let mut next = || {
+        step += 1;
+        step
+    };
+    if let Some(file) = files.iter().find(|f| f.name == "install-config.yaml") {
+        let path = format!("{DAY0_DIR}/{}/{}", file.component, file.name);
+        let _ = write!(
+            out,
+            "{}. Fill in [`{path}`]({path}): its credentials are `${{NAME}}` placeholders \
+             (pull secret, SSH key, each host's BMC username and password) whose values \
+             come from the secret store. Replace them as whole string values, for example \
+             `yq '(.. | select(tag == \"!!str\")) |= envsubst(nu, ne)' {path} > install/install-config.yaml`.\n\
+             {}. Install: `openshift-install create cluster --dir install`.\n",
+            next(),
+            next()
+        );
+    }
+    let others: Vec<String> = files
+        .iter()
+        .filter(|f| f.name != "install-config.yaml")
+        .map(|f| {
+            let path = format!("{DAY0_DIR}/{}/{}", f.component, f.name);
+            format!("[`{path}`]({path})")
+        })
+        .collect();
+    if !others.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}. Act on the other day-0 files, which no cluster applies: {}.",
+            next(),
+            others.join(", ")
+        );
+    }
+    let apps = applications(objects);
+    let own_folder = |app: &Application| format!("{}/{}", gitops.path, app.object.component);
+    let root = apps.iter().find(|(_, app)| app.path == own_folder(app));
+    let secret_store = &site.inventory.spec.secret_store;
+    let external_secrets = if objects.iter().any(|(_, o)| o.kind == "ExternalSecret") {
+        format!(
+            ", the External Secrets operator with the {} `{}` the ExternalSecrets read",
+            secret_store.kind, secret_store.name
+        )
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "{}. Install the OpenShift GitOps operator (Argo CD){external_secrets}, and give \
+         Argo CD read access to {}.",
+        next(),
+        code(&gitops.repo_url)
+    );
+    if let Some((file, root)) = root {
+        let project = objects
+            .iter()
+            .find(|(_, o)| {
+                o.kind == "AppProject"
+                    && o.name == root.project
+                    && o.component == root.object.component
+            })
+            .map(|(path, _)| format!(" -f {path}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{}. Apply the root Application, which syncs everything else: \
+             `oc apply{project} -f {file}` (from this folder).",
+            next()
+        );
+    }
+    let root_name = root.map(|(_, app)| app.object.name.as_str());
+    let mut listed: Vec<&Application> = apps
+        .iter()
+        .map(|(_, app)| app)
+        .filter(|app| Some(app.object.name.as_str()) != root_name)
+        .collect();
+    if listed.is_empty() {
+        out.push('\n');
+        return;
+    }
+    let _ = write!(
+        out,
+        "\nThe root Application then syncs these, in sync-wave order:\n\n\
+         | Application | Folder or source | Project | Sync wave |\n|---|---|---|---|\n"
+    );
+    let wave = |app: &Application| app.wave.parse::<i64>().unwrap_or(0);
+    listed.sort_by(|a, b| {
+        wave(a)
+            .cmp(&wave(b))
+            .then_with(|| a.object.name.cmp(&b.object.name))
+    });
+    for app in listed {
+        let folder = app
+            .path
+            .strip_prefix(&format!("{}/", gitops.path))
+            .filter(|_| app.source == gitops.repo_url)
+            .map(|folder| format!("[`{folder}/`]({folder}/)"))
+            .unwrap_or_else(|| match app.path.as_str() {
+                "" => cell(&app.source),
+                path => format!("{} {}", cell(&app.source), code(path)),
+            });
+        let _ = writeln!(
+            out,
+            "| {} | {folder} | {} | {} |",
+            code(&app.object.name),
+            code(&app.project),
+            if app.wave.is_empty() {
+                "0"
+            } else {
+                app.wave.as_str()
+            },
+        );
+    }
+    out.push('\n');
+}
+
+/// Text for a table cell: one line, and nothing that Markdown or GitHub's
+/// HTML would read as markup (the inventory is free text in places).
+fn cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '\\' | '*' | '_' | '`' | '[' | ']' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A value in a code span: names, addresses and digests, kept verbatim.
+fn code(text: &str) -> String {
+    // A code span cannot hold its own delimiter or a table's `|` reliably.
+    if text.contains(['`', '|', '\n', '\r']) {
+        return cell(text);
+    }
+    format!("`{text}`")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_cannot_break_the_table_or_inject_markup() {
+        assert_eq!(cell("a|b"), "a\\|b");
+        assert_eq!(cell("<script>x</script>"), "&lt;script&gt;x&lt;/script&gt;");
+        assert_eq!(cell("two\nlines"), "two lines");
+        assert_eq!(cell("[link](x)"), "\\[link\\](x)");
+        assert_eq!(code("10.0.0.1"), "`10.0.0.1`");
+        assert_eq!(code("a`b"), "a\\`b");
+    }
+}
