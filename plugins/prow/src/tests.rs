@@ -919,3 +919,34 @@ fn smoke_check_needs_an_image() {
             .is_none()
     );
 }
+
+/// Writes every object of a full render (smoke check on, with tekton and
+/// argocd in the catalog) as JSON, and config.yaml and plugins.yaml as
+/// text, into `$OPSMITH_DUMP_DIR`, for checking them with upstream schemas
+/// and Prow's documented config by hand:
+/// `OPSMITH_DUMP_DIR=/tmp/prow cargo test -p opsmith-plugin-prow -- --ignored`.
+#[test]
+#[ignore = "writes files; run by hand"]
+fn dump_objects() {
+    let Some(dir) = std::env::var_os("OPSMITH_DUMP_DIR") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut config = full_config();
+    config["smokeCheck"] = json!({ "enabled": true, "image": CURL_IMAGE });
+    let catalog = catalog_with_tekton_and_argocd(&config, json!({}));
+    let out = render::<ProwPlugin>("prow", EXAMPLE_SITE, &catalog, &config.to_string()).unwrap();
+    for (i, o) in out.objects().iter().enumerate() {
+        let name = format!(
+            "{i:02}-{}-{}.json",
+            o["kind"].as_str().unwrap(),
+            o["metadata"]["name"].as_str().unwrap()
+        );
+        std::fs::write(dir.join(name), serde_json::to_string_pretty(o).unwrap()).unwrap();
+    }
+    for (name, key) in [("config", "config.yaml"), ("plugins", "plugins.yaml")] {
+        let text = find(&out, "ConfigMap", "prow", name)["data"][key].clone();
+        std::fs::write(dir.join(key), text.as_str().unwrap()).unwrap();
+    }
+}
