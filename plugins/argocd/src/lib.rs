@@ -16,6 +16,20 @@
 //!   namespace and the cluster-scoped kinds the entry lists (see the
 //!   `applications` module).
 //!
+//! - the instance's **ArgoCD** resource, holding only
+//!   `spec.resourceHealthChecks`: health checks for kinds the components
+//!   emit that Argo CD has none for (see the `health` module), and, with
+//!   `healthChecks.applications`, for Applications.
+//!
+//! Metrics need nothing from here: the OpenShift GitOps operator creates
+//! ServiceMonitors for each instance's application controller
+//! (`<instance>-metrics`, 8082), API server (`<instance>-server-metrics`,
+//! 8083) and repo server (`<instance>-repo-server`, 8084) and labels the
+//! namespace for monitoring, unless the ArgoCD resource sets
+//! `spec.monitoring.disableMetrics` (redhat-developer/gitops-operator
+//! controllers/argocd_metrics_controller.go). In `openshift-*` namespaces
+//! platform monitoring scrapes them, elsewhere user-workload monitoring.
+//!
 //! Bootstrapping a new cluster is one command once OpenShift GitOps is
 //! installed: `oc apply -R -f <this component's folder>`. From then on the root
 //! Application keeps itself, the projects and the children in sync with git.
@@ -66,6 +80,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 mod applications;
+mod health;
 
 use applications::{FloatingRevisions, RepoApplication};
 use opsmith_plugin_sdk::{
@@ -274,6 +289,45 @@ struct Config {
     /// What an application's targetRevision that floats (*, latest, HEAD, a
     /// range, a chart version that is not exact) is: warn or error.
     floating_revisions: FloatingRevisions,
+    /// A name (an RFC 1123 subdomain): that of the ArgoCD custom resource of
+    /// the instance, in namespace; OpenShift GitOps names its default
+    /// instance openshift-gitops. Its API server's Service is
+    /// <instance>-server.
+    #[cfg_attr(test, schemars(regex(pattern = NAME_PATTERN), length(max = 253)))]
+    instance: String,
+    /// Health checks Argo CD does not have built in, for kinds the catalog's
+    /// components emit, set as spec.resourceHealthChecks of the instance's
+    /// ArgoCD resource (the operator owns argocd-cm).
+    health_checks: HealthChecks,
+}
+
+/// Which health checks the ArgoCD resource carries.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline))]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+struct HealthChecks {
+    /// Render the instance's ArgoCD resource with spec.resourceHealthChecks
+    /// (applied server-side, so only that list is set; never pruned or
+    /// deleted): checks for triggers.tekton.dev/EventListener and
+    /// operator.tekton.dev/TektonConfig when a component emits them. It
+    /// replaces any resourceHealthChecks set by hand.
+    enabled: bool,
+    /// Also a check for argoproj.io/Application, so that the root
+    /// Application waits for each sync wave's Applications to be healthy
+    /// before it syncs the next. Then a degraded component (a missing
+    /// credential, a failing Deployment) stops every later wave until it
+    /// is fixed.
+    applications: bool,
+}
+
+impl Default for HealthChecks {
+    fn default() -> Self {
+        HealthChecks {
+            enabled: true,
+            applications: false,
+        }
+    }
 }
 
 impl Default for Config {
@@ -294,6 +348,8 @@ impl Default for Config {
             roles: Vec::new(),
             applications: Vec::new(),
             floating_revisions: FloatingRevisions::Warn,
+            instance: DEFAULT_NAMESPACE.to_owned(),
+            health_checks: HealthChecks::default(),
         }
     }
 }
@@ -367,6 +423,7 @@ impl Plugin for ArgoCd {
             // listed as the default for readers of `opsmith plugin inspect`.
             .emits("argoproj.io/v1alpha1", "AppProject", &[DEFAULT_NAMESPACE, "*"])
             .emits("argoproj.io/v1alpha1", "Application", &[DEFAULT_NAMESPACE, "*"])
+            .emits("argoproj.io/v1beta1", "ArgoCD", &[DEFAULT_NAMESPACE, "*"])
     }
 
     // Nothing here depends on the servers: skip parsing them.
@@ -489,6 +546,19 @@ impl Plugin for ArgoCd {
             ));
         }
 
+        if config.health_checks.enabled {
+            let emitted: BTreeSet<(String, String)> = children
+                .iter()
+                .flat_map(|c| c.kinds.iter())
+                .map(|k| (k.group().to_owned(), k.kind.clone()))
+                .collect();
+            let checks =
+                health::resource_health_checks(&emitted, config.health_checks.applications);
+            if !checks.is_empty() {
+                out.object(argocd_instance(&config, checks, project_wave));
+            }
+        }
+
         for app in &apps {
             let (namespaced, namespaced_denied) = app.namespaced_kinds();
             out.object(project_with(
@@ -544,7 +614,7 @@ impl Plugin for ArgoCd {
         // of the root Application; Argo CD does not order separate Applications
         // otherwise. The root waits for a wave to be healthy only if the
         // Argo CD instance has a health check for argoproj.io/Application
-        // (removed from the defaults in Argo CD 1.8).
+        // (removed from the defaults in Argo CD 1.8; healthChecks.applications).
         for Child {
             component,
             path,
@@ -588,6 +658,28 @@ impl Plugin for ArgoCd {
 }
 
 export_plugin!(ArgoCd);
+
+/// The instance's ArgoCD resource, with only the fields opsmith sets: the
+/// Applications apply server-side, so the operator's and the user's other
+/// fields stay as they are. Argo CD never prunes or deletes it, since that
+/// would remove the instance itself (argo-cd docs/user-guide/sync-options.md).
+fn argocd_instance(config: &Config, checks: Vec<Value>, wave: i32) -> Value {
+    json!({
+        "apiVersion": "argoproj.io/v1beta1",
+        "kind": "ArgoCD",
+        "metadata": {
+            "name": config.instance,
+            "namespace": config.namespace,
+            "annotations": {
+                SYNC_WAVE: wave.to_string(),
+                "argocd.argoproj.io/sync-options": "Prune=false,Delete=false",
+            },
+        },
+        "spec": {
+            "resourceHealthChecks": checks,
+        },
+    })
+}
 
 /// Whether `component` gets a child Application: enabled, not this argocd
 /// component (the root Application covers it), not day-0 only, not excluded.
@@ -1614,6 +1706,141 @@ mod tests {
     }
 
     /// A Helm chart with values, as a catalog would give it.
+    /// The catalog with tekton enabled and emitting an EventListener, as
+    /// its plugin declares.
+    fn catalog_with_listener(argocd_config: &Value) -> String {
+        let mut catalog: Value = serde_json::from_str(&catalog(argocd_config.clone())).unwrap();
+        with_tekton(&mut catalog);
+        catalog["spec"]["components"][5]["emits"]
+            .as_array_mut()
+            .unwrap()
+            .push(kind("triggers.tekton.dev/v1beta1", "EventListener", &["*"]));
+        catalog.to_string()
+    }
+
+    fn checks(out: &Output) -> Vec<(String, String)> {
+        find(out, "ArgoCD", "openshift-gitops")["spec"]["resourceHealthChecks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["group"].as_str().unwrap().to_owned(),
+                    c["kind"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn health_checks_for_the_emitted_kinds_argo_cd_lacks_go_on_the_argocd_resource() {
+        let out = render::<ArgoCd>(
+            "argocd",
+            EXAMPLE_SITE,
+            &catalog_with_listener(&json!({})),
+            "{}",
+        )
+        .unwrap();
+        let (event_listener, tekton_config) = (health::SCRIPTS[0].1, health::SCRIPTS[1].1);
+        assert_eq!(
+            find(&out, "ArgoCD", "openshift-gitops"),
+            json!({
+                "apiVersion": "argoproj.io/v1beta1",
+                "kind": "ArgoCD",
+                "metadata": {
+                    "name": "openshift-gitops",
+                    "namespace": "openshift-gitops",
+                    "annotations": {
+                        "argocd.argoproj.io/sync-wave": "-3",
+                        "argocd.argoproj.io/sync-options": "Prune=false,Delete=false",
+                    },
+                },
+                "spec": {
+                    "resourceHealthChecks": [
+                        { "group": "triggers.tekton.dev", "kind": "EventListener", "check": event_listener },
+                        { "group": "operator.tekton.dev", "kind": "TektonConfig", "check": tekton_config },
+                    ],
+                },
+            })
+        );
+
+        // Another instance, and Applications too.
+        let config = json!({
+            "namespace": "gitops",
+            "instance": "infra",
+            "healthChecks": { "applications": true },
+        });
+        let out = render::<ArgoCd>(
+            "argocd",
+            EXAMPLE_SITE,
+            &catalog_with_listener(&config),
+            &config.to_string(),
+        )
+        .unwrap();
+        let instance = find(&out, "ArgoCD", "infra");
+        assert_eq!(instance["metadata"]["namespace"], "gitops");
+        assert_eq!(
+            instance["spec"]["resourceHealthChecks"][2]["group"],
+            "argoproj.io"
+        );
+        assert_eq!(
+            instance["spec"]["resourceHealthChecks"][2]["kind"],
+            "Application"
+        );
+    }
+
+    #[test]
+    fn no_argocd_resource_without_a_check_to_set() {
+        // Tekton is disabled in the default catalog: nothing emits a kind
+        // that lacks a built-in check.
+        let out = render_with(json!({})).unwrap();
+        assert!(!out.objects().iter().any(|o| o["kind"] == "ArgoCD"));
+
+        let out = render_with(json!({ "healthChecks": { "applications": true } })).unwrap();
+        assert_eq!(
+            checks(&out),
+            [("argoproj.io".to_owned(), "Application".to_owned())]
+        );
+
+        let config = json!({ "healthChecks": { "enabled": false, "applications": true } });
+        let out = render::<ArgoCd>(
+            "argocd",
+            EXAMPLE_SITE,
+            &catalog_with_listener(&config),
+            &config.to_string(),
+        )
+        .unwrap();
+        assert!(!out.objects().iter().any(|o| o["kind"] == "ArgoCD"));
+    }
+
+    /// Writes each health check's Lua into `$OPSMITH_DUMP_DIR`, for running
+    /// them against sample objects by hand (they need a Lua interpreter):
+    /// `OPSMITH_DUMP_DIR=/tmp/health cargo test -p opsmith-plugin-argocd -- --ignored`.
+    #[test]
+    #[ignore = "writes files; run by hand"]
+    fn dump_health_checks() {
+        let Some(dir) = std::env::var_os("OPSMITH_DUMP_DIR") else {
+            return;
+        };
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (kind, script) in health::SCRIPTS {
+            std::fs::write(dir.join(format!("{kind}.lua")), script).unwrap();
+        }
+        let out = render::<ArgoCd>(
+            "argocd",
+            EXAMPLE_SITE,
+            &catalog_with_listener(&json!({})),
+            "{}",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("argocd.json"),
+            serde_json::to_string_pretty(&find(&out, "ArgoCD", "openshift-gitops")).unwrap(),
+        )
+        .unwrap();
+    }
+
     fn cert_manager() -> Value {
         json!({
             "name": "cert-manager",

@@ -129,9 +129,20 @@ struct Component {
     health_probes: bool,
     /// ghproxy does not call the Kubernetes API and has no ServiceAccount.
     service_account: bool,
+    /// Serves Prometheus metrics at :9090/metrics, as every component that
+    /// calls Prow's metrics.ExposeMetrics does (kubernetes-sigs/prow
+    /// cmd/*/main.go; pkg/flagutil/instrumentation.go DefaultMetricsPort,
+    /// pkg/metrics/metrics.go serves "/metrics"), unless config.yaml sets a
+    /// push_gateway, which opsmith does not.
+    metrics: bool,
 }
 
-/// Every Deployment, Service and the ghproxy PVC.
+/// Prow's default metrics port (`--metrics-port`).
+const METRICS_PORT: u16 = 9090;
+/// Prow's default health port (`--health-port`): /healthz and /healthz/ready.
+pub const HEALTH_PORT: u16 = 8081;
+
+/// Every Deployment, Service, the ServiceMonitor and the ghproxy PVC.
 pub fn objects(prow: &Prow) -> Vec<Value> {
     let components = [
         hook(),
@@ -220,6 +231,7 @@ fn hook() -> Component {
         ports: vec![json!({ "name": "http", "containerPort": 8888 })],
         health_probes: true,
         service_account: true,
+        metrics: true,
     }
 }
 
@@ -251,6 +263,7 @@ fn deck(prow: &Prow) -> Component {
         ports: vec![json!({ "name": "http", "containerPort": 8080 })],
         health_probes: true,
         service_account: true,
+        metrics: true,
     }
 }
 
@@ -281,6 +294,7 @@ fn tide(prow: &Prow) -> Component {
         ports: vec![json!({ "name": "http", "containerPort": 8888 })],
         health_probes: false,
         service_account: true,
+        metrics: true,
     }
 }
 
@@ -297,6 +311,7 @@ fn horologium() -> Component {
         ports: vec![],
         health_probes: false,
         service_account: true,
+        metrics: true,
     }
 }
 
@@ -313,6 +328,7 @@ fn sinker() -> Component {
         ports: vec![],
         health_probes: false,
         service_account: true,
+        metrics: true,
     }
 }
 
@@ -342,6 +358,7 @@ fn crier(prow: &Prow) -> Component {
         ports: vec![],
         health_probes: false,
         service_account: true,
+        metrics: true,
     }
 }
 
@@ -365,6 +382,7 @@ fn prow_controller_manager() -> Component {
         ports: vec![],
         health_probes: false,
         service_account: true,
+        metrics: true,
     }
 }
 
@@ -398,6 +416,7 @@ fn status_reconciler(prow: &Prow) -> Component {
         ports: vec![],
         health_probes: false,
         service_account: true,
+        metrics: false,
     }
 }
 
@@ -422,6 +441,7 @@ fn ghproxy(prow: &Prow) -> Component {
         ],
         health_probes: false,
         service_account: false,
+        metrics: true,
     }
 }
 
@@ -446,17 +466,22 @@ fn deployment(prow: &Prow, c: &Component) -> Value {
             "valueFrom": { "secretKeyRef": { "name": prow.app.name, "key": prow.app.app_id_key } },
         }]);
     }
-    if !c.ports.is_empty() {
-        container["ports"] = json!(c.ports);
+    let mut ports = c.ports.clone();
+    let named_metrics = ports.iter().any(|p| p["name"] == "metrics");
+    if c.metrics && prow.config.metrics.enabled && !named_metrics {
+        ports.push(json!({ "name": "metrics", "containerPort": METRICS_PORT }));
+    }
+    if !ports.is_empty() {
+        container["ports"] = json!(ports);
     }
     if c.health_probes {
         container["livenessProbe"] = json!({
-            "httpGet": { "path": "/healthz", "port": 8081 },
+            "httpGet": { "path": "/healthz", "port": HEALTH_PORT },
             "initialDelaySeconds": 3,
             "periodSeconds": 3,
         });
         container["readinessProbe"] = json!({
-            "httpGet": { "path": "/healthz/ready", "port": 8081 },
+            "httpGet": { "path": "/healthz/ready", "port": HEALTH_PORT },
             "initialDelaySeconds": 10,
             "periodSeconds": 3,
         });
@@ -511,7 +536,7 @@ pub fn labels(app: &str) -> Value {
 }
 
 fn services(prow: &Prow) -> Vec<Value> {
-    let service = |name: &str, ports: Value| {
+    let service = |name: &str, ports: Vec<Value>| {
         json!({
             "apiVersion": "v1",
             "kind": "Service",
@@ -522,30 +547,76 @@ fn services(prow: &Prow) -> Vec<Value> {
             },
         })
     };
-    vec![
+    let metrics = prow.config.metrics.enabled;
+    let metrics_port = json!({ "name": "metrics", "port": METRICS_PORT, "targetPort": "metrics" });
+    // /healthz/ready answers once the component has loaded its config; the
+    // smoke check asks it through the Service.
+    let health_port = json!({ "name": "health", "port": HEALTH_PORT, "targetPort": HEALTH_PORT });
+    let with_metrics = |mut ports: Vec<Value>| {
+        if metrics {
+            ports.push(metrics_port.clone());
+        }
+        ports
+    };
+    let mut services = vec![
         // GitHub's webhooks arrive here through the Route/Ingress at /hook.
         service(
             "hook",
-            json!([{ "name": "http", "port": 8888, "targetPort": "http" }]),
+            with_metrics(vec![
+                json!({ "name": "http", "port": 8888, "targetPort": "http" }),
+                health_port.clone(),
+            ]),
         ),
         service(
             "deck",
-            json!([{ "name": "http", "port": 80, "targetPort": "http" }]),
+            with_metrics(vec![
+                json!({ "name": "http", "port": 80, "targetPort": "http" }),
+                health_port.clone(),
+            ]),
         ),
         // deck shows tide's merge pool from http://tide/.
         service(
             "tide",
-            json!([{ "name": "http", "port": 80, "targetPort": "http" }]),
+            with_metrics(vec![
+                json!({ "name": "http", "port": 80, "targetPort": "http" }),
+            ]),
         ),
         // Components reach ghproxy as http://ghproxy.
         service(
             "ghproxy",
-            json!([
-                { "name": "http", "port": 80, "targetPort": "http" },
-                { "name": "metrics", "port": 9090, "targetPort": "metrics" },
-            ]),
+            vec![
+                json!({ "name": "http", "port": 80, "targetPort": "http" }),
+                metrics_port.clone(),
+            ],
         ),
-    ]
+    ];
+    if metrics {
+        // Components nobody calls get a Service for Prometheus alone.
+        for name in ["horologium", "sinker", "crier", "prow-controller-manager"] {
+            services.push(service(name, vec![metrics_port.clone()]));
+        }
+        services.push(service_monitor(prow));
+    }
+    services
+}
+
+/// One ServiceMonitor for every Prow Service with a `metrics` port. It lives
+/// beside them: user-workload monitoring ignores a ServiceMonitor's
+/// namespaceSelector (ignoreNamespaceSelectors: true in openshift/cluster-monitoring-operator
+/// assets/prometheus-user-workload/prometheus.yaml). Services without such a
+/// port give no target.
+fn service_monitor(prow: &Prow) -> Value {
+    json!({
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": { "name": "prow", "namespace": prow.namespace, "labels": labels("prow") },
+        "spec": {
+            "selector": { "matchLabels": { "app.kubernetes.io/part-of": "prow" } },
+            // The `job` label of each series is the Service's `app`: hook, deck...
+            "jobLabel": "app",
+            "endpoints": [{ "port": "metrics", "path": "/metrics", "scheme": "http" }],
+        },
+    })
 }
 
 /// ghproxy's cache, one GB larger than the cache ghproxy keeps in it.

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use opsmith_plugin_sdk::{Error, Value, json};
 
 use crate::settings::{Container, JobSpec, MergeMethod, Prow};
+use crate::smoke;
 use crate::yaml::to_yaml;
 
 /// The two ConfigMaps every component mounts.
@@ -78,6 +79,9 @@ pub fn prow_config(prow: &Prow) -> Value {
     let postsubmits = postsubmits(prow);
     if !postsubmits.is_empty() {
         config["postsubmits"] = json!(postsubmits);
+    }
+    if let Some(smoke) = &prow.smoke {
+        config["periodics"] = json!([smoke::periodic(smoke, prow.decorates(None))]);
     }
     config
 }

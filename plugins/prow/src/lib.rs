@@ -14,7 +14,12 @@
 //! Modules: `settings` (the catalog config and its checks), `config`
 //! (config.yaml, plugins.yaml), `components` (Deployments, Services, PVC),
 //! `rbac`, `exposure` (Routes or Ingress), `storage` (blob-storage
-//! credentials), `crd` (the optional ProwJob CRD), `schema`.
+//! credentials), `crd` (the optional ProwJob CRD), `smoke` (the periodic
+//! smoke check), `schema`.
+//!
+//! With `metrics` on (the default), the Services of the components that
+//! serve Prometheus metrics have a `metrics` port and one ServiceMonitor
+//! selects them, for OpenShift's user-workload monitoring.
 
 mod components;
 mod config;
@@ -23,6 +28,7 @@ mod exposure;
 mod rbac;
 mod schema;
 mod settings;
+mod smoke;
 mod storage;
 mod yaml;
 
@@ -50,6 +56,7 @@ impl Plugin for ProwPlugin {
             .emits("v1", "ConfigMap", &PROW_NAMESPACES)
             .emits("v1", "ServiceAccount", &PROW_NAMESPACES)
             .emits("v1", "Service", &PROW_NAMESPACES)
+            .emits("monitoring.coreos.com/v1", "ServiceMonitor", &PROW_NAMESPACES)
             .emits("v1", "PersistentVolumeClaim", &PROW_NAMESPACES)
             .emits("apps/v1", "Deployment", &PROW_NAMESPACES)
             .emits("rbac.authorization.k8s.io/v1", "Role", &BOTH_NAMESPACES)

@@ -7,6 +7,8 @@ use opsmith_plugin_sdk::github_app::{self, AppSecret};
 use opsmith_plugin_sdk::{Error, Input, Output};
 use serde::Deserialize;
 
+use crate::smoke::{self, Smoke};
+
 #[cfg(test)]
 use crate::schema::{DNS_LABEL, GITHUB_NAME, GITHUB_REPO, JOB_NAME};
 
@@ -153,6 +155,20 @@ pub struct Config {
     /// file.
     #[serde(rename = "installCRD")]
     pub install_crd: bool,
+    /// Prometheus metrics: a metrics port (9090, /metrics) on the Services of
+    /// the components that serve one (every component but status-reconciler),
+    /// and a ServiceMonitor that selects them. OpenShift's user-workload
+    /// monitoring scrapes it once an admin enables that (enableUserWorkload:
+    /// true in ConfigMap cluster-monitoring-config, namespace
+    /// openshift-monitoring); it skips namespaces labelled
+    /// openshift.io/cluster-monitoring=true. Turn it off where the
+    /// ServiceMonitor CRD (monitoring.coreos.com/v1) is missing.
+    pub metrics: Metrics,
+    /// A periodic Prow job that checks that hook, deck, the tekton
+    /// component's EventListener and the Argo CD API server of the catalog
+    /// answer, and fails (a failed ProwJob in deck and in plank's prowjobs
+    /// metric) when one does not.
+    pub smoke_check: SmokeCheck,
 }
 
 impl Default for Config {
@@ -173,6 +189,73 @@ impl Default for Config {
             host: None,
             ghproxy: Ghproxy::default(),
             install_crd: false,
+            metrics: Metrics::default(),
+            smoke_check: SmokeCheck::default(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline))]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct Metrics {
+    /// Render the metrics ports and the ServiceMonitor.
+    pub enabled: bool,
+}
+
+// On by default: a ServiceMonitor is inert until user-workload monitoring
+// is on, and OpenShift always serves its CRD.
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics { enabled: true }
+    }
+}
+
+/// A Go duration, as Prow reads a periodic's interval.
+#[cfg(test)]
+const INTERVAL: &str = "^([0-9]+(s|m|h))+$";
+
+#[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline))]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct SmokeCheck {
+    /// Render the periodic job (config.yaml periodics, job opsmith-smoke-check).
+    pub enabled: bool,
+    /// How often it runs, as a Go duration (30m, 1h).
+    #[cfg_attr(test, schemars(regex(pattern = INTERVAL)))]
+    pub interval: String,
+    /// An image with curl and /bin/sh, pinned by digest
+    /// (registry/name@sha256:...); required when enabled.
+    #[cfg_attr(
+        test,
+        schemars(
+            with = "String",
+            skip_serializing_if = "Option::is_none",
+            length(min = 1)
+        )
+    )]
+    pub image: Option<String>,
+    /// More http:// or https:// URLs that must answer with a 2xx status,
+    /// besides those opsmith derives from the catalog.
+    #[cfg_attr(
+        test,
+        schemars(
+            inner(regex(pattern = "^https?://[^\\s]+$")),
+            extend("uniqueItems" = true)
+        )
+    )]
+    pub urls: Vec<String>,
+}
+
+impl Default for SmokeCheck {
+    fn default() -> Self {
+        SmokeCheck {
+            enabled: false,
+            interval: "10m".to_owned(),
+            image: None,
+            urls: Vec::new(),
         }
     }
 }
@@ -532,6 +615,8 @@ pub struct Prow<'a> {
     /// Repos listed in `repos` whose org is not in `orgs`: the ones that need
     /// their own plugin and tide entries.
     pub extra_repos: Vec<&'a str>,
+    /// The periodic smoke check, when enabled.
+    pub smoke: Option<Smoke>,
 }
 
 impl<'a> Prow<'a> {
@@ -614,6 +699,8 @@ impl<'a> Prow<'a> {
             )
         });
 
+        let smoke = smoke::resolve(input, config, &config.namespace, out)?;
+
         let prow = Prow {
             config,
             namespace: &config.namespace,
@@ -622,6 +709,7 @@ impl<'a> Prow<'a> {
             app,
             storage,
             extra_repos,
+            smoke,
         };
         prow.check_jobs(out)?;
         Ok(prow)

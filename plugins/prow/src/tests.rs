@@ -632,3 +632,321 @@ fn schema_documents_every_property_and_its_defaults_hold() {
         json!(defaults.ghproxy.cache_size_gb)
     );
 }
+
+#[test]
+fn metrics_ports_and_one_service_monitor() {
+    let out = render_with(full_config()).unwrap();
+    assert_eq!(
+        find(&out, "ServiceMonitor", "prow", "prow"),
+        json!({
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "ServiceMonitor",
+            "metadata": {
+                "name": "prow",
+                "namespace": "prow",
+                "labels": { "app": "prow", "app.kubernetes.io/part-of": "prow" },
+            },
+            "spec": {
+                "selector": { "matchLabels": { "app.kubernetes.io/part-of": "prow" } },
+                "jobLabel": "app",
+                "endpoints": [{ "port": "metrics", "path": "/metrics", "scheme": "http" }],
+            },
+        })
+    );
+    assert_eq!(
+        find(&out, "Service", "prow", "hook"),
+        json!({
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {
+                "name": "hook",
+                "namespace": "prow",
+                "labels": { "app": "hook", "app.kubernetes.io/part-of": "prow" },
+            },
+            "spec": {
+                "selector": { "app": "hook" },
+                "ports": [
+                    { "name": "http", "port": 8888, "targetPort": "http" },
+                    { "name": "health", "port": 8081, "targetPort": 8081 },
+                    { "name": "metrics", "port": 9090, "targetPort": "metrics" },
+                ],
+            },
+        })
+    );
+    // Components that no one calls get a Service for Prometheus only.
+    assert_eq!(
+        find(&out, "Service", "prow", "prow-controller-manager"),
+        json!({
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {
+                "name": "prow-controller-manager",
+                "namespace": "prow",
+                "labels": { "app": "prow-controller-manager", "app.kubernetes.io/part-of": "prow" },
+            },
+            "spec": {
+                "selector": { "app": "prow-controller-manager" },
+                "ports": [{ "name": "metrics", "port": 9090, "targetPort": "metrics" }],
+            },
+        })
+    );
+    for name in [
+        "hook",
+        "deck",
+        "tide",
+        "horologium",
+        "sinker",
+        "crier",
+        "prow-controller-manager",
+        "ghproxy",
+    ] {
+        let ports = &container(&out, name)["ports"];
+        let metrics: Vec<&Value> = ports
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["name"] == "metrics")
+            .collect();
+        assert_eq!(
+            metrics,
+            [&json!({ "name": "metrics", "containerPort": 9090 })],
+            "{name}"
+        );
+        let service = find(&out, "Service", "prow", name);
+        assert!(
+            service["spec"]["ports"]
+                .as_array()
+                .unwrap()
+                .contains(&json!({ "name": "metrics", "port": 9090, "targetPort": "metrics" })),
+            "{name}"
+        );
+    }
+    // status-reconciler serves no metrics (it never calls metrics.ExposeMetrics).
+    assert!(container(&out, "statusreconciler").get("ports").is_none());
+}
+
+#[test]
+fn without_metrics_only_ghproxy_keeps_its_metrics_port() {
+    let mut config = full_config();
+    config["metrics"] = json!({ "enabled": false });
+    let out = render_with(config).unwrap();
+    let objects = out.objects();
+    assert!(!objects.iter().any(|o| o["kind"] == "ServiceMonitor"));
+    let services: BTreeSet<&str> = objects
+        .iter()
+        .filter(|o| o["kind"] == "Service")
+        .map(|o| o["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        services,
+        ["deck", "ghproxy", "hook", "tide"].into_iter().collect()
+    );
+    assert_eq!(
+        container(&out, "tide")["ports"],
+        json!([{ "name": "http", "containerPort": 8888 }])
+    );
+    assert_eq!(
+        find(&out, "Service", "prow", "tide")["spec"]["ports"],
+        json!([{ "name": "http", "port": 80, "targetPort": "http" }])
+    );
+    assert_eq!(
+        container(&out, "ghproxy")["ports"][1],
+        json!({ "name": "metrics", "containerPort": 9090 })
+    );
+}
+
+/// The catalog of `render_with`, plus a tekton component with a listener
+/// and an argocd component, as the reference site has them.
+fn catalog_with_tekton_and_argocd(prow_config: &Value, argocd_config: Value) -> String {
+    let mut catalog: Value = serde_json::from_str(&catalog(Some(json!({})), prow_config)).unwrap();
+    let components = catalog["spec"]["components"].as_array_mut().unwrap();
+    components.push(json!({
+        "name": "tekton",
+        "plugin": "builtin:tekton",
+        "config": {
+            "namespace": "pipelines",
+            "listenerName": "hooks",
+            "repositories": [{ "name": "o/r", "buildImage": "alpine", "testCommand": "true" }],
+        },
+    }));
+    components
+        .push(json!({ "name": "argocd", "plugin": "builtin:argocd", "config": argocd_config }));
+    catalog.to_string()
+}
+
+const CURL_IMAGE: &str = "registry.example.org/curl@sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+#[test]
+fn smoke_check_is_a_periodic_that_asks_every_component() {
+    let mut config = full_config();
+    config["smokeCheck"] = json!({
+        "enabled": true,
+        "interval": "30m",
+        "image": CURL_IMAGE,
+        "urls": ["https://status.example.org/"],
+    });
+    let catalog = catalog_with_tekton_and_argocd(&config, json!({}));
+    let out = render::<ProwPlugin>("prow", EXAMPLE_SITE, &catalog, &config.to_string()).unwrap();
+    assert!(
+        out.diagnostics
+            .iter()
+            .all(|d| !d.pointer.starts_with("/config/smokeCheck"))
+    );
+    let prow_config = config_map_yaml(&out, "config", "config.yaml");
+    let script = crate::smoke::SCRIPT;
+    assert_eq!(
+        prow_config["periodics"],
+        json!([{
+            "name": "opsmith-smoke-check",
+            "interval": "30m",
+            // Storage is configured, so the job's log is uploaded like any other.
+            "decorate": true,
+            "spec": {
+                "automountServiceAccountToken": false,
+                "securityContext": { "seccompProfile": { "type": "RuntimeDefault" } },
+                "containers": [{
+                    "name": "smoke-check",
+                    "image": CURL_IMAGE,
+                    "command": ["/bin/sh", "-c", script, "opsmith-smoke-check"],
+                    "args": [
+                        "http://hook.prow.svc:8081/healthz/ready",
+                        "http://deck.prow.svc:8081/healthz/ready",
+                        "http://el-hooks.pipelines.svc:8080/live",
+                        "https://openshift-gitops-server.openshift-gitops.svc/healthz",
+                        "https://status.example.org/",
+                    ],
+                    "securityContext": {
+                        "allowPrivilegeEscalation": false,
+                        "capabilities": { "drop": ["ALL"] },
+                    },
+                }],
+            },
+        }])
+    );
+
+    // The argocd component's instance and namespace, when it names them.
+    let catalog = catalog_with_tekton_and_argocd(
+        &config,
+        json!({ "namespace": "gitops", "instance": "infra" }),
+    );
+    let out = render::<ProwPlugin>("prow", EXAMPLE_SITE, &catalog, &config.to_string()).unwrap();
+    let args = &config_map_yaml(&out, "config", "config.yaml")["periodics"][0]["spec"]["containers"]
+        [0]["args"];
+    assert_eq!(args[3], "https://infra-server.gitops.svc/healthz");
+}
+
+#[test]
+fn smoke_check_script_fails_when_one_url_does_not_answer() {
+    // The script run by a real shell, with `curl` a stand-in that succeeds
+    // for URLs containing "up".
+    let dir = std::env::temp_dir().join(format!("opsmith-prow-smoke-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let curl = dir.join("curl");
+    std::fs::write(
+        &curl,
+        "#!/bin/sh\nfor a; do last=$a; done\ncase $last in *up*) exit 0;; *) exit 22;; esac\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&curl, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |urls: &[&str]| {
+        std::process::Command::new("/bin/sh")
+            .args(["-c", crate::smoke::SCRIPT, "opsmith-smoke-check"])
+            .args(urls)
+            .env("PATH", &path)
+            .output()
+            .unwrap()
+    };
+    let all_up = run(&["http://up-1/", "http://up-2/"]);
+    assert!(all_up.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&all_up.stdout),
+        "ok: http://up-1/\nok: http://up-2/\n"
+    );
+    let one_down = run(&["http://up-1/", "http://down/", "http://up-2/"]);
+    assert_eq!(one_down.status.code(), Some(1));
+    // Every URL is still asked, so the log names each one that is down.
+    assert_eq!(
+        String::from_utf8_lossy(&one_down.stdout),
+        "ok: http://up-1/\nno answer: http://down/\nok: http://up-2/\n"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn smoke_check_without_tekton_or_argocd_asks_prow_alone_undecorated() {
+    let config = json!({
+        "orgs": ["example-org"],
+        "smokeCheck": { "enabled": true, "image": "registry.example.org/curl:8" },
+    });
+    let out = render_with(config).unwrap();
+    let warning = out
+        .diagnostics
+        .iter()
+        .find(|d| d.pointer == "/config/smokeCheck/image")
+        .expect("a warning about the tag");
+    assert_eq!(warning.severity, Severity::Warning);
+    let job = &config_map_yaml(&out, "config", "config.yaml")["periodics"][0];
+    assert_eq!(job["interval"], "10m");
+    assert_eq!(job["decorate"], false);
+    assert_eq!(
+        job["spec"]["containers"][0]["args"],
+        json!([
+            "http://hook.prow.svc:8081/healthz/ready",
+            "http://deck.prow.svc:8081/healthz/ready",
+        ])
+    );
+}
+
+#[test]
+fn smoke_check_needs_an_image() {
+    let err = render_with(json!({ "orgs": ["o"], "smokeCheck": { "enabled": true } })).unwrap_err();
+    assert_eq!(err.pointer, "/config/smokeCheck");
+    assert!(err.message.contains("smokeCheck.image"), "{}", err.message);
+    // Off (the default), nothing is rendered and nothing is needed.
+    let out = render_with(json!({ "orgs": ["o"] })).unwrap();
+    assert!(
+        config_map_yaml(&out, "config", "config.yaml")
+            .get("periodics")
+            .is_none()
+    );
+}
+
+/// Writes every object of a full render (smoke check on, with tekton and
+/// argocd in the catalog) as JSON, and config.yaml and plugins.yaml as
+/// text, into `$OPSMITH_DUMP_DIR`, for checking them with upstream schemas
+/// and Prow's documented config by hand:
+/// `OPSMITH_DUMP_DIR=/tmp/prow cargo test -p opsmith-plugin-prow -- --ignored`.
+#[test]
+#[ignore = "writes files; run by hand"]
+fn dump_objects() {
+    let Some(dir) = std::env::var_os("OPSMITH_DUMP_DIR") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut config = full_config();
+    config["smokeCheck"] = json!({ "enabled": true, "image": CURL_IMAGE });
+    let catalog = catalog_with_tekton_and_argocd(&config, json!({}));
+    let out = render::<ProwPlugin>("prow", EXAMPLE_SITE, &catalog, &config.to_string()).unwrap();
+    for (i, o) in out.objects().iter().enumerate() {
+        let name = format!(
+            "{i:02}-{}-{}.json",
+            o["kind"].as_str().unwrap(),
+            o["metadata"]["name"].as_str().unwrap()
+        );
+        std::fs::write(dir.join(name), serde_json::to_string_pretty(o).unwrap()).unwrap();
+    }
+    for (name, key) in [("config", "config.yaml"), ("plugins", "plugins.yaml")] {
+        let text = find(&out, "ConfigMap", "prow", name)["data"][key].clone();
+        std::fs::write(dir.join(key), text.as_str().unwrap()).unwrap();
+    }
+}

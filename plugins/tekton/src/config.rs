@@ -127,6 +127,33 @@ pub struct Config {
     /// Repositories that get a build-and-test Pipeline, run on pull requests
     /// and on pushes to their default branch.
     pub repositories: Vec<Repository>,
+    /// Prometheus metrics of the EventListener: a ServiceMonitor for its
+    /// Service's http-metrics port (9000), which OpenShift's user-workload
+    /// monitoring scrapes once an admin enables that (enableUserWorkload:
+    /// true in ConfigMap cluster-monitoring-config, namespace
+    /// openshift-monitoring). The Pipelines and Triggers controllers need
+    /// nothing here: the OpenShift Pipelines operator gives them
+    /// ServiceMonitors of its own, scraped by platform monitoring.
+    pub metrics: Metrics,
+}
+
+/// Whether the component renders a ServiceMonitor.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline))]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct Metrics {
+    /// Render the EventListener's ServiceMonitor (with repositories only:
+    /// without them there is no EventListener).
+    pub enabled: bool,
+}
+
+// On by default: a ServiceMonitor is inert until user-workload monitoring
+// is on, and OpenShift always serves its CRD.
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics { enabled: true }
+    }
 }
 
 impl Default for Config {
@@ -143,6 +170,7 @@ impl Default for Config {
             storage_class_name: None,
             trusted_author_associations: DEFAULT_TRUSTED.map(str::to_owned).to_vec(),
             repositories: Vec::new(),
+            metrics: Metrics::default(),
         }
     }
 }

@@ -9,8 +9,17 @@
 //!   Pipeline per repository ([`pipeline`]);
 //! - the Triggers: two TriggerBindings, one TriggerTemplate per repository
 //!   and one EventListener for all of them ([`triggers`]);
-//! - the listener's ServiceAccount, its RBAC, and the Route or Ingress
-//!   GitHub posts to ([`listener`]).
+//! - the listener's ServiceAccount, its RBAC, the Route or Ingress GitHub
+//!   posts to, and a ServiceMonitor for its metrics ([`listener`]).
+//!
+//! The operator's own controllers need no ServiceMonitor from here: on
+//! OpenShift the operator labels `openshift-pipelines`
+//! `openshift.io/cluster-monitoring: "true"` (unless the TektonPipeline's
+//! `enableMetrics` param is false) and installs ServiceMonitors for the
+//! pipelines, triggers, chains, webhook, resolvers, results and pruner
+//! controllers there, which platform monitoring scrapes (tektoncd/operator
+//! pkg/reconciler/openshift/tektonpipeline/extension.go,
+//! cmd/openshift/operator/kodata/openshift-monitoring/).
 //!
 //! The listener checks each delivery's signature with the webhook secret the
 //! `builtin:github-app` component delivers into the same namespace, so a
@@ -55,6 +64,7 @@ impl Plugin for Tekton {
             .emits("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", &[])
             .emits("route.openshift.io/v1", "Route", &["*"])
             .emits("networking.k8s.io/v1", "Ingress", &["*"])
+            .emits("monitoring.coreos.com/v1", "ServiceMonitor", &["*"])
     }
 
     // Nothing here depends on the servers: skip parsing them.
@@ -116,6 +126,9 @@ impl Plugin for Tekton {
         out.object(listener::cluster_role_binding(&config));
         let host = config.host(&input.site);
         out.object(listener::exposure(&config, &host));
+        if config.metrics.enabled {
+            out.object(listener::service_monitor(&config));
+        }
         opsmith_plugin_sdk::log(&format!(
             "GitHub webhook URL of the EventListener: https://{host}/"
         ));
@@ -223,6 +236,7 @@ mod tests {
             ("RoleBinding", 1),
             ("Route", 1),
             ("ServiceAccount", 1),
+            ("ServiceMonitor", 1),
             ("Subscription", 1),
             ("Task", 2),
             ("TriggerBinding", 2),
@@ -429,6 +443,41 @@ mod tests {
     }
 
     #[test]
+    fn service_monitor_selects_the_listener_service_triggers_creates() {
+        let config = json!({
+            "namespace": "pipelines",
+            "listenerName": "hooks",
+            "repositories": [{ "name": "example/tools", "buildImage": "golang:1.23", "testCommand": "go test ./..." }],
+        });
+        let out = run(&with_config(config.clone())).unwrap();
+        assert_eq!(
+            object(&out, "ServiceMonitor", "pipelines/el-hooks"),
+            json!({
+                "apiVersion": "monitoring.coreos.com/v1",
+                "kind": "ServiceMonitor",
+                "metadata": { "name": "el-hooks", "namespace": "pipelines" },
+                "spec": {
+                    "selector": {
+                        "matchLabels": {
+                            "app.kubernetes.io/managed-by": "EventListener",
+                            "eventlistener": "hooks",
+                        },
+                    },
+                    "endpoints": [{ "port": "http-metrics", "path": "/metrics", "scheme": "http" }],
+                },
+            })
+        );
+
+        let mut off = config;
+        off["metrics"] = json!({ "enabled": false });
+        let out = run(&with_config(off)).unwrap();
+        assert!(!kinds(&out).contains_key("ServiceMonitor"));
+        // Without repositories there is no listener to scrape.
+        let out = run(&with_config(json!({}))).unwrap();
+        assert!(!kinds(&out).contains_key("ServiceMonitor"));
+    }
+
+    #[test]
     fn install_modes() {
         let out = run(&with_config(json!({ "install": "tektonconfig" }))).unwrap();
         let tekton_config = object(&out, "TektonConfig", "config");
@@ -515,7 +564,7 @@ mod tests {
         let schema = Tekton::describe().config_schema;
         assert_eq!(schema["additionalProperties"], false);
         let properties = schema["properties"].as_object().unwrap();
-        assert_eq!(properties.len(), 11);
+        assert_eq!(properties.len(), 12);
         for (field, property) in properties {
             assert!(property["description"].is_string(), "{field}");
         }

@@ -126,3 +126,29 @@ pub fn exposure(config: &Config, host: &str) -> Value {
         }
     }
 }
+
+/// A ServiceMonitor for the metrics port of the listener's Service. Triggers
+/// creates that Service (`el-<listener>`), with the labels
+/// `app.kubernetes.io/managed-by: EventListener`,
+/// `app.kubernetes.io/part-of: Triggers` and `eventlistener: <listener>`
+/// and a port `http-metrics` (9000) serving /metrics (tektoncd/triggers
+/// pkg/reconciler/eventlistener/resources/config.go, meta.go, service.go;
+/// docs/metrics.md). The ServiceMonitor lives beside it: user-workload
+/// monitoring ignores namespaceSelector (openshift/cluster-monitoring-operator
+/// assets/prometheus-user-workload/prometheus.yaml).
+pub fn service_monitor(config: &Config) -> Value {
+    json!({
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": meta::namespaced(&config.listener_service(), &config.namespace),
+        "spec": {
+            "selector": {
+                "matchLabels": {
+                    "app.kubernetes.io/managed-by": "EventListener",
+                    "eventlistener": config.listener_name,
+                },
+            },
+            "endpoints": [{ "port": "http-metrics", "path": "/metrics", "scheme": "http" }],
+        },
+    })
+}
