@@ -616,3 +616,26 @@ fn site_names_backstage_cannot_take_point_at_the_site() {
         assert_eq!(err.pointer, format!("/site/spec/hosts/{i}/name"));
     }
 }
+
+/// A host's CPU count and labels from the inventory reach its Resource.
+#[test]
+fn host_cpus_and_labels_carry_over() {
+    let mut site: Value = serde_json::from_str(EXAMPLE_SITE).expect("JSON");
+    site["spec"]["hosts"][0]["hardware"]["cpus"] = json!(24);
+    site["spec"]["hosts"][0]["labels"] = json!({ "topology.kubernetes.io/zone": "rack-3" });
+    let catalog = catalog_with(vec![
+        json!({ "name": "backstage", "plugin": "builtin:backstage" }),
+    ]);
+    let out = render::<Backstage>("backstage", &site.to_string(), &catalog, "{}").expect("renders");
+    let host = &files(&out)["resource-example-cp-0.yaml"]["metadata"];
+    assert_eq!(
+        host["labels"],
+        json!({ "topology.kubernetes.io/zone": "rack-3" })
+    );
+    assert!(
+        host["description"]
+            .as_str()
+            .is_some_and(|d| d.contains(": 24 CPUs, ")),
+        "{host}"
+    );
+}
