@@ -1,7 +1,8 @@
 //! Renders the reference site (site/inventory.yaml and site/catalog.yaml,
 //! with a backstage component) and compares every file with the checked-in
 //! copy in reference-site/, which `.ci/backstage-check.mjs` checks with
-//! Backstage's own validators; then config and input errors.
+//! Backstage's own validators and .ci/run compares with what `opsmith
+//! render` writes; then config and input errors.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,9 +26,10 @@ fn site_file(name: &str) -> Value {
 }
 
 /// The reference site's inventory, and its catalog as opsmith hands it to
-/// plugins (each component's `path` filled in), with `backstage` (carrying
-/// `config`) among its components.
-fn reference_inputs(config: &Value) -> (String, String) {
+/// plugins (each component's `path` filled in), with a `backstage`
+/// component: the catalog's own, or one added at the end; `config`, when
+/// given, replaces its config. Also that component's config.
+fn reference_inputs(config: Option<&Value>) -> (String, String, String) {
     let site = site_file("inventory.yaml");
     let mut catalog = site_file("catalog.yaml");
     let gitops_path = catalog["spec"]["gitops"]["path"]
@@ -37,19 +39,32 @@ fn reference_inputs(config: &Value) -> (String, String) {
     let components = catalog["spec"]["components"]
         .as_array_mut()
         .expect("components");
-    components.retain(|c| c["plugin"] != "builtin:backstage");
-    components
-        .push(json!({ "name": "backstage", "plugin": "builtin:backstage", "config": config }));
+    if !components.iter().any(|c| c["name"] == "backstage") {
+        components.push(json!({ "name": "backstage", "plugin": "builtin:backstage" }));
+    }
+    let mut own_config = json!({});
     for component in components.iter_mut() {
         let name = component["name"].as_str().expect("name").to_owned();
         component["path"] = json!(format!("{gitops_path}/{name}"));
+        if name == "backstage" {
+            if let Some(config) = config {
+                component["config"] = config.clone();
+            }
+            own_config = component.get("config").cloned().unwrap_or(json!({}));
+        }
     }
-    (site.to_string(), catalog.to_string())
+    (
+        site.to_string(),
+        catalog.to_string(),
+        own_config.to_string(),
+    )
 }
 
+/// Renders the reference site, its backstage component's config replaced
+/// by `config`.
 fn render_reference(config: Value) -> Result<Output, Error> {
-    let (site, catalog) = reference_inputs(&config);
-    render::<Backstage>("backstage", &site, &catalog, &config.to_string())
+    let (site, catalog, config) = reference_inputs(Some(&config));
+    render::<Backstage>("backstage", &site, &catalog, &config)
 }
 
 /// The rendered files by name, as values.
@@ -115,7 +130,10 @@ fn yaml(value: &Value) -> String {
 /// rewrites the folder (as the golden files are re-blessed); review the diff.
 #[test]
 fn reference_site_is_the_checked_in_copy() {
-    let out = render_reference(json!({})).expect("renders");
+    // The catalog's own config, if it has a backstage component: the copy is
+    // then what `opsmith render` writes to day0/backstage/.
+    let (site, catalog, config) = reference_inputs(None);
+    let out = render::<Backstage>("backstage", &site, &catalog, &config).expect("renders");
     assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
     let rendered: BTreeMap<String, String> = files(&out)
         .iter()
