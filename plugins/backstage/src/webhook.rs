@@ -55,12 +55,14 @@ pub fn of<'a>(
 
 impl Webhook<'_> {
     /// The URL cut into its origin (`https://host`) and path (`/` when it
-    /// has none), as OpenAPI's `servers` and `paths` want them.
+    /// has none), as OpenAPI's `servers` and `paths` want them; a query or
+    /// fragment is left out, since a path template cannot hold one.
     pub fn origin_and_path(&self) -> (&str, &str) {
-        let after_scheme = self.url.find("://").map_or(0, |i| i + 3);
-        match self.url[after_scheme..].find('/') {
-            Some(i) => self.url.split_at(after_scheme + i),
-            None => (self.url.as_str(), "/"),
+        let url = self.url.split(['?', '#']).next().unwrap_or_default();
+        let after_scheme = url.find("://").map_or(0, |i| i + 3);
+        match url[after_scheme..].find('/') {
+            Some(i) => url.split_at(after_scheme + i),
+            None => (url, "/"),
         }
     }
 
@@ -162,6 +164,14 @@ mod tests {
         assert_eq!(
             hook("https://el.example.org:8443/a/b").origin_and_path(),
             ("https://el.example.org:8443", "/a/b")
+        );
+        assert_eq!(
+            hook("https://el.example.org/hook?source=github#x").origin_and_path(),
+            ("https://el.example.org", "/hook")
+        );
+        assert_eq!(
+            hook("https://el.example.org?x=1").origin_and_path(),
+            ("https://el.example.org", "/")
         );
     }
 }
