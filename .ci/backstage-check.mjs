@@ -9,12 +9,14 @@
 // with @backstage/catalog-model and yaml installed in <dir> (see .ci/run).
 // For each entity, Backstage's own code from @backstage/catalog-model:
 // - the entity policies the catalog backend applies by default
-//   (CatalogBuilder.buildEntityPolicy: SchemaValidEntityPolicy,
+//   (backstage/backstage plugins/catalog-backend/src/service/CatalogBuilder.ts,
+//   buildEntityPolicy: SchemaValidEntityPolicy,
 //   DefaultNamespaceEntityPolicy, NoForeignRootFieldsEntityPolicy,
 //   FieldFormatEntityPolicy): envelope schema, names, labels, annotations,
 //   tags, links;
 // - the kind validators of its BuiltinKindsEntityProcessor
-//   (*EntityV1alpha1Validator): each kind's JSON schema; an entity of no
+//   (plugins/catalog-backend/src/processors/BuiltinKindsEntityProcessor.ts,
+//   *EntityV1alpha1Validator): each kind's JSON schema; an entity of no
 //   built-in kind is a problem.
 // Then, across the folder:
 // - no entity is defined twice (Backstage refuses the second);
