@@ -110,7 +110,8 @@ impl Plugin for Backstage {
             }),
             // Relative targets are read from beside this file; without a
             // `type`, a Location's targets have its own type (Backstage's
-            // descriptor format, "Kind: Location").
+            // descriptor format, "Kind: Location":
+            // https://backstage.io/docs/features/software-catalog/descriptor-format#kind-location).
             json!({ "targets": targets }),
         );
         out.file(yaml_file(CATALOG_INFO.to_owned(), location.value));
