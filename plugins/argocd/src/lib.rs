@@ -102,8 +102,8 @@ const RESOURCES_FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
 const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
 
 /// Plugins whose components render no cluster objects, so no Application
-/// points at them: install-config only writes a day-0 file.
-const DAY0_ONLY_PLUGINS: &[&str] = &["install-config"];
+/// points at them: install-config and backstage only write day-0 files.
+const DAY0_ONLY_PLUGINS: &[&str] = &["install-config", "backstage"];
 
 /// Default sync waves by built-in plugin: what others depend on comes first.
 const DEFAULT_WAVES: &[(&str, i32)] = &[
@@ -1113,7 +1113,7 @@ mod tests {
         json!({ "apiVersion": api_version, "kind": kind, "namespaces": namespaces })
     }
 
-    /// Eight components: seven built-in (one disabled) and one custom, with
+    /// Nine components: eight built-in (one disabled) and one custom, with
     /// `path` and `emits` filled in as opsmith does (a subset of what the
     /// built-in plugins declare).
     fn catalog(argocd_config: Value) -> String {
@@ -1168,6 +1168,7 @@ mod tests {
                     kind("rbac.authorization.k8s.io/v1", "ClusterRole", &[]),
                 ],
             },
+            { "name": "backstage", "plugin": "builtin:backstage", "emits": [] },
         ]);
         catalog_with(components.as_array().cloned().unwrap_or_default())
     }
@@ -1246,7 +1247,8 @@ mod tests {
     fn renders_project_root_and_one_application_per_component() {
         let out = render_with(json!({})).unwrap();
         assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
-        // install-config is day-0 only, tekton is disabled, argocd is the root.
+        // install-config and backstage are day-0 only, tekton is disabled,
+        // argocd is the root.
         assert_eq!(
             application_names(&out),
             [
