@@ -315,7 +315,7 @@ pub struct Window {
     pub error_budget_percent: f64,
     /// A Prometheus duration shorter than `longWindow`.
     pub short_window: String,
-    /// A Prometheus duration, at most `sloPeriod`.
+    /// A Prometheus duration shorter than `sloPeriod`.
     pub long_window: String,
 }
 

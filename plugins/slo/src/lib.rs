@@ -122,7 +122,11 @@ impl Plugin for Slo {
             .config_schema_json(include_str!("config.schema.json"))
             // The namespaces come from config; `opsmith-slo` is the default
             // and the only Namespace the plugin creates.
-            .emits("monitoring.coreos.com/v1", "PrometheusRule", &[DEFAULT_NAMESPACE, "*"])
+            .emits(
+                "monitoring.coreos.com/v1",
+                "PrometheusRule",
+                &[DEFAULT_NAMESPACE, "*"],
+            )
             .emits("v1", "Namespace", &[])
     }
 
@@ -134,7 +138,10 @@ impl Plugin for Slo {
         if !is_dns_label(&config.namespace) {
             return Err(Error::at(
                 "/config/namespace",
-                format!("`{}` is not a namespace name (an RFC 1123 label)", config.namespace),
+                format!(
+                    "`{}` is not a namespace name (an RFC 1123 label)",
+                    config.namespace
+                ),
             ));
         }
         let windows = Windows::from_config(&config.windows)?;

@@ -13,7 +13,6 @@ use crate::windows::Windows;
 /// The services, each one PrometheusRule.
 #[derive(Debug)]
 pub struct Service {
-    pub name: String,
     /// The PrometheusRule's name.
     pub object_name: String,
     pub namespace: String,
@@ -30,6 +29,8 @@ pub struct Slo {
     pub service: String,
     /// In percent, such as 99.9.
     pub objective: f64,
+    /// The SLO's (or its preset's), for the alerts' `description`.
+    pub description: Option<String>,
     /// The service's labels, then the SLO's.
     pub labels: BTreeMap<String, String>,
     pub sli: Sli,
@@ -60,10 +61,7 @@ pub type Warning = (String, String);
 const RESERVED_LABELS: [&str; 4] = ["sloth_id", "sloth_service", "sloth_slo", "sloth_window"];
 
 /// The services of `config`, checked.
-pub fn services(
-    config: &Config,
-    windows: &Windows,
-) -> Result<(Vec<Service>, Vec<Warning>), Error> {
+pub fn services(config: &Config, windows: &Windows) -> Result<(Vec<Service>, Vec<Warning>), Error> {
     let mut services = Vec::new();
     let mut warnings = Vec::new();
     // Where each service, object and SLO id was first seen.
@@ -77,12 +75,10 @@ pub fn services(
         {
             return Err(Error::at(
                 &format!("{at}/version"),
-                format!(
-                    "builtin:slo reads Sloth's `prometheus/v1` spec; `version` is `{version}`"
-                ),
+                format!("builtin:slo reads Sloth's `prometheus/v1` spec; `version` is `{version}`"),
             ));
         }
-        check_name(&spec.service, &format!("{at}/service"), "service")?;
+        check_name(&spec.service, &format!("{at}/service"), "a service")?;
         if let Some(first) = service_names.insert(&spec.service, i) {
             return Err(Error::at(
                 &format!("{at}/service"),
@@ -163,7 +159,6 @@ pub fn services(
             slos.push(slo);
         }
         services.push(Service {
-            name: spec.service.clone(),
             object_name,
             namespace,
             evaluation: spec.evaluation,
@@ -183,9 +178,9 @@ fn prometheus(evaluation: Evaluation) -> &'static str {
 /// Where a service's PrometheusRule goes.
 fn namespace(config: &Config, spec: &config::Service, at: &str) -> Result<String, Error> {
     match (spec.evaluation, &spec.namespace) {
-        (Evaluation::Platform, namespace) => {
-            Ok(namespace.clone().unwrap_or_else(|| config.namespace.clone()))
-        }
+        (Evaluation::Platform, namespace) => Ok(namespace
+            .clone()
+            .unwrap_or_else(|| config.namespace.clone())),
         (Evaluation::UserWorkload, None) => Err(Error::at(
             &format!("{at}/namespace"),
             format!(
@@ -220,10 +215,7 @@ fn slo(
         Some(id) => Some(presets::find(id).ok_or_else(|| {
             Error::at(
                 &format!("{at}/preset"),
-                format!(
-                    "unknown preset `{id}`; the presets are {}",
-                    presets::list()
-                ),
+                format!("unknown preset `{id}`; the presets are {}", presets::list()),
             )
         })?),
         None => None,
@@ -238,7 +230,7 @@ fn slo(
             ));
         }
     };
-    check_name(&name, &format!("{at}/name"), "SLO")?;
+    check_name(&name, &format!("{at}/name"), "an SLO")?;
     let objective = spec.objective.ok_or_else(|| {
         Error::at(
             at,
@@ -300,10 +292,19 @@ fn slo(
      -> Result<Option<AlertMeta>, Error> {
         let camel_key = format!("{severity}Alert");
         let v1_key = format!("{severity}_alert");
-        let own = either(camel.as_ref(), v1.as_ref(), &alerting_at, &camel_key, &v1_key)?;
+        let own = either(
+            camel.as_ref(),
+            v1.as_ref(),
+            &alerting_at,
+            &camel_key,
+            &v1_key,
+        )?;
         let (own, own_at) = match own {
             Some((own, key)) => (own.clone(), format!("{alerting_at}/{key}")),
-            None => (config::Alert::default(), format!("{alerting_at}/{severity}Alert")),
+            None => (
+                config::Alert::default(),
+                format!("{alerting_at}/{severity}Alert"),
+            ),
         };
         if own.disable {
             return Ok(None);
@@ -344,6 +345,10 @@ fn slo(
         name,
         service: service.service.clone(),
         objective,
+        description: spec
+            .description
+            .clone()
+            .or_else(|| preset.map(|p| p.description.to_owned())),
         labels,
         sli,
         page,
@@ -391,10 +396,7 @@ fn sli_of(sli: &config::Sli, at: &str, windows: &Windows) -> Result<Sli, Error> 
                         check_query(query, &pointer, windows)?;
                         Ok((query.clone(), pointer))
                     }
-                    None => Err(Error::at(
-                        &at,
-                        format!("an `events` SLI needs `{key}`"),
-                    )),
+                    None => Err(Error::at(&at, format!("an `events` SLI needs `{key}`"))),
                 }
             };
             let (error, error_at) = query(
@@ -446,7 +448,9 @@ fn window_variables(query: &str) -> Vec<std::ops::Range<usize>> {
     while let Some(open) = query[from..].find("{{").map(|i| from + i) {
         let inner = &query[open + 2..];
         let trimmed = inner.trim_start_matches(' ');
-        let after_name = trimmed.strip_prefix(".window").map(|r| r.trim_start_matches(' '));
+        let after_name = trimmed
+            .strip_prefix(".window")
+            .map(|r| r.trim_start_matches(' '));
         match after_name.and_then(|r| r.strip_prefix("}}")) {
             Some(rest) => {
                 let end = query.len() - rest.len();
@@ -511,7 +515,7 @@ fn check_name(name: &str, at: &str, what: &str) -> Result<(), Error> {
         Err(Error::at(
             at,
             format!(
-                "`{name}` is not a {what} name: letters, digits, `-`, `_` and `.`, \
+                "`{name}` is not {what} name: letters, digits, `-`, `_` and `.`, \
                  starting and ending with a letter or digit"
             ),
         ))
@@ -574,8 +578,17 @@ mod tests {
             fill_window("rate(a[{{.window}}]) / rate(b[{{ .window }}])", "5m"),
             "rate(a[5m]) / rate(b[5m])"
         );
-        assert_eq!(fill_window("x{a=\"{{\"}[{{.window}}]", "1h"), "x{a=\"{{\"}[1h]");
-        for none in ["rate(a[5m])", "{{.windows}}", "{{window}}", "{{ .window }", "{{."] {
+        assert_eq!(
+            fill_window("x{a=\"{{\"}[{{.window}}]", "1h"),
+            "x{a=\"{{\"}[1h]"
+        );
+        for none in [
+            "rate(a[5m])",
+            "{{.windows}}",
+            "{{window}}",
+            "{{ .window }",
+            "{{.",
+        ] {
             assert!(window_variables(none).is_empty(), "{none}");
         }
     }

@@ -144,7 +144,8 @@ fn meta_rules(slo: &Slo, windows: &Windows) -> Vec<Value> {
         ("sloth_objective".to_owned(), slo.objective.to_string()),
         ("sloth_spec".to_owned(), SPEC.to_owned()),
     ]);
-    let rule = |record: &str, expr: String| json!({ "record": record, "expr": expr, "labels": labels });
+    let rule =
+        |record: &str, expr: String| json!({ "record": record, "expr": expr, "labels": labels });
     vec![
         rule(OBJECTIVE, format!("vector({})", go_float(ratio))),
         rule(ERROR_BUDGET, format!("vector(1-{})", go_float(ratio))),
@@ -195,7 +196,12 @@ fn alert(slo: &Slo, severity: &str, meta: &AlertMeta, cx: &Context<'_>) -> Value
     let mut labels = BTreeMap::from([
         (
             "severity".to_owned(),
-            if severity == "page" { "critical" } else { "warning" }.to_owned(),
+            if severity == "page" {
+                "critical"
+            } else {
+                "warning"
+            }
+            .to_owned(),
         ),
         ("sloth_severity".to_owned(), severity.to_owned()),
     ]);
@@ -214,6 +220,9 @@ fn alert(slo: &Slo, severity: &str, meta: &AlertMeta, cx: &Context<'_>) -> Value
             ),
         ),
     ]);
+    if let Some(description) = &slo.description {
+        annotations.insert("description".to_owned(), description.clone());
+    }
     if let Some(base) = cx.runbook_base_url {
         annotations.insert(
             "runbook_url".to_owned(),

@@ -76,7 +76,7 @@ impl std::fmt::Display for Duration {
             ("m", MINUTE, false),
             ("s", 1, false),
         ] {
-            if exact && rest % seconds != 0 {
+            if exact && !rest.is_multiple_of(seconds) {
                 continue;
             }
             let value = rest / seconds;
@@ -118,26 +118,13 @@ impl Windows {
         let window = |severity: &str, speed: &str, w: &WindowConfig| {
             burn_window(w, period, &format!("{at}/{severity}/{speed}"))
         };
-        let windows = Windows {
+        Ok(Windows {
             period,
             page_quick: window("page", "quick", &config.page.quick)?,
             page_slow: window("page", "slow", &config.page.slow)?,
             ticket_quick: window("ticket", "quick", &config.ticket.quick)?,
             ticket_slow: window("ticket", "slow", &config.ticket.slow)?,
-        };
-        // The period's SLI is the average of the shortest window's
-        // (as Sloth records it), which must then be shorter.
-        if windows.page_quick.short >= period {
-            return Err(Error::at(
-                &format!("{at}/page/quick/shortWindow"),
-                format!(
-                    "the page alert's quick short window ({}) must be shorter than `sloPeriod` ({period}): \
-                     the period's error ratio is averaged from it",
-                    windows.page_quick.short
-                ),
-            ));
-        }
-        Ok(windows)
+        })
     }
 
     /// Every window an SLI is recorded for, shortest first, without the
@@ -198,10 +185,12 @@ fn burn_window(w: &WindowConfig, period: Duration, at: &str) -> Result<BurnWindo
             format!("the short window ({short}) must be shorter than the long window ({long})"),
         ));
     }
-    if long > period {
+    // The period has an SLI rule of its own, which a window of the same
+    // length would record twice.
+    if long >= period {
         return Err(Error::at(
             &format!("{at}/longWindow"),
-            format!("the long window ({long}) must not be longer than `sloPeriod` ({period})"),
+            format!("the long window ({long}) must be shorter than `sloPeriod` ({period})"),
         ));
     }
     Ok(BurnWindow {
@@ -235,7 +224,9 @@ mod tests {
             assert_eq!(d, Duration(seconds), "{text}");
             assert_eq!(d.to_string(), printed, "{text}");
         }
-        for bad in ["", "5", "m", "5x", "1m1h", "1h1h", "500ms", "0s", "-5m", "5 m"] {
+        for bad in [
+            "", "5", "m", "5x", "1m1h", "1h1h", "500ms", "0s", "-5m", "5 m",
+        ] {
             assert_eq!(Duration::parse(bad), None, "{bad:?}");
         }
     }
@@ -247,11 +238,17 @@ mod tests {
     fn default_windows_give_sloths_burn_factors() {
         let w = Windows::from_config(&AlertWindows::default()).unwrap();
         assert_eq!(w.period, Duration(30 * DAY));
-        let table: Vec<(String, String, f64)> = [w.page_quick, w.page_slow, w.ticket_quick, w.ticket_slow]
-            .iter()
-            .map(|b| (b.short.to_string(), b.long.to_string(), b.factor))
-            .collect();
-        let expected = [("5m", "1h", 14.4), ("30m", "6h", 6.0), ("2h", "1d", 3.0), ("6h", "3d", 1.0)];
+        let table: Vec<(String, String, f64)> =
+            [w.page_quick, w.page_slow, w.ticket_quick, w.ticket_slow]
+                .iter()
+                .map(|b| (b.short.to_string(), b.long.to_string(), b.factor))
+                .collect();
+        let expected = [
+            ("5m", "1h", 14.4),
+            ("30m", "6h", 6.0),
+            ("2h", "1d", 3.0),
+            ("6h", "3d", 1.0),
+        ];
         assert_eq!(
             table,
             expected.map(|(s, l, f)| (s.to_owned(), l.to_owned(), f))
@@ -259,6 +256,9 @@ mod tests {
         let sli: Vec<String> = w.sli_windows().iter().map(ToString::to_string).collect();
         assert_eq!(sli, ["5m", "30m", "1h", "2h", "6h", "1d", "3d"]);
         // Other periods scale the factors: 10% of 28 days in a day.
-        assert_eq!(burn_factor(10.0, Duration(28 * DAY), Duration(DAY)), 2.8000000000000003);
+        assert_eq!(
+            burn_factor(10.0, Duration(28 * DAY), Duration(DAY)),
+            2.8000000000000003
+        );
     }
 }
