@@ -122,7 +122,11 @@ pub struct ServiceLevelObjective {
     /// One of the presets for the site's own services, which fills in
     /// `sli`, `description`, a default `name` and a default alert name:
     /// `argocd-apps`, `kube-apiserver`, `prow-hook` or `tekton-pipelineruns`.
-    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        test,
+        schemars(extend("enum" = ["argocd-apps", "kube-apiserver", "prow-hook", "tekton-pipelineruns"])),
+        serde(skip_serializing_if = "Option::is_none")
+    )]
     pub preset: Option<String>,
     /// The SLO's name (letters, digits, `-`, `_` and `.`), unique within the
     /// service: the `sloth_slo` label (default with a preset: the preset's).

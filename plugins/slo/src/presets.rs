@@ -151,6 +151,13 @@ mod tests {
             list(),
             "`argocd-apps`, `kube-apiserver`, `prow-hook` and `tekton-pipelineruns`"
         );
+        // The config schema offers the same names.
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("config.schema.json")).unwrap();
+        assert_eq!(
+            schema["$defs"]["ServiceLevelObjective"]["properties"]["preset"]["enum"],
+            serde_json::json!(ids)
+        );
         for preset in PRESETS {
             let PresetSli::Events { error, total } = preset.sli;
             for query in [error, total] {
