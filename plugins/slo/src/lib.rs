@@ -21,8 +21,9 @@
 //!   the window: 2% of 30 days in 1h is a burn 0.02 × 720 / 1 = 14.4 times
 //!   the budget rate; then 6, 3 and 1. They are labelled `sloth_severity`
 //!   (`page`, `ticket`) and `severity` (`critical`, `warning`; your
-//!   `labels` win), annotated with a `title`, a `summary` and, with
-//!   `runbookBaseURL`, a `runbook_url`.
+//!   `labels` win), annotated with a `title`, a `summary`, the SLO's
+//!   `description` and, with `runbookBaseURL`, a `runbook_url` (your
+//!   `annotations` win).
 //!
 //! # Sloth's spec in the catalog
 //!
