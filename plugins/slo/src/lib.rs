@@ -84,7 +84,12 @@
 //! Thanos Querier to evaluate rules that only ever need them. OpenShift's
 //! supported way to alert on platform metrics, `AlertingRule`
 //! (monitoring.openshift.io/v1), takes no recording rules, which an SLO is
-//! mostly made of; hence a labelled namespace.
+//! mostly made of; hence a labelled namespace. User-workload monitoring's
+//! `namespacesWithoutLabelEnforcement` (pkg/manifests/types.go in the
+//! operator) would let Thanos Ruler read platform metrics from a user
+//! namespace too, but it is cluster configuration opsmith does not render,
+//! and Thanos Ruler keeps what it records for 24 hours by default, short of
+//! the period's figures.
 //!
 //! The rules' windows reach back 3 days and the period 30: the Prometheus
 //! that evaluates them needs that much retention (`retention` in
