@@ -94,8 +94,9 @@
 //! The rules' windows reach back 3 days and the period 30: the Prometheus
 //! that evaluates them needs that much retention (`retention` in
 //! cluster-monitoring-config or user-workload-monitoring-config; the
-//! defaults are 15 days and 24 hours), or the longest windows and the
-//! period's figures cover only what it keeps.
+//! defaults are 15 days and 24 hours, pkg/manifests/types.go in the
+//! operator), or the longest windows and the period's figures cover only
+//! what it keeps.
 //!
 //! The plugin declares `PrometheusRule` in any namespace (`opsmith-slo` by
 //! default; a catalog `allow:` list may narrow it) and the cluster-scoped

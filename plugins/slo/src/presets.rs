@@ -41,7 +41,9 @@ pub const PRESETS: &[Preset] = &[
     // ("Application Controller Metrics"). Counting its samples over the
     // window gives application-time; the bad share is the time
     // Applications spent anything but Synced and Healthy. OpenShift GitOps
-    // runs Argo CD in openshift-gitops, which the platform Prometheus scrapes.
+    // runs Argo CD in openshift-gitops and labels an `openshift-*` Argo CD
+    // namespace for the platform Prometheus (redhat-developer/gitops-operator,
+    // controllers/argocd_metrics_controller.go).
     Preset {
         id: "argocd-apps",
         name: "apps-synced-healthy",
@@ -105,8 +107,9 @@ pub const PRESETS: &[Preset] = &[
     // https://github.com/tektoncd/pipeline/blob/main/docs/metrics.md and
     // pkg/pipelinerunmetrics/metrics.go. Cancelled runs were stopped by
     // someone and count neither way. OpenShift Pipelines runs the
-    // controller in openshift-pipelines, which the platform Prometheus
-    // scrapes.
+    // controller in openshift-pipelines, which its operator labels for the
+    // platform Prometheus while metrics are on, as they are by default
+    // (tektoncd/operator, pkg/reconciler/openshift/tektonpipeline/extension.go).
     Preset {
         id: "tekton-pipelineruns",
         name: "pipelinerun-success",
