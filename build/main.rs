@@ -31,6 +31,8 @@ pub const PLUGINS: &[&str] = &[
     "tekton",
     "prow",
     "templates",
+    "backstage",
+    "slo",
 ];
 pub const TARGET: &str = "wasm32-wasip2";
 

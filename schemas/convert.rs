@@ -195,8 +195,16 @@ pub static KINDS: [KindEntry; 26] = [
         K8S_NETWORKING,
         "io.k8s.api.networking.v1.NetworkPolicy",
     ),
-    crd("monitoring.coreos.com/v1", "ServiceMonitor", SERVICE_MONITOR),
-    crd("monitoring.coreos.com/v1", "PrometheusRule", PROMETHEUS_RULE),
+    crd(
+        "monitoring.coreos.com/v1",
+        "ServiceMonitor",
+        SERVICE_MONITOR,
+    ),
+    crd(
+        "monitoring.coreos.com/v1",
+        "PrometheusRule",
+        PROMETHEUS_RULE,
+    ),
 ];
 
 /// The self-contained JSON Schema 2020-12 for `entry`: its converted schema with every

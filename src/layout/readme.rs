@@ -40,12 +40,35 @@ pub fn hosts_section(inventory: &Inventory) -> String {
         hosts.len(),
         roles.join(", ")
     );
+    if hosts.len() > MAX_HOST_ROWS {
+        // A table of every host would be megabytes that GitHub does not
+        // show: the hosts by role and model instead, each host in its
+        // BareMetalHost and in inventory.yaml.
+        let mut models: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+        for host in hosts {
+            *models
+                .entry((host.role.as_str(), host.hardware.model.as_str()))
+                .or_default() += 1;
+        }
+        let _ = write!(
+            out,
+            "More than {MAX_HOST_ROWS} hosts: by role and model here; each host is in the \
+             inventory and in its BareMetalHost.\n\n| Role | Model | Hosts |\n|---|---|---|\n"
+        );
+        for ((role, model), count) in models {
+            let _ = writeln!(out, "| {role} | {} | {count} |", cell(model));
+        }
+        return out;
+    }
     out.push_str("| Host | Role | Hardware | BMC | Boot MAC |\n|---|---|---|---|---|\n");
     for host in hosts {
         host_row(&mut out, host);
     }
     out
 }
+
+/// Above this many hosts the README lists them by role and model only.
+const MAX_HOST_ROWS: usize = 1000;
 
 fn host_row(out: &mut String, host: &Host) {
     let hw = &host.hardware;
@@ -78,14 +101,16 @@ pub fn readme(
     let inventory = &site.inventory;
     let name = &inventory.metadata.name;
     let mut out = String::with_capacity(hosts.len() + 8 * 1024);
+    // No digest or opsmith version here: the provenance record has them,
+    // and a change of inputs that leaves this text alone should leave this
+    // file alone in the pull request's diff.
     let _ = write!(
         out,
         "# Site {name}\n\n\
-         Written by opsmith {} from the site's inventory.yaml and catalog.yaml \
-         (inputs sha256 `{}`). Do not edit: the next render rewrites it; \
-         change the inputs instead.\n\n",
-        env!("CARGO_PKG_VERSION"),
-        provenance.inputs_sha256,
+         Written by opsmith from the site's inventory.yaml and catalog.yaml, \
+         whose digest {PROVENANCE} records. Do not edit: the next render \
+         rewrites it; change the inputs instead.\n\n",
+        PROVENANCE = format_args!("[`{0}`]({0})", super::PROVENANCE_FILE),
     );
     cluster_section(&mut out, inventory);
     out.push_str(hosts);
@@ -263,61 +288,80 @@ struct SloRow {
     rule: String,
 }
 
-/// The SLOs of the rendered `PrometheusRule`s. An SLO is a recording rule
-/// `sloth_slo_info` (the info series Sloth and `builtin:slo` write, with
-/// labels `sloth_service`, `sloth_slo`, `sloth_objective` and, from
-/// builtin:slo, `sloth_window`); its alerts are the group's alerting rules
-/// with the same `sloth_service` and `sloth_slo` labels.
+/// The SLOs of the rendered `PrometheusRule`s, as Sloth lays them out (and
+/// `builtin:slo` does): an SLO is the info series `sloth_slo_info` (labels
+/// `sloth_id`, `sloth_service`, `sloth_slo`, `sloth_objective`), its period
+/// the `slo:time_period:days` series of the same `sloth_id`, and its alerts
+/// the alerting rules of the group `sloth-slo-alerts-<sloth_id>`.
 fn slo_rows(objects: &[(String, Object)]) -> Vec<SloRow> {
     let mut rows = Vec::new();
-    for (_, object) in objects
+    for (path, object) in objects
         .iter()
         .filter(|(_, o)| o.kind == "PrometheusRule" && o.api_version == MONITORING_V1)
     {
         let Some(value) = parsed(object) else {
             continue;
         };
-        let rules: Vec<&Value> = value
+        let groups: Vec<&Value> = value
             .pointer("/spec/groups")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .filter_map(|group| group.get("rules").and_then(Value::as_array))
-            .flatten()
             .collect();
-        let label = |rule: &Value, key: &str| {
-            rule.pointer(&format!("/labels/{key}"))
+        let rules_of = |group: &Value| -> Vec<Value> {
+            group
+                .get("rules")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let all: Vec<Value> = groups.iter().flat_map(|g| rules_of(g)).collect();
+        let text = |value: &Value, pointer: &str| {
+            value
+                .pointer(pointer)
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned()
         };
-        for info in rules
+        for info in all
             .iter()
-            .filter(|r| r.get("record").and_then(Value::as_str) == Some("sloth_slo_info"))
+            .filter(|r| text(r, "/record") == "sloth_slo_info")
         {
-            let (service, slo) = (label(info, "sloth_service"), label(info, "sloth_slo"));
-            let mut alerts: Vec<String> = rules
+            let id = text(info, "/labels/sloth_id");
+            let window = all
                 .iter()
-                .filter(|r| label(r, "sloth_service") == service && label(r, "sloth_slo") == slo)
+                .find(|r| {
+                    text(r, "/record") == "slo:time_period:days"
+                        && text(r, "/labels/sloth_id") == id
+                })
+                .and_then(|r| {
+                    let days = text(r, "/expr");
+                    let days = days.trim().strip_prefix("vector(")?.strip_suffix(')')?;
+                    Some(format!("{days} days"))
+                })
+                .unwrap_or_default();
+            let alert_group = format!("sloth-slo-alerts-{id}");
+            let mut alerts: Vec<String> = groups
+                .iter()
+                .filter(|g| text(g, "/name") == alert_group)
+                .flat_map(|g| rules_of(g))
                 .filter_map(|r| {
-                    let alert = r.get("alert")?.as_str()?;
-                    let severity = label(r, "severity");
-                    Some(if severity.is_empty() {
-                        alert.to_owned()
-                    } else {
-                        format!("{alert} ({severity})")
+                    let alert = r.get("alert")?.as_str()?.to_owned();
+                    Some(match text(&r, "/labels/sloth_severity").as_str() {
+                        "" => alert,
+                        severity => format!("{alert} ({severity})"),
                     })
                 })
                 .collect();
             alerts.sort();
             alerts.dedup();
             rows.push(SloRow {
-                objective: label(info, "sloth_objective"),
-                window: label(info, "sloth_window"),
-                service,
-                slo,
+                service: text(info, "/labels/sloth_service"),
+                slo: text(info, "/labels/sloth_slo"),
+                objective: text(info, "/labels/sloth_objective"),
+                window,
                 alerts,
-                rule: object.describe(),
+                rule: format!("[`{path}`]({path})"),
             });
         }
     }
@@ -357,7 +401,7 @@ fn slo_section(out: &mut String, objects: &[(String, Object)]) {
             code(&row.slo),
             cell(&row.window),
             alerts.join("<br>"),
-            cell(&row.rule),
+            row.rule,
         );
     }
     out.push('\n');
@@ -560,6 +604,34 @@ fn code(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn inventory_with_hosts(count: usize) -> Inventory {
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("site/inventory.yaml"),
+        )
+        .expect("reference inventory");
+        let mut value = opsmith_yaml::parse_value(&text).expect("YAML");
+        let hosts = value["spec"]["hosts"].as_array().expect("hosts").clone();
+        value["spec"]["hosts"] = hosts.iter().cycle().take(count).cloned().collect();
+        serde_json::from_value(value).expect("inventory")
+    }
+
+    #[test]
+    fn a_large_site_lists_its_hosts_by_role_and_model() {
+        let small = hosts_section(&inventory_with_hosts(MAX_HOST_ROWS));
+        assert_eq!(
+            small.lines().filter(|l| l.starts_with("| `")).count(),
+            MAX_HOST_ROWS
+        );
+        let large = hosts_section(&inventory_with_hosts(MAX_HOST_ROWS + 1));
+        assert_eq!(
+            large,
+            "## Hosts\n\n1001 hosts: 376 control-plane, 625 worker.\n\n\
+             More than 1000 hosts: by role and model here; each host is in the inventory and \
+             in its BareMetalHost.\n\n| Role | Model | Hosts |\n|---|---|---|\n\
+             | control-plane | PowerEdge R620 | 376 |\n| worker | PowerEdge R620 | 625 |\n"
+        );
+    }
 
     #[test]
     fn cells_cannot_break_the_table_or_inject_markup() {

@@ -106,7 +106,7 @@ fn commit_writes_exactly_the_rendered_tree_then_nothing() {
             .lines()
             .filter_map(|l| l.strip_prefix("Opsmith-Plugin: "))
             .collect();
-        assert_eq!(plugins.len(), 7, "{message}");
+        assert_eq!(plugins.len(), 9, "{message}");
         for plugin in plugins {
             let digest = plugin.rsplit_once(" source-sha256:").map(|(_, d)| d);
             assert!(

@@ -158,6 +158,7 @@ fn a_catalog_allow_list_narrows_the_fence() {
         - { apiVersion: triggers.tekton.dev/v1beta1, kind: TriggerBinding, namespaces: [ci] }
         - { apiVersion: triggers.tekton.dev/v1beta1, kind: TriggerTemplate, namespaces: [ci] }
         - { apiVersion: triggers.tekton.dev/v1beta1, kind: EventListener, namespaces: [ci] }
+        - { apiVersion: monitoring.coreos.com/v1, kind: ServiceMonitor, namespaces: [ci] }
         # Not declared by the plugin: stays out of the fence.
         - { apiVersion: v1, kind: Secret, namespaces: [ci] }
 ",
@@ -178,6 +179,7 @@ fn a_catalog_allow_list_narrows_the_fence() {
         group_kinds(&tekton, "namespaceResourceWhitelist"),
         set(&[
             "/ServiceAccount",
+            "monitoring.coreos.com/ServiceMonitor",
             "operators.coreos.com/Subscription",
             "rbac.authorization.k8s.io/RoleBinding",
             "route.openshift.io/Route",

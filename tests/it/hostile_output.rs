@@ -213,14 +213,14 @@ fn issue_18_a_write_killed_between_its_renames_gets_its_old_tree_back() {
     let copy = SiteCopy::new();
     render_ok(&copy);
     let out = copy.path("out");
-    fs::write(out.join("infra/README.md"), "notes of a human\n").expect("write");
+    fs::write(out.join("infra/NOTES.md"), "notes of a human\n").expect("write");
     // What kill -9 between the swap's two renames leaves: no tree, the old
     // one aside, the new one staged.
     fs::rename(out.join("infra"), out.join(".infra.opsmith-old-k9e5f6")).expect("rename");
     fs::create_dir_all(out.join(".infra.opsmith-new-k9g7h8/day0")).expect("mkdir");
     render_ok(&copy);
     assert_eq!(
-        fs::read_to_string(out.join("infra/README.md")).expect("the foreign file is back"),
+        fs::read_to_string(out.join("infra/NOTES.md")).expect("the foreign file is back"),
         "notes of a human\n"
     );
     assert_eq!(leftovers(&out), Vec::<String>::new());
@@ -299,17 +299,17 @@ fn issue_18_out_at_the_filesystem_root_is_refused() {
 fn issue_18_a_folder_opsmith_did_not_make_is_not_adopted() {
     let copy = SiteCopy::new();
     fs::create_dir_all(copy.path("out/infra")).expect("mkdir");
-    fs::write(copy.path("out/infra/README.md"), "someone else's\n").expect("write");
+    fs::write(copy.path("out/infra/NOTES.md"), "someone else's\n").expect("write");
     let result = render(&copy);
     assert_eq!(result.status.code(), Some(2));
     insta::assert_snapshot!(copy.transcript(&result));
     assert_eq!(
         snapshot(&copy.path("out")),
-        vec![("infra/README.md".to_owned(), b"someone else's\n".to_vec())]
+        vec![("infra/NOTES.md".to_owned(), b"someone else's\n".to_vec())]
     );
     assert_eq!(leftovers(&copy.path("out")), Vec::<String>::new());
     // An empty folder holds nothing to lose.
-    fs::remove_file(copy.path("out/infra/README.md")).expect("remove");
+    fs::remove_file(copy.path("out/infra/NOTES.md")).expect("remove");
     render_ok(&copy);
 }
 

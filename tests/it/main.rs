@@ -17,5 +17,6 @@ mod plugin_cmd;
 mod polyglot;
 mod render;
 mod sandbox;
+mod slo;
 mod support;
 mod templates;

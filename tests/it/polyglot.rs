@@ -376,7 +376,7 @@ fn javascript_example_renders_prometheus_rules() {
         .expect("README");
     // The example's README shows a config; the plugin's defaults must render too.
     assert!(readme.contains("PrometheusRule"));
-    add_component(&copy, "slo", &wasm, "{}");
+    add_component(&copy, "example-slo", &wasm, "{}");
     let out = copy.run(&["render", "--site", "site", "--out", "-"]);
     assert_ne!(out.status.code(), Some(2), "{}", stderr(&out));
 }

@@ -104,7 +104,7 @@ fn reference_site_has_what_the_cluster_needs() {
         .count();
     assert_eq!(bmc_secrets, 8);
     // The root's and one per component with an Application.
-    assert_eq!(count_kind(&files, "AppProject"), 6);
+    assert_eq!(count_kind(&files, "AppProject"), 7);
     assert!(
         count_kind(&files, "Application") >= 4,
         "root app and one per component"
@@ -221,7 +221,7 @@ fn warm_cache_does_not_compile_again() {
 fn removed_hosts_are_pruned_and_foreign_files_kept() {
     let copy = SiteCopy::new();
     render_to(&copy, "out", &[]);
-    let foreign = copy.path("out/infra/README.md");
+    let foreign = copy.path("out/infra/NOTES.md");
     std::fs::write(&foreign, "notes of a human\n").expect("write foreign file");
     // Drop the last host (a worker) from the inventory.
     let text = copy.read("inventory.yaml");

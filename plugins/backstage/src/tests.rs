@@ -204,6 +204,7 @@ fn reference_site_entities_and_their_relations() {
         "github-app",
         "install-config",
         "prow",
+        "slo",
         "tekton",
         "templates",
     ] {
