@@ -7,7 +7,7 @@
 //! Most of it comes from the inputs. What only the rendered objects know is
 //! read back from their canonical YAML: the Argo CD Applications (what Argo
 //! CD syncs, and the app-of-apps to apply by hand) and the SLOs of Sloth-style
-//! `PrometheusRule`s (each SLO's info rule, see [`slo_rows`]). Those are a
+//! `PrometheusRule`s (each SLO's info rule, as Sloth lays them out). Those are a
 //! few objects, so reading them again costs little.
 
 use std::collections::BTreeMap;
