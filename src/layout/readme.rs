@@ -222,9 +222,18 @@ fn components_section(
                 name = component.name
             ));
         }
-        for file in files.iter().filter(|f| f.component == component.name) {
-            let path = format!("{DAY0_DIR}/{}/{}", file.component, file.name);
-            renders.push(format!("[`{path}`]({path})"));
+        let own: Vec<&File> = files
+            .iter()
+            .filter(|f| f.component == component.name)
+            .collect();
+        if own.len() > MAX_LISTED_FILES {
+            let folder = format!("{DAY0_DIR}/{}/", component.name);
+            renders.push(format!("[`{folder}`]({folder}) ({} files)", own.len()));
+        } else {
+            for file in own {
+                let path = format!("{DAY0_DIR}/{}/{}", file.component, file.name);
+                renders.push(format!("[`{path}`]({path})"));
+            }
         }
         if renders.is_empty() {
             renders.push("nothing".to_owned());
@@ -240,6 +249,10 @@ fn components_section(
     }
     out.push('\n');
 }
+
+/// A component's day-0 files are listed one by one up to this many, and
+/// as their folder beyond.
+const MAX_LISTED_FILES: usize = 3;
 
 fn sle_section(out: &mut String, site: &Site) {
     let sles = &site.catalog.spec.sles;
@@ -472,12 +485,29 @@ fn day0_section(out: &mut String, site: &Site, objects: &[(String, Object)], fil
             next()
         );
     }
-    let others: Vec<String> = files
+    // By component, in catalog order as layout hands them over; a
+    // component with many files by its folder.
+    let mut by_component: Vec<(&str, Vec<&File>)> = Vec::new();
+    for file in files.iter().filter(|f| f.name != "install-config.yaml") {
+        match by_component.iter_mut().find(|(c, _)| *c == file.component) {
+            Some((_, own)) => own.push(file),
+            None => by_component.push((&file.component, vec![file])),
+        }
+    }
+    let others: Vec<String> = by_component
         .iter()
-        .filter(|f| f.name != "install-config.yaml")
-        .map(|f| {
-            let path = format!("{DAY0_DIR}/{}/{}", f.component, f.name);
-            format!("[`{path}`]({path})")
+        .flat_map(|(component, own)| {
+            if own.len() > MAX_LISTED_FILES {
+                let folder = format!("{DAY0_DIR}/{component}/");
+                vec![format!("[`{folder}`]({folder})")]
+            } else {
+                own.iter()
+                    .map(|f| {
+                        let path = format!("{DAY0_DIR}/{}/{}", f.component, f.name);
+                        format!("[`{path}`]({path})")
+                    })
+                    .collect()
+            }
         })
         .collect();
     if !others.is_empty() {
