@@ -1,6 +1,12 @@
-//! `builtin:install-config`: the day-0 `install-config.yaml` that
-//! `openshift-install` reads to install the site on bare metal (IPI), as a
-//! file rather than a Kubernetes object.
+//! `builtin:install-config`: the day-0 files `openshift-install` reads to
+//! install the site on bare metal, as files rather than Kubernetes objects.
+//!
+//! - `method: ipi` (the default): `install-config.yaml` for an
+//!   installer-provisioned install (`openshift-install create cluster`), with
+//!   every host and its BMC under `platform.baremetal.hosts`.
+//! - `method: agent`: `install-config.yaml` and `agent-config.yaml` for the
+//!   agent-based installer (`openshift-install agent create image`), with each
+//!   host's interfaces and nmstate network in agent-config (see [`agent`]).
 //!
 //! An install-config cannot reference a secret store, so every credential in
 //! it is a placeholder in `${NAME}` form:
@@ -13,7 +19,8 @@
 //!   with every other character than a letter or digit turned into `_`
 //!   (`oct-03-04-compute` gives `BMC_USERNAME_OCT_03_04_COMPUTE`). The values
 //!   are the `username` and `password` properties of the host's
-//!   `bmc.credentialsRef` key in the site's secret store.
+//!   `bmc.credentialsRef` key in the site's secret store. With `method:
+//!   agent` they appear only with `manageBmc: true`, in agent-config.yaml.
 //!
 //! The install step exports those variables from the secret store and
 //! replaces the placeholders inside string values, for example with
@@ -21,6 +28,8 @@
 //! (which also fails on a variable left unset or empty), so that a password
 //! or the pull secret's JSON stays one YAML string; a plain text `envsubst`
 //! would let the pull secret's JSON turn into a YAML mapping.
+
+pub mod agent;
 
 use std::collections::BTreeMap;
 
@@ -31,14 +40,15 @@ use serde::{Deserialize, Serialize};
 /// Boot modes the installer accepts for `platform.baremetal.hosts[].bootMode`.
 const BOOT_MODES: [&str; 3] = ["UEFI", "UEFISecureBoot", "legacy"];
 
-/// Renders day0/<component>/install-config.yaml. Credentials are
-/// placeholders that the install step replaces, as whole YAML string values
-/// (for example with yq's envsubst), before running openshift-install: the
-/// pull secret and SSH key from the values below, and each host's BMC
-/// username and password from ${BMC_USERNAME_<HOST>} and
-/// ${BMC_PASSWORD_<HOST>} (<HOST>: the host name in upper case, '-' and
-/// other characters as '_'), which hold the username and password
-/// properties of the host's bmc.credentialsRef key in the secret store.
+/// Renders day0/<component>/install-config.yaml, and with method agent also
+/// agent-config.yaml. Credentials are placeholders that the install step
+/// replaces, as whole YAML string values (for example with yq's envsubst),
+/// before running openshift-install: the pull secret and SSH key from the
+/// values below, and each host's BMC username and password from
+/// ${BMC_USERNAME_<HOST>} and ${BMC_PASSWORD_<HOST>} (<HOST>: the host name
+/// in upper case, '-' and other characters as '_'), which hold the username
+/// and password properties of the host's bmc.credentialsRef key in the
+/// secret store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 #[cfg_attr(test, schemars(title = "builtin:install-config config"))]
@@ -60,6 +70,52 @@ struct Config {
     /// fips: install the cluster in FIPS mode. It cannot be changed after
     /// installation.
     fips: bool,
+    /// How the cluster is installed. ipi: install-config.yaml with every
+    /// host and its BMC, for openshift-install create cluster. agent:
+    /// install-config.yaml and agent-config.yaml (each host's NICs and nmstate
+    /// network from the inventory), for openshift-install agent create image.
+    method: Method,
+    /// With method agent: the install-config platform. baremetal: the
+    /// cluster serves its API and ingress VIPs itself and its metal3 manages
+    /// the hosts. none: load balancing and DNS are the user's. Default: none
+    /// for a single control-plane host (single-node OpenShift, which the
+    /// agent-based installer allows only on none), baremetal otherwise.
+    #[cfg_attr(test, schemars(with = "Option<AgentPlatform>"))]
+    platform: Option<AgentPlatform>,
+    /// With method agent: the address of the rendezvous host (node0, which
+    /// runs the install), which must be a control-plane host's. Default: the
+    /// ip of the first control-plane host in the inventory.
+    #[serde(rename = "rendezvousIP")]
+    #[cfg_attr(test, schemars(with = "Option<String>", length(min = 1)))]
+    rendezvous_ip: Option<String>,
+    /// With method agent and platform baremetal: put each host's BMC address
+    /// in agent-config.yaml, so that the installed cluster's metal3 manages
+    /// the hosts. Its username and password are the ${BMC_USERNAME_<HOST>} and
+    /// ${BMC_PASSWORD_<HOST>} placeholders, never the credentials.
+    manage_bmc: bool,
+}
+
+/// How the cluster is installed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(rename_all = "lowercase")]
+enum Method {
+    /// Installer-provisioned: openshift-install create cluster.
+    #[default]
+    Ipi,
+    /// The agent-based installer: openshift-install agent create image.
+    Agent,
+}
+
+/// The install-config platform of an agent-based install.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(rename_all = "lowercase")]
+enum AgentPlatform {
+    /// The cluster's own VIPs and metal3.
+    Baremetal,
+    /// User-managed load balancing and DNS.
+    None,
 }
 
 impl Default for Config {
@@ -69,6 +125,10 @@ impl Default for Config {
             pull_secret_placeholder: "${PULL_SECRET}".to_owned(),
             ssh_key_placeholder: "${SSH_PUBLIC_KEY}".to_owned(),
             fips: false,
+            method: Method::Ipi,
+            platform: None,
+            rendezvous_ip: None,
+            manage_bmc: false,
         }
     }
 }
@@ -79,87 +139,127 @@ pub struct InstallConfig;
 impl Plugin for InstallConfig {
     fn describe() -> Info {
         Info::new("install-config", env!("CARGO_PKG_VERSION"))
-            .description("The day-0 install-config.yaml for a bare-metal (IPI) OpenShift install, with credential placeholders")
+            .description("The day-0 install-config.yaml for a bare-metal OpenShift install (IPI), or install-config.yaml and agent-config.yaml for the agent-based installer, with credential placeholders")
             .config_schema_json(include_str!("config.schema.json"))
     }
 
     fn render(input: &Input) -> Result<Output, Error> {
         let config: Config = input.config()?;
         check_placeholders(&config)?;
-        let site = &input.site;
-        let mut out = Output::new();
-
-        let control_plane = site.hosts_with_role(Role::ControlPlane).count();
-        let workers = site.hosts_with_role(Role::Worker).count();
-        check_counts(control_plane, workers, &mut out)?;
-
-        let network = &site.spec.network;
-        let proxy =
-            site.spec.proxy.as_ref().filter(|p| {
-                p.http_proxy.is_some() || p.https_proxy.is_some() || p.no_proxy.is_some()
-            });
-        let install_config = InstallConfigFile {
-            api_version: "v1",
-            base_domain: &site.spec.base_domain,
-            metadata: Name {
-                name: &site.metadata.name,
-            },
-            networking: Networking {
-                network_type: &config.network_type,
-                machine_network: [Cidr {
-                    cidr: &network.machine_network,
-                    host_prefix: None,
-                }],
-                cluster_network: [Cidr {
-                    cidr: &network.cluster_network,
-                    host_prefix: Some(network.cluster_network_host_prefix),
-                }],
-                service_network: [&network.service_network],
-            },
-            control_plane: MachinePool {
-                name: "master",
-                replicas: control_plane,
-                architecture: "amd64",
-                platform: EMPTY_BAREMETAL,
-            },
-            compute: [MachinePool {
-                name: "worker",
-                replicas: workers,
-                architecture: "amd64",
-                platform: EMPTY_BAREMETAL,
-            }],
-            platform: Platform {
-                baremetal: baremetal_platform(site)?,
-            },
-            fips: config.fips,
-            pull_secret: &config.pull_secret_placeholder,
-            ssh_key: &config.ssh_key_placeholder,
-            proxy,
-        };
-        out.serialize_file(
-            "install-config.yaml",
-            FileFormat::Yaml,
-            Some("install.openshift.io/v1/InstallConfig"),
-            &install_config,
-        )?;
-        Ok(out)
+        match config.method {
+            Method::Ipi => {
+                check_agent_only(&config)?;
+                render_ipi(input, &config)
+            }
+            Method::Agent => agent::render(input, &config),
+        }
     }
 }
 
 export_plugin!(InstallConfig);
 
+/// Refuses the agent-only settings with `method: ipi`, where they would do nothing.
+fn check_agent_only(config: &Config) -> Result<(), Error> {
+    let set = [
+        ("platform", config.platform.is_some()),
+        ("rendezvousIP", config.rendezvous_ip.is_some()),
+        ("manageBmc", config.manage_bmc),
+    ];
+    match set.iter().find(|(_, set)| *set) {
+        Some((field, _)) => Err(Error::at(
+            &format!("/config/{field}"),
+            format!("`{field}` applies to `method: agent` only; set `method: agent` or remove it"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// install-config.yaml for an installer-provisioned install.
+fn render_ipi(input: &Input, config: &Config) -> Result<Output, Error> {
+    let site = &input.site;
+    let mut out = Output::new();
+
+    let control_plane = site.hosts_with_role(Role::ControlPlane).count();
+    let workers = site.hosts_with_role(Role::Worker).count();
+    check_counts(control_plane, workers, &mut out)?;
+
+    let install_config = InstallConfigFile {
+        api_version: "v1",
+        base_domain: &site.spec.base_domain,
+        metadata: Name {
+            name: &site.metadata.name,
+        },
+        networking: networking(site, config),
+        control_plane: MachinePool {
+            name: "master",
+            replicas: control_plane,
+            architecture: "amd64",
+            platform: EMPTY_BAREMETAL,
+        },
+        compute: [MachinePool {
+            name: "worker",
+            replicas: workers,
+            architecture: "amd64",
+            platform: EMPTY_BAREMETAL,
+        }],
+        platform: Platform {
+            baremetal: baremetal_platform(site)?,
+        },
+        fips: config.fips,
+        pull_secret: &config.pull_secret_placeholder,
+        ssh_key: &config.ssh_key_placeholder,
+        proxy: site_proxy(site),
+    };
+    out.serialize_file(
+        "install-config.yaml",
+        FileFormat::Yaml,
+        Some(INSTALL_CONFIG_SCHEMA),
+        &install_config,
+    )?;
+    Ok(out)
+}
+
+/// The schema opsmith checks install-config.yaml against.
+const INSTALL_CONFIG_SCHEMA: &str = "install.openshift.io/v1/InstallConfig";
+
+/// The site's proxy, unless it sets nothing.
+fn site_proxy(site: &SiteInventory) -> Option<&Proxy> {
+    site.spec
+        .proxy
+        .as_ref()
+        .filter(|p| p.http_proxy.is_some() || p.https_proxy.is_some() || p.no_proxy.is_some())
+}
+
+/// `networking`, as both methods write it.
+fn networking<'a>(site: &'a SiteInventory, config: &'a Config) -> Networking<'a> {
+    let network = &site.spec.network;
+    Networking {
+        network_type: &config.network_type,
+        machine_network: [Cidr {
+            cidr: &network.machine_network,
+            host_prefix: None,
+        }],
+        cluster_network: [Cidr {
+            cidr: &network.cluster_network,
+            host_prefix: Some(network.cluster_network_host_prefix),
+        }],
+        service_network: [&network.service_network],
+    }
+}
+
 /// install-config.yaml, field for field as openshift-install reads it
-/// (`install.openshift.io/v1` `InstallConfig`, without `kind`).
+/// (`install.openshift.io/v1` `InstallConfig`, without `kind`); `M` is the
+/// machine pools' platform and `P` the cluster's.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct InstallConfigFile<'a> {
+struct InstallConfigFile<'a, M = EmptyBaremetal, P = Platform<'a>> {
     api_version: &'static str,
     base_domain: &'a str,
     metadata: Name<'a>,
     networking: Networking<'a>,
-    control_plane: MachinePool,
-    compute: [MachinePool; 1],
-    platform: Platform<'a>,
+    control_plane: MachinePool<M>,
+    compute: [MachinePool<M>; 1],
+    platform: P,
     fips: bool,
     pull_secret: &'a str,
     ssh_key: &'a str,
@@ -192,11 +292,11 @@ struct Cidr<'a> {
 /// `controlPlane` and `compute[0]`. The InstallConfig CRD requires
 /// `platform` on both machine pools, although openshift-install does not.
 #[derive(Serialize)]
-struct MachinePool {
+struct MachinePool<M = EmptyBaremetal> {
     name: &'static str,
     replicas: usize,
     architecture: &'static str,
-    platform: EmptyBaremetal,
+    platform: M,
 }
 
 #[derive(Serialize, Clone, Copy)]
@@ -265,20 +365,10 @@ struct BmcEntry<'a> {
 
 fn baremetal_platform(site: &SiteInventory) -> Result<Baremetal<'_>, Error> {
     let network = &site.spec.network;
-    let mut variables: BTreeMap<String, &str> = BTreeMap::new();
+    let suffixes = placeholder_suffixes(site)?;
     let mut hosts = Vec::with_capacity(site.spec.hosts.len());
-    for (i, host) in site.spec.hosts.iter().enumerate() {
-        let suffix = variable_suffix(&host.name);
-        if let Some(other) = variables.insert(suffix.clone(), &host.name) {
-            return Err(Error::at(
-                &format!("/site/spec/hosts/{i}/name"),
-                format!(
-                    "hosts {other:?} and {:?} both give the placeholder suffix {suffix}; rename one",
-                    host.name
-                ),
-            ));
-        }
-        hosts.push(host_entry(host, i, &suffix)?);
+    for (i, (host, suffix)) in site.spec.hosts.iter().zip(&suffixes).enumerate() {
+        hosts.push(host_entry(host, i, suffix)?);
     }
     Ok(Baremetal {
         api_vips: [&network.api_vip],
@@ -318,6 +408,27 @@ fn host_entry<'a>(host: &'a Host, index: usize, suffix: &str) -> Result<HostEntr
         hardware_profile: "default",
         root_device_hints,
     })
+}
+
+/// Each host's BMC placeholder suffix ([`variable_suffix`]), refusing two
+/// hosts that would share one.
+fn placeholder_suffixes(site: &SiteInventory) -> Result<Vec<String>, Error> {
+    let mut variables: BTreeMap<String, &str> = BTreeMap::new();
+    let mut suffixes = Vec::with_capacity(site.spec.hosts.len());
+    for (i, host) in site.spec.hosts.iter().enumerate() {
+        let suffix = variable_suffix(&host.name);
+        if let Some(other) = variables.insert(suffix.clone(), &host.name) {
+            return Err(Error::at(
+                &format!("/site/spec/hosts/{i}/name"),
+                format!(
+                    "hosts {other:?} and {:?} both give the placeholder suffix {suffix}; rename one",
+                    host.name
+                ),
+            ));
+        }
+        suffixes.push(suffix);
+    }
+    Ok(suffixes)
 }
 
 /// A host name as the tail of an environment variable name:
@@ -364,7 +475,7 @@ fn check_counts(control_plane: usize, workers: usize, out: &mut Output) -> Resul
         1 => {
             out.warn(
                 HOSTS,
-                "1 control-plane host: single-node OpenShift is installed with the agent-based installer, not with a bare-metal install-config",
+                "1 control-plane host: single-node OpenShift is installed with the agent-based installer (`method: agent`), not with a bare-metal install-config",
             );
         }
         2 => {
@@ -381,15 +492,20 @@ fn check_counts(control_plane: usize, workers: usize, out: &mut Output) -> Resul
             );
         }
     }
+    warn_one_worker(workers, out);
+    Ok(())
+}
+
+/// Warns about a cluster with exactly one worker.
+fn warn_one_worker(workers: usize, out: &mut Output) {
     if workers == 1 {
         // With workers, the control plane is not schedulable, and the
         // default ingress controller wants two routers on two workers.
         out.warn(
-            HOSTS,
+            "/site/spec/hosts",
             "1 worker: the default ingress controller runs 2 routers on separate workers; use 0 workers (a compact cluster) or at least 2",
         );
     }
-    Ok(())
 }
 
 #[cfg(test)]
