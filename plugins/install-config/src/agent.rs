@@ -437,11 +437,7 @@ mod tests {
     /// A site of `control_plane` + `workers` hosts with static addresses
     /// (host n: 192.0.2.1n, MAC 52:54:00:00:01:0n, NIC eno1), a gateway
     /// and a resolver; `edit` changes it.
-    fn site(
-        control_plane: usize,
-        workers: usize,
-        edit: impl FnOnce(&mut Value),
-    ) -> String {
+    fn site(control_plane: usize, workers: usize, edit: impl FnOnce(&mut Value)) -> String {
         let hosts: Vec<Value> = (0..control_plane + workers)
             .map(|n| {
                 let (name, role) = if n < control_plane {
