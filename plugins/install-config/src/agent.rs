@@ -146,8 +146,9 @@ struct Baremetal<'a> {
     api_vips: [&'a str; 1],
     #[serde(rename = "ingressVIPs")]
     ingress_vips: [&'a str; 1],
-    // The InstallConfig CRD requires the list; the installer takes an empty
-    // one as none and reads the hosts from agent-config.yaml.
+    // The InstallConfig CRD requires the list. Empty, it gives the installer
+    // no host: it reads them from agent-config.yaml (and logs that
+    // install-config's are ignored: agenthosts.go).
     hosts: [Empty; 0],
     #[serde(skip_serializing_if = "Option::is_none")]
     provisioning_network: Option<&'a str>,

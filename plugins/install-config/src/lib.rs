@@ -80,7 +80,6 @@ struct Config {
     /// the hosts. none: load balancing and DNS are the user's. Default: none
     /// for a single control-plane host (single-node OpenShift, which the
     /// agent-based installer allows only on none), baremetal otherwise.
-    #[cfg_attr(test, schemars(with = "Option<AgentPlatform>"))]
     platform: Option<AgentPlatform>,
     /// With method agent: the address of the rendezvous host (node0, which
     /// runs the install), which must be a control-plane host's. Default: the
