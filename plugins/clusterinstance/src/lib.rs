@@ -87,11 +87,48 @@ impl Plugin for ClusterInstance {
         if let Some(key) = &config.pull_secret_store_key {
             out.object(pull_secret(key, site, &config));
         }
+        warn_about_the_hub(site, &config, &mut out);
         Ok(out)
     }
 }
 
 export_plugin!(ClusterInstance);
+
+/// What the inventory asks for that the hub will not do as rendered.
+fn warn_about_the_hub(site: &SiteInventory, config: &Config, out: &mut Output) {
+    let store = &site.spec.secret_store;
+    if store.kind == "SecretStore" {
+        // An ExternalSecret finds a SecretStore in its own namespace only,
+        // and this namespace is new.
+        out.warn(
+            "/site/spec/secretStore/kind",
+            format!(
+                "a SecretStore serves its own namespace only: the hub needs a SecretStore `{}` in namespace `{}` \
+                 for the credentials' ExternalSecrets, or use a ClusterSecretStore",
+                store.name, site.metadata.name
+            ),
+        );
+    }
+    // The shipped BareMetalHost template sets disableCertificateVerification:
+    // true whatever the node says (internal/templates/assisted-installer/template.go).
+    let verifying: Vec<usize> = (site.spec.hosts.iter().enumerate())
+        .filter(|(_, h)| !h.bmc.disable_certificate_verification)
+        .map(|(i, _)| i)
+        .collect();
+    if config.default_node_templates()
+        && let Some(&first) = verifying.first()
+    {
+        out.warn(
+            &format!("/site/spec/hosts/{first}/bmc"),
+            format!(
+                "{} host(s) verify their BMC's TLS certificate, but the siteconfig operator's default node \
+                 templates render every BareMetalHost with disableCertificateVerification: true; \
+                 to verify, use node templates of your own (nodeTemplates)",
+                verifying.len()
+            ),
+        );
+    }
+}
 
 /// `metadata` of the Namespace (`namespace` None) and of the
 /// ClusterInstance: the objects whose deletion deprovisions the cluster.
