@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod github_app;
+pub mod nmstate;
 pub mod site;
 
 use serde::Serialize;

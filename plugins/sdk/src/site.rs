@@ -89,6 +89,26 @@ pub struct Network {
     /// metal3's provisioning network mode: `Managed`, `Unmanaged` or `Disabled`.
     #[serde(default = "default_provisioning_network")]
     pub provisioning_network: String,
+    /// Next hop of the default route of every host with a static `ip` (an
+    /// address inside `machineNetwork`); hosts on DHCP get theirs from DHCP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    /// DNS resolvers of every host with a static `ip`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_servers: Vec<String>,
+    /// Static routes of every host with a static `ip`, besides the default
+    /// one through `gateway`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<Route>,
+}
+
+/// A static route: traffic for `destination` goes through `gateway`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    /// CIDR, such as `198.51.100.0/24`.
+    pub destination: String,
+    /// Next hop, an address inside `machineNetwork`.
+    pub gateway: String,
 }
 
 fn default_host_prefix() -> u8 {
@@ -174,6 +194,18 @@ pub struct Host {
     /// Network interfaces.
     #[serde(default)]
     pub nics: Vec<Nic>,
+    /// Bonds of this host's NICs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bonds: Vec<Bond>,
+    /// VLAN interfaces on this host's NICs or bonds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vlans: Vec<Vlan>,
+    /// The NIC, bond or VLAN (`<base>.<id>`) that carries `ip` (or asks DHCP
+    /// for an address). Default: the bond whose interfaces include the boot
+    /// NIC (the NIC whose `mac` is `bootMACAddress`, in any case), else the
+    /// boot NIC itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_interface: Option<String>,
     /// How to find the disk to install to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub root_device_hints: Option<RootDeviceHints>,
@@ -216,6 +248,38 @@ pub struct Nic {
     pub name: String,
     /// MAC address.
     pub mac: String,
+}
+
+/// A bond of some of a host's NICs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bond {
+    /// Interface name, such as `bond0`.
+    pub name: String,
+    /// nmstate's `link-aggregation` mode: `balance-rr`, `active-backup`,
+    /// `balance-xor`, `broadcast`, `802.3ad`, `balance-tlb` or `balance-alb`.
+    pub mode: String,
+    /// Names of the NICs (in `nics`) the bond is made of.
+    pub interfaces: Vec<String>,
+    /// nmstate's `link-aggregation` options (kernel bonding options), such as
+    /// `miimon: "100"`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+}
+
+/// An 802.1Q VLAN interface, named `<base>.<id>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vlan {
+    /// VLAN id, 1 to 4094.
+    pub id: u16,
+    /// The NIC or bond the VLAN runs on.
+    pub base: String,
+}
+
+impl Vlan {
+    /// The interface's name: `bond0.100` for VLAN 100 on `bond0`.
+    pub fn name(&self) -> String {
+        format!("{}.{}", self.base, self.id)
+    }
 }
 
 /// metal3 root device hints; every field narrows the choice.
