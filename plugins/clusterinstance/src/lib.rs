@@ -10,6 +10,10 @@
 //! that Namespace too, as siteconfig's GitOps guide does (docs/argocd.md,
 //! `ns.yaml`).
 //!
+//! Each node's `nodeNetwork` is the nmstate the SDK builds from the
+//! inventory (`opsmith_plugin_sdk::nmstate`), the same that agent-config
+//! gets, so both installation paths configure a host's network alike.
+//!
 //! No secret is ever rendered. Each host's BMC credentials come from its
 //! `bmc.credentialsRef` key in the site's secret store through an
 //! ExternalSecret, as builtin:metal3 renders them, into the Secret
@@ -21,6 +25,7 @@
 
 mod config;
 
+use opsmith_plugin_sdk::nmstate::host_network;
 use opsmith_plugin_sdk::site::{Host, Role, SiteInventory};
 use opsmith_plugin_sdk::{Error, Info, Input, Output, Plugin, Value, export_plugin, json};
 
@@ -227,7 +232,7 @@ fn cluster_instance(
         .hosts
         .iter()
         .enumerate()
-        .map(|(i, host)| node(host, i, config))
+        .map(|(i, host)| node(site, host, i, config))
         .collect::<Result<Vec<_>, _>>()?;
     spec["nodes"] = json!(nodes);
     Ok(json!({
@@ -238,7 +243,7 @@ fn cluster_instance(
     }))
 }
 
-fn node(host: &Host, index: usize, config: &Config) -> Result<Value, Error> {
+fn node(site: &SiteInventory, host: &Host, index: usize, config: &Config) -> Result<Value, Error> {
     let pointer = format!("/site/spec/hosts/{index}");
     let boot_mode = host.boot_mode.as_deref().unwrap_or("UEFI");
     if !BOOT_MODES.contains(&boot_mode) {
@@ -262,6 +267,9 @@ fn node(host: &Host, index: usize, config: &Config) -> Result<Value, Error> {
     if let Some(hints) = &host.root_device_hints {
         node["rootDeviceHints"] = hints.to_metal3(&format!("{pointer}/rootDeviceHints"))?;
     }
+    // The same nmstate as agent-config's: {interfaces, config} is the shape
+    // of the CRD's nodeNetwork (assisted-service's NMStateConfigSpec).
+    node["nodeNetwork"] = json!(host_network(&site.spec, index)?);
     if let Some(settings) = config.nodes.get(&host.name) {
         node_settings(&mut node, settings, &host.name, config)?;
     }

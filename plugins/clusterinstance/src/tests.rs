@@ -410,6 +410,27 @@ fn every_node_names_the_secret_its_external_secret_fills() {
 }
 
 #[test]
+fn node_network_is_the_sdks_nmstate_for_the_host() {
+    let (site, _) = case_input("standard");
+    let inventory: opsmith_plugin_sdk::SiteInventory = serde_json::from_str(&site).unwrap();
+    let objects = render_case("standard");
+    let nodes = cluster_instance_of(&objects)["spec"]["nodes"].clone();
+    for (i, node) in nodes.as_array().unwrap().iter().enumerate() {
+        let network = opsmith_plugin_sdk::nmstate::host_network(&inventory.spec, i).unwrap();
+        assert_eq!(node["nodeNetwork"], json!(network), "host {i}");
+    }
+}
+
+#[test]
+fn network_errors_point_into_the_inventory() {
+    let mut site: Value = serde_json::from_str(EXAMPLE_SITE).unwrap();
+    site["spec"]["hosts"][1]["nics"] = json!([]);
+    let err = render(&site.to_string(), r#"{"clusterImageSetNameRef":"img"}"#)
+        .expect_err("a host without NICs");
+    assert_eq!(err.pointer, "/site/spec/hosts/1/nics");
+}
+
+#[test]
 fn clusterimageset_is_required() {
     let err = render(EXAMPLE_SITE, "{}").expect_err("no image set");
     assert_eq!(err.pointer, "/config");
