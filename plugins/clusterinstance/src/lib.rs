@@ -116,7 +116,11 @@ fn warn_about_the_hub(site: &SiteInventory, config: &Config, out: &mut Output) {
     }
     // The shipped BareMetalHost template sets disableCertificateVerification:
     // true whatever the node says (internal/templates/assisted-installer/template.go).
-    let verifying: Vec<usize> = (site.spec.hosts.iter().enumerate())
+    let verifying: Vec<usize> = site
+        .spec
+        .hosts
+        .iter()
+        .enumerate()
         .filter(|(_, h)| !h.bmc.disable_certificate_verification)
         .map(|(i, _)| i)
         .collect();
