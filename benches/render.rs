@@ -246,36 +246,33 @@ fn end_to_end(sizes: &[usize], root: &Path) {
     println!();
 }
 
-/// One `opsmith render --out -` process: its wall time and peak RSS (KiB).
+/// One `opsmith render --out -` process: its wall time and peak RSS (KiB),
+/// as the process itself reports it with `--verbose` (its `VmHWM`: wait4's
+/// `ru_maxrss` would count this benchmark's own memory too, which the child
+/// holds until it starts opsmith).
 fn render_process(site: &Path, cache: &Path, compile_builtins: bool) -> (Duration, i64) {
     let started = Instant::now();
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_opsmith"));
     command
-        .args(["render", "--out", "-", "--site"])
+        .args(["render", "--verbose", "--out", "-", "--site"])
         .arg(site)
         .env("OPSMITH_CACHE_DIR", cache)
-        .stdout(std::process::Stdio::null());
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
     if compile_builtins {
         command.env("OPSMITH_COMPILE_BUILTINS", "1");
     }
-    #[expect(
-        clippy::zombie_processes,
-        reason = "wait4 below reaps it, which Child::wait cannot do with its rusage"
-    )]
-    let child = command.spawn().expect("run opsmith");
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is valid, and wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = libc::pid_t::try_from(child.id()).expect("pid");
-    // SAFETY: waits for the child spawned above, which nothing else waits for.
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let output = command.output().expect("run opsmith");
     let elapsed = started.elapsed();
-    assert_eq!(waited, pid, "wait4");
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "opsmith render failed"
-    );
-    (elapsed, usage.ru_maxrss)
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "opsmith render failed: {stderr}");
+    let peak_mib: f64 = stderr
+        .lines()
+        .find_map(|line| line.split("peak memory: ").nth(1))
+        .and_then(|rest| rest.strip_suffix(" MiB"))
+        .and_then(|n| n.parse().ok())
+        .expect("opsmith --verbose reports its peak memory");
+    (elapsed, (peak_mib * 1024.0) as i64)
 }
 
 fn mib(kib: i64) -> String {

@@ -33,6 +33,7 @@ pub const PLUGINS: &[&str] = &[
     "templates",
     "backstage",
     "slo",
+    "clusterinstance",
 ];
 pub const TARGET: &str = "wasm32-wasip2";
 
@@ -118,11 +119,18 @@ fn source_digest(root: &Path, name: &str) -> String {
     // Links to plugins/, which the packaged crate carries as files.
     let plugins = root.join("build/plugin-workspace/plugins");
     let mut files = Vec::new();
-    for dir in [
+    let mut dirs = vec![
         format!("{name}/src"),
         "sdk/src".to_owned(),
         "wit".to_owned(),
-    ] {
+    ];
+    // A crate of opsmith's own beside plugins/ that the plugin depends on.
+    let manifest = std::fs::read_to_string(plugins.join(name).join("manifest.toml"))
+        .unwrap_or_else(|e| panic!("cannot read {name}'s manifest: {e}"));
+    if manifest.contains("path = \"../../yaml\"") {
+        dirs.push("../yaml/src".to_owned());
+    }
+    for dir in dirs {
         collect_files(&plugins.join(dir), &mut files);
     }
     let mut named: Vec<(String, PathBuf)> = files

@@ -101,7 +101,9 @@ pub fn build(root: &Path) -> PathBuf {
 fn assemble(root: &Path, packaged: bool, workspace: &Path) {
     let bundle = root.join(BUNDLE);
     println!("cargo:rerun-if-changed={}", bundle.display());
-    let mut members = Vec::new();
+    // opsmith's YAML reader, which builtin:templates reads its output with,
+    // sits beside plugins/ as in the repository.
+    let mut members = vec!["\"yaml\"".to_owned()];
     for name in std::iter::once("sdk").chain(PLUGINS.iter().copied()) {
         let folder = bundle.join("plugins").join(name);
         if !folder.join(MANIFEST).is_file() || !folder.join("src").is_dir() {
@@ -189,11 +191,33 @@ fn copy_tree(bundle: &Path, dir: &Path, workspace: &Path, written: &mut BTreeSet
         if let Ok(real) = path.canonicalize() {
             println!("cargo:rerun-if-changed={}", real.display());
         }
-        let bytes =
+        let mut bytes =
             fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        if path.file_name().is_some_and(|n| n == MANIFEST) {
+            bytes = without_dev_dependencies(&bytes);
+        }
         write_if_changed(&dest, &bytes);
         written.insert(dest);
     }
+}
+
+/// A manifest without its `[dev-dependencies]` table: this workspace only
+/// builds, and a test-only crate (opsmith-yaml's generated documents) is not
+/// in it.
+fn without_dev_dependencies(manifest: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(manifest);
+    let mut kept = String::with_capacity(text.len());
+    let mut skipping = false;
+    for line in text.split_inclusive('\n') {
+        let header = line.trim();
+        if header.starts_with('[') {
+            skipping = header == "[dev-dependencies]";
+        }
+        if !skipping {
+            kept.push_str(line);
+        }
+    }
+    kept.into_bytes()
 }
 
 fn write_if_changed(path: &Path, bytes: &[u8]) {

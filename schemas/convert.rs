@@ -24,6 +24,8 @@ pub enum Format {
     Crd,
     /// A Kubernetes OpenAPI v3 document (`/openapi/v3/...`) in JSON.
     OpenApi,
+    /// A self-contained JSON Schema 2020-12 document, used as it is (`derived/`).
+    JsonSchema,
 }
 
 const METAL3_BMH: usize = 0;
@@ -41,13 +43,15 @@ const K8S_RBAC: usize = 11;
 const K8S_NETWORKING: usize = 12;
 const SERVICE_MONITOR: usize = 13;
 const PROMETHEUS_RULE: usize = 14;
+const SITECONFIG: usize = 15;
+const AGENT_CONFIG: usize = 16;
 
 const fn source(path: &'static str, format: Format) -> Source {
     Source { path, format }
 }
 
 /// Indexed by the constants above.
-pub static SOURCES: [Source; 15] = [
+pub static SOURCES: [Source; 17] = [
     source("metal3/metal3.io_baremetalhosts.yaml", Format::Crd),
     source(
         "openshift-installer/install.openshift.io_installconfigs.yaml",
@@ -80,6 +84,14 @@ pub static SOURCES: [Source; 15] = [
     source(
         "prometheus-operator/monitoring.coreos.com_prometheusrules.yaml",
         Format::Crd,
+    ),
+    source(
+        "siteconfig/siteconfig.open-cluster-management.io_clusterinstances.yaml",
+        Format::Crd,
+    ),
+    source(
+        "derived/agent-config.v1beta1.schema.json",
+        Format::JsonSchema,
     ),
 ];
 
@@ -124,8 +136,10 @@ const fn core(
 /// Every (apiVersion, kind) with a schema. For CRDs this lists every served version; the
 /// tests check it against the files, so a CRD update that serves a new version fails them.
 /// install-config.yaml says `apiVersion: v1` and has no kind; opsmith checks it under the
-/// CRD's own key, `install.openshift.io/v1` + `InstallConfig`.
-pub static KINDS: [KindEntry; 26] = [
+/// CRD's own key, `install.openshift.io/v1` + `InstallConfig`; agent-config.yaml, another of
+/// the installer's types, says `apiVersion: v1beta1` and is checked as
+/// `install.openshift.io/v1beta1` + `AgentConfig`.
+pub static KINDS: [KindEntry; 28] = [
     crd("metal3.io/v1alpha1", "BareMetalHost", METAL3_BMH),
     crd("install.openshift.io/v1", "InstallConfig", INSTALL_CONFIG),
     crd("argoproj.io/v1alpha1", "Application", ARGO_APPLICATION),
@@ -205,6 +219,12 @@ pub static KINDS: [KindEntry; 26] = [
         "PrometheusRule",
         PROMETHEUS_RULE,
     ),
+    crd(
+        "siteconfig.open-cluster-management.io/v1alpha1",
+        "ClusterInstance",
+        SITECONFIG,
+    ),
+    crd("install.openshift.io/v1beta1", "AgentConfig", AGENT_CONFIG),
 ];
 
 /// The self-contained JSON Schema 2020-12 for `entry`: its converted schema with every
@@ -212,6 +232,7 @@ pub static KINDS: [KindEntry; 26] = [
 pub fn convert_kind(entry: &KindEntry, documents: &[Value]) -> Result<Value, String> {
     match SOURCES[entry.source].format {
         Format::Crd => crd_schema(entry, documents),
+        Format::JsonSchema => Ok(documents[entry.source].clone()),
         Format::OpenApi => {
             let mut defs = Map::new();
             copy_definitions(

@@ -19,7 +19,7 @@ pub fn sources(source_dir: &Path, copies: Option<&Path>) -> Vec<serde_json::Valu
             let text = std::fs::read_to_string(&path)
                 .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
             let (document, json) = match source.format {
-                convert::Format::OpenApi => {
+                convert::Format::OpenApi | convert::Format::JsonSchema => {
                     let document: serde_json::Value = serde_json::from_str(&text)
                         .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
                     (document, text)

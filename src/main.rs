@@ -8,7 +8,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     opsmith::tune_allocator();
     let cli = opsmith::cli::Cli::parse();
-    match opsmith::run(cli) {
+    let result = opsmith::run(cli);
+    opsmith::cli::verbose::peak_memory();
+    match result {
         Ok(status) => status.into(),
         Err(err) => {
             opsmith::diagnostics::report(&err);

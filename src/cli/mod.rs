@@ -8,7 +8,7 @@ pub mod plugin;
 pub mod render;
 pub mod schema;
 pub mod validate;
-mod verbose;
+pub mod verbose;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -5,6 +5,7 @@
 //! events cost a check of a static each.
 
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use tracing::field::{Field, Visit};
@@ -14,15 +15,39 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::layer::{Context, SubscriberExt as _};
 use tracing_subscriber::registry::LookupSpan;
 
+/// Whether `--verbose` is on.
+static SHOWN: AtomicBool = AtomicBool::new(false);
+
 /// Prints opsmith's spans and events from now on. The dependencies' own
 /// tracing (wasmtime's, Cranelift's) stays out: it is for their developers.
 pub fn show() {
+    SHOWN.store(true, Ordering::Relaxed);
     let opsmith_only = tracing_subscriber::filter::filter_fn(|metadata| {
         metadata.target().split("::").next() == Some(env!("CARGO_CRATE_NAME"))
     });
     let subscriber = tracing_subscriber::registry().with(Notes.with_filter(opsmith_only));
     // A command that starts a second host keeps the subscriber it has.
     let _ = tracing::subscriber::set_global_default(subscriber);
+}
+
+/// With `--verbose`, notes the process's peak memory: the high-water mark
+/// of its resident set as Linux counts it for this program (`VmHWM`).
+/// getrusage's `ru_maxrss` would not do: it also counts what the parent had
+/// resident when it started this process, which a benchmark's parent has
+/// plenty of.
+pub fn peak_memory() {
+    if !SHOWN.load(Ordering::Relaxed) {
+        return;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().strip_suffix("kB"))
+        .and_then(|n| n.trim().parse::<u64>().ok());
+    if let Some(kib) = kib {
+        crate::diagnostics::note(&format!("peak memory: {:.1} MiB", kib as f64 / 1024.0));
+    }
 }
 
 /// The layer that turns spans and events into notes.

@@ -1012,6 +1012,18 @@ spec:
                         );
                     }
                 }
+                // A schema of our own for one kind, which its title names.
+                convert::Format::JsonSchema => {
+                    let title = document["title"].as_str().unwrap_or_default();
+                    assert_eq!(listed.len(), 1, "{}", source.path);
+                    let (_, kind) = listed.first().unwrap();
+                    assert!(title.contains(kind.as_str()), "{}: {title}", source.path);
+                    assert_eq!(
+                        document["$schema"], "https://json-schema.org/draft/2020-12/schema",
+                        "{}",
+                        source.path
+                    );
+                }
             }
         }
     }

@@ -8,7 +8,7 @@ mod fast;
 pub mod readme;
 pub mod yaml;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::collect::{Collected, Object, PluginDigest, PluginProvenance};
 use crate::validate::Site;
+use opsmith_plugin_sdk::site::Cluster;
 
 /// Writes what collect checked, in the form it has in the tree.
 pub struct Canonical;
@@ -98,13 +99,16 @@ struct PluginRecord<'a> {
 }
 
 /// Where an object lives in the site's tree:
-/// `<component>/<namespace or cluster-scoped>/<kind>-<name>.yaml`.
-pub fn object_path(o: &Object) -> String {
+/// `[hub/]<component>/<namespace or cluster-scoped>/<kind>-<name>.yaml`
+/// (`hub/` for a component the hub applies, which the site's own Argo CD
+/// does not sync).
+pub fn object_path(o: &Object, cluster: Cluster) -> String {
     let scope = o.namespace.as_deref().unwrap_or("cluster-scoped");
     // `:` appears in RBAC names and is not portable in file names.
     let name = o.name.replace(':', "_");
     format!(
-        "{}/{scope}/{}-{name}.yaml",
+        "{}{}/{scope}/{}-{name}.yaml",
+        cluster.tree_prefix(),
         o.component,
         o.kind.to_ascii_lowercase()
     )
@@ -135,9 +139,24 @@ pub fn tree(site: &Site, collected: Collected) -> anyhow::Result<Tree> {
         files: day_zero,
         plugins,
     } = collected;
+    let hub_components: HashSet<&str> = site
+        .catalog
+        .spec
+        .components
+        .iter()
+        .filter(|c| c.cluster == Cluster::Hub)
+        .map(|c| c.name.as_str())
+        .collect();
     let mut rendered: Vec<(String, Object)> = objects
         .into_par_iter()
-        .map(|o| (object_path(&o), o))
+        .map(|o| {
+            let cluster = if hub_components.contains(o.component.as_str()) {
+                Cluster::Hub
+            } else {
+                Cluster::Site
+            };
+            (object_path(&o, cluster), o)
+        })
         .collect();
     // Stable: of two objects with one path, the first in catalog order is
     // named first.

@@ -19,6 +19,7 @@ use super::{DAY0_DIR, Provenance};
 use crate::collect::{File, Object, PluginDigest};
 use crate::validate::Site;
 use crate::validate::inventory::{Host, Inventory};
+use opsmith_plugin_sdk::site::Cluster;
 
 /// The README's file name at the root of the site's tree.
 pub const README_FILE: &str = "README.md";
@@ -218,7 +219,8 @@ fn components_section(
         let mut renders = Vec::new();
         if let Some(count) = counts.get(component.name.as_str()) {
             renders.push(format!(
-                "[`{name}/`]({name}/) ({count} objects)",
+                "[`{folder}{name}/`]({folder}{name}/) ({count} objects)",
+                folder = component.cluster.tree_prefix(),
                 name = component.name
             ));
         }
@@ -472,23 +474,65 @@ fn day0_section(out: &mut String, site: &Site, objects: &[(String, Object)], fil
         step += 1;
         step
     };
-    if let Some(file) = files.iter().find(|f| f.name == "install-config.yaml") {
+    // The installer's own files: install-config.yaml, and agent-config.yaml
+    // beside it for the agent-based installer.
+    let installer_files = ["install-config.yaml", "agent-config.yaml"];
+    if let Some(file) = files.iter().find(|f| f.name == installer_files[0]) {
         let path = format!("{DAY0_DIR}/{}/{}", file.component, file.name);
-        let _ = write!(
+        let agent = files
+            .iter()
+            .any(|f| f.component == file.component && f.name == installer_files[1]);
+        let _ = writeln!(
             out,
             "{}. Fill in [`{path}`]({path}): its credentials are `${{NAME}}` placeholders \
              (pull secret, SSH key, each host's BMC username and password) whose values \
              come from the secret store. Replace them as whole string values, for example \
-             `yq '(.. | select(tag == \"!!str\")) |= envsubst(nu, ne)' {path} > install/install-config.yaml`.\n\
-             {}. Install: `openshift-install create cluster --dir install`.\n",
+             `yq '(.. | select(tag == \"!!str\")) |= envsubst(nu, ne)' {path} > install/install-config.yaml`.",
             next(),
-            next()
+        );
+        if agent {
+            let agent_path = format!("{DAY0_DIR}/{}/{}", file.component, installer_files[1]);
+            let _ = writeln!(
+                out,
+                "{}. Copy [`{agent_path}`]({agent_path}) to `install/` the same way, build the \
+                 agent ISO with `openshift-install agent create image --dir install`, and boot \
+                 every host from it: the rendezvous host runs the install \
+                 (`openshift-install agent wait-for install-complete --dir install`).",
+                next(),
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "{}. Install: `openshift-install create cluster --dir install`.",
+                next()
+            );
+        }
+    }
+    let hub_components: Vec<&str> = site
+        .catalog
+        .spec
+        .components
+        .iter()
+        .filter(|c| !c.cluster.is_site() && objects.iter().any(|(_, o)| o.component == c.name))
+        .map(|c| c.name.as_str())
+        .collect();
+    for component in hub_components {
+        let folder = format!("{}{component}/", Cluster::Hub.tree_prefix());
+        let _ = writeln!(
+            out,
+            "{}. On the hub cluster, apply [`{folder}`]({folder}) (or let the hub's Argo CD \
+             sync it): the hub installs this cluster from it. This cluster's own Argo CD \
+             does not sync it.",
+            next(),
         );
     }
     // By component, in catalog order as layout hands them over; a
     // component with many files by its folder.
     let mut by_component: Vec<(&str, Vec<&File>)> = Vec::new();
-    for file in files.iter().filter(|f| f.name != "install-config.yaml") {
+    for file in files
+        .iter()
+        .filter(|f| !installer_files.contains(&f.name.as_str()))
+    {
         match by_component.iter_mut().find(|(c, _)| *c == file.component) {
             Some((_, own)) => own.push(file),
             None => by_component.push((&file.component, vec![file])),

@@ -16,8 +16,9 @@ pub fn catalog_for_plugins(site: &Site, kinds: &HashMap<&str, Vec<Emit>>) -> Val
     let mut catalog = site.catalog.guest_view();
     for component in &mut catalog.spec.components {
         component.path = Some(format!(
-            "{}/{}",
+            "{}/{}{}",
             site.catalog.spec.gitops.path.trim_end_matches('/'),
+            component.cluster.tree_prefix(),
             component.name
         ));
         // Set here whatever the input said: the catalog's schema has no such

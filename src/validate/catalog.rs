@@ -166,6 +166,23 @@ pub struct Component {
     #[serde(default)]
     #[cfg_attr(test, schemars(inner(length(min = 1))))]
     pub files: Vec<String>,
+    /// Which cluster applies the component's objects: site (the default:
+    /// the site's own Argo CD syncs the component's folder) or hub (the
+    /// cluster that installs and manages the site; written under hub/ in the
+    /// site's tree, which the site's Argo CD does not sync).
+    #[serde(default)]
+    #[cfg_attr(test, schemars(with = "Option<ClusterName>"))]
+    pub cluster: guest::Cluster,
+}
+
+/// The schema of `cluster`.
+#[cfg(test)]
+#[derive(schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)] // a shape for the schema only
+enum ClusterName {
+    Site,
+    Hub,
 }
 
 fn enabled_by_default() -> bool {
@@ -295,6 +312,7 @@ impl Catalog {
                         config: c.config.clone(),
                         path: None,
                         emits: None,
+                        cluster: c.cluster,
                     })
                     .collect(),
             },

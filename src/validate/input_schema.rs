@@ -277,6 +277,12 @@ string_format!(
     "^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$"
 );
 string_format!(
+    InterfaceName,
+    "interfaceName",
+    "A network interface name, such as eno1, bond0 or bond0.100: 1 to 15 letters, digits, '_', '.', ':' or '-'.",
+    "^[a-zA-Z0-9_.:-]{1,15}$"
+);
+string_format!(
     Quantity,
     "quantity",
     "A Kubernetes quantity of bytes, such as 128Gi, 300Gi or 512M (binary suffixes Ki Mi Gi Ti Pi Ei, decimal suffixes k M G T P E).",

@@ -135,6 +135,32 @@ pub struct Network {
     #[serde(default = "default_provisioning_network")]
     #[cfg_attr(test, schemars(extend("enum" = ["Managed", "Unmanaged", "Disabled"])))]
     pub provisioning_network: String,
+    /// Next hop of the default route of every host with a static ip (an
+    /// address inside machineNetwork); hosts on DHCP get theirs from DHCP.
+    #[serde(default)]
+    #[cfg_attr(test, schemars(with = "Option<schema::IpAddress>"))]
+    pub gateway: Option<String>,
+    /// DNS resolvers of every host with a static ip.
+    #[serde(default)]
+    #[cfg_attr(test, schemars(with = "Vec<schema::IpAddress>"))]
+    pub dns_servers: Vec<String>,
+    /// Static routes of every host with a static ip, besides the default one
+    /// through gateway.
+    #[serde(default)]
+    pub routes: Vec<Route>,
+}
+
+/// A static route: traffic for destination goes through gateway.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline, deny_unknown_fields))]
+pub struct Route {
+    /// The network the route leads to, such as 198.51.100.0/24.
+    #[cfg_attr(test, schemars(with = "schema::Cidr"))]
+    pub destination: String,
+    /// The next hop, an address inside machineNetwork.
+    #[cfg_attr(test, schemars(with = "schema::IpAddress"))]
+    pub gateway: String,
 }
 
 fn default_host_prefix() -> u8 {
@@ -237,6 +263,18 @@ pub struct Host {
     /// Network interfaces.
     #[serde(default)]
     pub nics: Vec<Nic>,
+    /// Bonds of this host's NICs.
+    #[serde(default)]
+    pub bonds: Vec<Bond>,
+    /// VLAN interfaces on this host's NICs or bonds, each named <base>.<id>.
+    #[serde(default)]
+    pub vlans: Vec<Vlan>,
+    /// The NIC, bond or VLAN (<base>.<id>) that carries ip, or asks DHCP for
+    /// an address. Default: the bond that holds the boot NIC (the NIC whose
+    /// mac is bootMACAddress), else the boot NIC itself.
+    #[serde(default)]
+    #[cfg_attr(test, schemars(with = "Option<schema::InterfaceName>"))]
+    pub primary_interface: Option<String>,
     /// How to find the disk to install to (metal3 root device hints); every
     /// hint given must match.
     #[serde(default)]
@@ -291,12 +329,55 @@ pub struct Bmc {
 #[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
 #[cfg_attr(test, schemars(inline, deny_unknown_fields))]
 pub struct Nic {
-    /// An interface name such as eno1 (1 to 15 letters, digits, '_', '.', ':' or '-').
-    #[cfg_attr(test, schemars(regex(pattern = r"^[a-zA-Z0-9_.:-]{1,15}$")))]
+    /// An interface name such as eno1.
+    #[cfg_attr(test, schemars(with = "schema::InterfaceName"))]
     pub name: String,
     /// The interface's MAC address.
     #[cfg_attr(test, schemars(with = "schema::Mac"))]
     pub mac: String,
+}
+
+/// A bond of some of a host's NICs.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline, deny_unknown_fields))]
+pub struct Bond {
+    /// The bond's interface name, such as bond0.
+    #[cfg_attr(test, schemars(with = "schema::InterfaceName"))]
+    pub name: String,
+    /// nmstate's link-aggregation mode.
+    #[cfg_attr(
+        test,
+        schemars(extend("enum" = ["balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb", "balance-alb"]))
+    )]
+    pub mode: String,
+    /// Names of the NICs (in nics) the bond is made of.
+    #[cfg_attr(test, schemars(with = "Vec<schema::InterfaceName>", length(min = 1)))]
+    pub interfaces: Vec<String>,
+    /// nmstate's link-aggregation options (kernel bonding options), such as
+    /// miimon: "100".
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+}
+
+/// An 802.1Q VLAN interface, named <base>.<id>.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize, schemars::JsonSchema))]
+#[cfg_attr(test, schemars(inline, deny_unknown_fields))]
+pub struct Vlan {
+    /// The VLAN id.
+    #[cfg_attr(test, schemars(range(min = 1, max = 4094)))]
+    pub id: u16,
+    /// The NIC or bond the VLAN runs on.
+    #[cfg_attr(test, schemars(with = "schema::InterfaceName"))]
+    pub base: String,
+}
+
+impl Vlan {
+    /// The interface's name: bond0.100 for VLAN 100 on bond0.
+    pub fn name(&self) -> String {
+        format!("{}.{}", self.base, self.id)
+    }
 }
 
 /// metal3 root device hints.

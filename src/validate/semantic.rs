@@ -20,6 +20,8 @@ pub fn inventory(site: &Inventory, doc: &Document, out: &mut Vec<Problem>) {
     unique_host_names(site, doc, out);
     unique_macs(site, doc, out);
     addresses(site, doc, out);
+    routes(site, doc, out);
+    interfaces(site, doc, out);
     control_plane_size(site, doc, out);
 }
 
@@ -257,6 +259,137 @@ fn addresses(site: &Inventory, doc: &Document, out: &mut Vec<Problem>) {
                         "{name_b} `{y}` overlaps {name_a} `{x}`: the networks must be disjoint"
                     ),
                 ));
+            }
+        }
+    }
+}
+
+/// The default gateway and every route's next hop must be reachable on the
+/// machine network, which is the only network the hosts are given.
+fn routes(site: &Inventory, doc: &Document, out: &mut Vec<Problem>) {
+    let net = &site.spec.network;
+    let Ok(machine) = net.machine_network.parse::<IpNet>() else {
+        return;
+    };
+    let hops =
+        net.gateway
+            .iter()
+            .map(|gateway| ("/spec/network/gateway".to_owned(), gateway))
+            .chain(
+                net.routes.iter().enumerate().map(|(r, route)| {
+                    (format!("/spec/network/routes/{r}/gateway"), &route.gateway)
+                }),
+            );
+    for (pointer, hop) in hops {
+        if let Ok(ip) = hop.parse::<IpAddr>()
+            && !machine.contains(&ip)
+        {
+            out.push(doc.problem_at(
+                &pointer,
+                format!(
+                    "gateway `{ip}` is outside machineNetwork `{machine}`: the hosts reach their next hop on the machine network"
+                ),
+            ));
+        }
+    }
+}
+
+/// A host's bonds and VLANs must be built of its own interfaces, and every
+/// interface name must say one thing: the network configuration written
+/// from them (agent-config, ClusterInstance) names interfaces, not places.
+fn interfaces(site: &Inventory, doc: &Document, out: &mut Vec<Problem>) {
+    for (i, host) in site.spec.hosts.iter().enumerate() {
+        let at = |rest: &str| format!("/spec/hosts/{i}/{rest}");
+        let mut names: HashMap<String, String> = HashMap::new();
+        let mut declare =
+            |name: String, pointer: String, out: &mut Vec<Problem>| match names.entry(name) {
+                Entry::Occupied(first) => out.push(doc.problem_at(
+                    &pointer,
+                    format!(
+                        "interface name `{}` of host `{}` is already used at {}",
+                        first.key(),
+                        host.name,
+                        first_use(doc, first.get())
+                    ),
+                )),
+                Entry::Vacant(slot) => {
+                    slot.insert(pointer);
+                }
+            };
+        for (n, nic) in host.nics.iter().enumerate() {
+            declare(nic.name.clone(), at(&format!("nics/{n}/name")), out);
+        }
+        for (b, bond) in host.bonds.iter().enumerate() {
+            declare(bond.name.clone(), at(&format!("bonds/{b}/name")), out);
+        }
+        for (v, vlan) in host.vlans.iter().enumerate() {
+            declare(vlan.name(), at(&format!("vlans/{v}")), out);
+        }
+        let nic_names = || {
+            host.nics
+                .iter()
+                .map(|nic| format!("`{}`", nic.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let is_nic = |name: &str| host.nics.iter().any(|nic| nic.name == name);
+        let is_bond = |name: &str| host.bonds.iter().any(|bond| bond.name == name);
+        // Which bond each NIC is a port of.
+        let mut ports: HashMap<&str, &str> = HashMap::new();
+        for (b, bond) in host.bonds.iter().enumerate() {
+            for (k, port) in bond.interfaces.iter().enumerate() {
+                let pointer = at(&format!("bonds/{b}/interfaces/{k}"));
+                if !is_nic(port) {
+                    out.push(doc.problem_at(
+                        &pointer,
+                        format!(
+                            "bond `{}` of host `{}` names `{port}`, which is not one of its nics ({})",
+                            bond.name,
+                            host.name,
+                            nic_names()
+                        ),
+                    ));
+                } else if let Some(other) = ports.insert(port, &bond.name) {
+                    out.push(doc.problem_at(
+                        &pointer,
+                        format!(
+                            "nic `{port}` of host `{}` is already a port of bond `{other}`: a nic belongs to one bond at most",
+                            host.name
+                        ),
+                    ));
+                }
+            }
+        }
+        for (v, vlan) in host.vlans.iter().enumerate() {
+            if !is_nic(&vlan.base) && !is_bond(&vlan.base) {
+                out.push(doc.problem_at(
+                    &at(&format!("vlans/{v}/base")),
+                    format!(
+                        "VLAN {} of host `{}` runs on `{}`, which is none of its nics or bonds",
+                        vlan.id, host.name, vlan.base
+                    ),
+                ));
+            }
+        }
+        if let Some(primary) = &host.primary_interface {
+            let known = is_nic(primary)
+                || is_bond(primary)
+                || host.vlans.iter().any(|vlan| vlan.name() == *primary);
+            let message = if !known {
+                Some(format!(
+                    "primaryInterface `{primary}` of host `{}` is none of its nics, bonds or VLANs (`<base>.<id>`)",
+                    host.name
+                ))
+            } else {
+                ports.get(primary.as_str()).map(|bond| {
+                    format!(
+                        "primaryInterface `{primary}` of host `{}` is a port of bond `{bond}`, which carries the address instead: name the bond",
+                        host.name
+                    )
+                })
+            };
+            if let Some(message) = message {
+                out.push(doc.problem_at(&at("primaryInterface"), message));
             }
         }
     }

@@ -4,6 +4,7 @@ mod argocd_applications;
 mod broken_sites;
 mod check_outputs;
 mod contract;
+mod day0_paths;
 mod examples;
 mod git;
 mod hostile_argocd;

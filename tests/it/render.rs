@@ -26,9 +26,16 @@ fn render_to(copy: &SiteCopy, out: &str, extra: &[&str]) -> Vec<(String, Vec<u8>
 fn golden_reference_site() {
     let copy = SiteCopy::new();
     let actual = render_to(&copy, "out", &[]);
-    let golden = root().join("tests/golden/reference-site");
+    assert_golden(&root().join("tests/golden/reference-site"), &actual);
+}
+
+/// Compares rendered files (path relative to the output, bytes) with the
+/// golden files under `golden`, one insta binary snapshot each, and fails
+/// after comparing all of them, naming those that differ and the golden
+/// files no rendered file stands for (which `INSTA_UPDATE=always` removes).
+pub fn assert_golden(golden: &std::path::Path, actual: &[(String, Vec<u8>)]) {
     let mut differ = Vec::new();
-    for (path, bytes) in &actual {
+    for (path, bytes) in actual {
         let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
         assert!(name.contains('.'), "{path}: insta needs an extension");
         let mut settings = insta::Settings::clone_current();
@@ -44,7 +51,7 @@ fn golden_reference_site() {
             differ.push(path.as_str());
         }
     }
-    let mut stale = stale_golden_files(&golden, &actual);
+    let mut stale = stale_golden_files(golden, actual);
     if std::env::var("INSTA_UPDATE").is_ok_and(|v| v == "always") {
         for file in stale.drain(..) {
             std::fs::remove_file(golden.join(file)).expect("remove a stale golden file");

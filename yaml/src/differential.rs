@@ -1254,3 +1254,71 @@ fn keys_that_print_the_same_are_one_key() {
         Ok(serde_json::json!({"False": 1}))
     );
 }
+
+/// What serde-saphyr reads of a stream, with opsmith's options, keys read
+/// as this crate reads them.
+fn serde_saphyr_stream(text: &str) -> Result<Vec<Value>, String> {
+    let options = serde_saphyr::options! { strict_booleans: true };
+    serde_saphyr::from_multiple_with_options::<Keyed>(text, options)
+        .map(|documents| documents.into_iter().map(|Keyed(value)| value).collect())
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn generated_streams_read_as_serde_saphyr() {
+    check(
+        128,
+        (
+            proptest::collection::vec((repeating_value(), style(), tape()), 1..4),
+            any::<[bool; 2]>(),
+        ),
+        |(parts, [explicit_first, end_markers])| {
+            let documents: Vec<Document> = parts
+                .into_iter()
+                .map(|(value, style, tape)| write(&value, style, tape))
+                .collect();
+            let mut text = String::new();
+            for (i, document) in documents.iter().enumerate() {
+                if i > 0 || explicit_first {
+                    text.push_str("---\n");
+                }
+                text.push_str(&document.text);
+                if !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                if end_markers {
+                    text.push_str("...\n");
+                }
+            }
+            let ours = crate::parse_documents(&text);
+            match (&ours, serde_saphyr_stream(&text)) {
+                (Ok(ours), Ok(theirs)) => {
+                    let values: Vec<&Value> = ours.iter().map(|(value, _)| value).collect();
+                    // serde-saphyr skips empty documents; this crate keeps them as null.
+                    let kept: Vec<&Value> =
+                        values.iter().copied().filter(|v| !v.is_null()).collect();
+                    let theirs: Vec<&Value> = theirs.iter().filter(|v| !v.is_null()).collect();
+                    prop_assert_eq!(kept, theirs, "{}", text);
+                    for (value, node) in ours {
+                        prop_assert!(same_shape(value, node), "the position tree: {:?}", node);
+                    }
+                    // A document the writer began with its own `---` adds an empty one.
+                    let aligned = values.len() == documents.len();
+                    for (document, value) in documents.iter().zip(&values) {
+                        if aligned && document.exact {
+                            prop_assert_eq!(*value, &document.value, "{}", text);
+                        }
+                    }
+                }
+                (Err(_), Err(_)) => {}
+                (ours, theirs) => {
+                    return Err(TestCaseError::fail(format!(
+                        "opsmith-yaml reads {:?}, serde-saphyr {theirs:?}\nin this stream:\n{text}",
+                        ours.as_ref().map(|d| d.len()).map_err(|e| &e.message)
+                    )));
+                }
+            }
+            Ok(())
+        },
+    );
+}

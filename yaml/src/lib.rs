@@ -28,8 +28,10 @@ use std::collections::HashSet;
 use granit_parser::{ErrorKind, Event, Parser, ScalarStyle, ScanError, Span, Tag};
 use serde_json::{Map, Number, Value};
 
-#[cfg(test)]
+// The differential tests compare with the split parser too.
+#[cfg(all(test, feature = "parallel"))]
 mod differential;
+#[cfg(feature = "parallel")]
 pub mod split;
 
 /// A 1-based line and column in a source file.
@@ -166,8 +168,23 @@ pub fn parse_value(text: &str) -> Result<Value, SyntaxError> {
     }
 }
 
+/// Parses every document of a YAML stream (documents separated by `---`),
+/// each into its value and position tree, in order. A document with no node
+/// (only comments between two `---`) reads as null; a text without any
+/// document gives none. Anchors are the document's own, as YAML says; the
+/// limits on size and aliases hold for the stream as a whole.
+pub fn parse_documents(text: &str) -> Result<Vec<(Value, Node)>, SyntaxError> {
+    read(text, true, true).map(|built| built.documents)
+}
+
 /// With `positions` false the returned tree is the root's position alone.
 fn parse_with(text: &str, positions: bool) -> Result<(Value, Node), SyntaxError> {
+    let mut built = read(text, positions, false)?;
+    Ok(built.documents.pop().expect("one document read"))
+}
+
+/// Reads one document, or with `stream` every document of the text.
+fn read(text: &str, positions: bool, stream: bool) -> Result<Built, SyntaxError> {
     if text.len() > MAX_INPUT_BYTES {
         return Err(SyntaxError::new(
             Pos { line: 1, column: 1 },
@@ -181,33 +198,35 @@ fn parse_with(text: &str, positions: bool) -> Result<(Value, Node), SyntaxError>
     // The first pass copies aliases up to a small budget, then only counts
     // them: a bomb is refused for little more than the cost of reading it,
     // and most inputs (few aliases, or none) are done in one pass.
-    let first = Builder::new(text, None, positions).run()?;
+    let first = Builder::new(text, None, positions, stream).run()?;
     if first.complete {
-        return Ok((first.value, first.node));
+        return Ok(first);
     }
     // Many aliases, but within budget: read again, copying them all, and
     // keeping only the anchored nodes that aliases repeat.
-    let second = Builder::new(text, Some(first.referenced), positions).run()?;
+    let second = Builder::new(text, Some(first.referenced), positions, stream).run()?;
     debug_assert!(second.complete);
-    Ok((second.value, second.node))
+    Ok(second)
 }
 
 /// Parses a part of a larger document whose root sits `depth` mappings and
 /// lists deep in it, as [`split`] does; also returns the nodes built,
 /// for the whole document's budget. The caller keeps anchors and aliases out
 /// (they may refer across parts).
+#[cfg(feature = "parallel")]
 fn parse_part(
     text: &str,
     depth: usize,
     positions: bool,
 ) -> Result<(Value, Node, usize), SyntaxError> {
-    let mut builder = Builder::new(text, None, positions);
+    let mut builder = Builder::new(text, None, positions, false);
     builder.base_depth = depth;
-    let built = builder.run()?;
+    let mut built = builder.run()?;
     if !built.complete {
         return Err(SyntaxError::new(Pos { line: 1, column: 1 }, ALIAS_BOMB));
     }
-    Ok((built.value, built.node, built.nodes))
+    let (value, node) = built.documents.pop().expect("one document read");
+    Ok((value, node, built.nodes))
 }
 
 fn pos_of(span: &Span) -> Pos {
@@ -215,6 +234,17 @@ fn pos_of(span: &Span) -> Pos {
         line: span.start.line() as u64,
         column: span.start.col() as u64 + 1,
     }
+}
+
+/// A null value, for a document without a node.
+fn null_at(pos: Pos) -> (Value, Node) {
+    (
+        Value::Null,
+        Node {
+            pos,
+            children: Children::Scalar,
+        },
+    )
 }
 
 /// The parser's message in opsmith's words: no parser internals, no
@@ -290,13 +320,17 @@ struct Anchored {
 
 /// What a pass built.
 struct Built {
-    value: Value,
-    node: Node,
+    /// The document, or for a stream each document in order.
+    documents: Vec<(Value, Node)>,
     /// Whether every alias was copied.
     complete: bool,
     /// By anchor id, whether an alias repeats it.
     referenced: Vec<bool>,
     /// Nodes built, aliases expanded.
+    #[cfg_attr(
+        not(feature = "parallel"),
+        expect(dead_code, reason = "only `split`'s parts count them")
+    )]
     nodes: usize,
 }
 
@@ -305,6 +339,8 @@ struct Builder<'a> {
     /// Whether to build the position tree; without, every node is its own
     /// position alone, and mappings and lists build no children.
     positions: bool,
+    /// Whether to read every document of the stream, not one.
+    stream: bool,
     /// In the second pass: by anchor id, the anchored nodes to keep.
     keep: Option<Vec<bool>>,
     /// What the first pass may still copy.
@@ -330,13 +366,14 @@ struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    fn new(text: &'a str, keep: Option<Vec<bool>>, positions: bool) -> Self {
+    fn new(text: &'a str, keep: Option<Vec<bool>>, positions: bool, stream: bool) -> Self {
         // Comments carry nothing opsmith reads; not emitting them also saves
         // their buffering.
         let options = granit_parser::options! { emit_comments: false };
         Builder {
             parser: Parser::new_from_str_with_options(text, options),
             positions,
+            stream,
             keep,
             copies: FIRST_PASS_COPIES,
             complete: true,
@@ -361,6 +398,7 @@ impl<'a> Builder<'a> {
 
     fn run(mut self) -> Result<Built, SyntaxError> {
         let mut root: Option<(Value, Node)> = None;
+        let mut documents = Vec::new();
         let mut end = Pos { line: 1, column: 1 };
         while let Some(item) = self.parser.next_event() {
             let (event, span) = item.map_err(|e| scan_error(&e))?;
@@ -380,8 +418,12 @@ impl<'a> Builder<'a> {
                 }
                 Event::SequenceEnd | Event::MappingEnd => self.close()?,
                 Event::Alias(id) => self.alias(id, pos)?,
-                Event::DocumentStart(..) if root.is_some() => {
+                Event::DocumentStart(..) if root.is_some() && !self.stream => {
                     return Err(self.second_document(pos));
+                }
+                Event::DocumentEnd if self.stream => {
+                    documents.push(root.take().unwrap_or_else(|| null_at(pos)));
+                    None
                 }
                 Event::StreamEnd => break,
                 // Stream and document bounds; comments and anchor names are
@@ -392,17 +434,13 @@ impl<'a> Builder<'a> {
                 root = done;
             }
         }
-        // No document at all (an empty file, or only comments) reads as null.
-        let (value, node) = root.unwrap_or((
-            Value::Null,
-            Node {
-                pos: end,
-                children: Children::Scalar,
-            },
-        ));
+        // In one document's reading, no document at all (an empty file, or
+        // only comments) reads as null.
+        if !self.stream {
+            documents.push(root.unwrap_or_else(|| null_at(end)));
+        }
         Ok(Built {
-            value,
-            node,
+            documents,
             complete: self.complete,
             referenced: self.referenced,
             nodes: self.built.nodes,
@@ -1188,6 +1226,52 @@ mod tests {
                 ours.map(|(v, _)| v).map_err(|e| e.message)
             ),
         }
+    }
+
+    #[test]
+    fn a_stream_reads_document_by_document() {
+        let text = "# before\n---\n# nothing here\n---\nkind: A\nx: &a [1]\n...\n---\n  kind: B\n  y: *a\n";
+        // An anchor is its document's own.
+        let err = parse_documents(text).unwrap_err();
+        assert_eq!(
+            (err.pos, err.message.as_str()),
+            (
+                at(10, 6),
+                "alias refers to an unknown anchor: `*name` must follow its `&name`"
+            )
+        );
+
+        let text =
+            "# before\n---\n# nothing here\n---\nkind: A\nx: &a [1]\ny: *a\n...\n---\n  kind: B\n";
+        let documents = parse_documents(text).unwrap();
+        let values: Vec<&Value> = documents.iter().map(|(v, _)| v).collect();
+        assert_eq!(
+            values,
+            [
+                &Value::Null,
+                &serde_json::json!({"kind": "A", "x": [1], "y": [1]}),
+                &serde_json::json!({"kind": "B"})
+            ]
+        );
+        assert_eq!(documents[1].1.pos, at(5, 1));
+        assert_eq!(documents[1].1.locate("/y/0"), at(7, 4));
+        assert_eq!(documents[2].1.locate("/kind"), at(10, 9));
+
+        assert!(parse_documents("").unwrap().is_empty());
+        assert!(parse_documents("# only a comment\n").unwrap().is_empty());
+        assert_eq!(parse_documents("a: 1\n").unwrap().len(), 1);
+        let err = parse_documents("a: 1\n---\nb: [\n").unwrap_err();
+        assert_eq!(err.pos, at(3, 4), "{err:?}");
+        let err = parse_documents("a: 1\n---\nb: 1\nb: 2\n").unwrap_err();
+        assert_eq!(
+            (err.pos, err.message.as_str()),
+            (
+                at(4, 1),
+                "duplicate key `b`: a key may appear only once in a mapping"
+            )
+        );
+        // One document's reading still refuses a second one.
+        assert!(parse("a: 1\n---\nb: 1\n").is_err());
     }
 
     #[test]

@@ -101,10 +101,6 @@ const RESOURCES_FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
 
 const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
 
-/// Plugins whose components render no cluster objects, so no Application
-/// points at them: install-config and backstage only write day-0 files.
-const DAY0_ONLY_PLUGINS: &[&str] = &["install-config", "backstage"];
-
 /// Default sync waves by built-in plugin: what others depend on comes first.
 const DEFAULT_WAVES: &[(&str, i32)] = &[
     // Namespaces before anything that lives in them.
@@ -682,14 +678,14 @@ fn argocd_instance(config: &Config, checks: Vec<Value>, wave: i32) -> Value {
 }
 
 /// Whether `component` gets a child Application: enabled, not this argocd
-/// component (the root Application covers it), not day-0 only, not excluded.
+/// component (the root Application covers it), applied by the site's own
+/// cluster (not the hub), able to emit objects (a plugin that writes only
+/// day-0 files, such as install-config, declares none), not excluded.
 fn gets_application(component: &Component, this: &str, config: &Config) -> bool {
-    let day0_only = component
-        .plugin
-        .builtin_name()
-        .is_some_and(|p| DAY0_ONLY_PLUGINS.contains(&p));
+    let day0_only = component.emits.as_ref().is_some_and(Vec::is_empty);
     component.enabled
         && component.name != this
+        && component.cluster.is_site()
         && !day0_only
         && !config.exclude.contains(&component.name)
 }
@@ -1113,7 +1109,7 @@ mod tests {
         json!({ "apiVersion": api_version, "kind": kind, "namespaces": namespaces })
     }
 
-    /// Nine components: eight built-in (one disabled) and one custom, with
+    /// Ten components: nine built-in (one disabled, one the hub's) and one custom, with
     /// `path` and `emits` filled in as opsmith does (a subset of what the
     /// built-in plugins declare).
     fn catalog(argocd_config: Value) -> String {
@@ -1169,6 +1165,13 @@ mod tests {
                 ],
             },
             { "name": "backstage", "plugin": "builtin:backstage", "emits": [] },
+            {
+                "name": "clusterinstance",
+                "plugin": "builtin:clusterinstance",
+                "cluster": "hub",
+                "path": "clusters/example/hub/clusterinstance",
+                "emits": [kind("siteconfig.open-cluster-management.io/v1alpha1", "ClusterInstance", &["*"])],
+            },
         ]);
         catalog_with(components.as_array().cloned().unwrap_or_default())
     }
@@ -1247,8 +1250,9 @@ mod tests {
     fn renders_project_root_and_one_application_per_component() {
         let out = render_with(json!({})).unwrap();
         assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
-        // install-config and backstage are day-0 only, tekton is disabled,
-        // argocd is the root.
+        // install-config and backstage are day-0 only (they declare no
+        // kinds), tekton is disabled, clusterinstance is the hub's, argocd
+        // is the root.
         assert_eq!(
             application_names(&out),
             [

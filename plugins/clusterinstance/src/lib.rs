@@ -59,6 +59,15 @@ impl Plugin for ClusterInstance {
 
     fn render(input: &Input) -> Result<Output, Error> {
         let config: Config = input.config()?;
+        // The hub applies these objects; on the site's own cluster, which
+        // it installs, they cannot work.
+        if input.this_component().is_some_and(|c| c.cluster.is_site()) {
+            return Err(Error::new(
+                "builtin:clusterinstance renders what the hub cluster applies to install this site: \
+                 set `cluster: hub` on the component, so that its objects are written under hub/ \
+                 and the site's own Argo CD does not sync them",
+            ));
+        }
         let image_set = config
             .cluster_image_set_name_ref
             .as_deref()

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use opsmith_plugin_sdk::testing::{self, EXAMPLE_CATALOG, EXAMPLE_SITE};
+use opsmith_plugin_sdk::testing::{self, EXAMPLE_SITE};
 
 use super::*;
 
@@ -32,8 +32,31 @@ fn case_input(case: &str) -> (String, String) {
     )
 }
 
+/// A catalog with this component, applied by `cluster`.
+fn catalog(cluster: &str) -> String {
+    testing::catalog_with(vec![serde_json::json!({
+        "name": "clusterinstance",
+        "plugin": "builtin:clusterinstance",
+        "cluster": cluster,
+    })])
+}
+
 fn render(site: &str, config: &str) -> Result<Output, Error> {
-    testing::render::<ClusterInstance>("clusterinstance", site, EXAMPLE_CATALOG, config)
+    testing::render::<ClusterInstance>("clusterinstance", site, &catalog("hub"), config)
+}
+
+#[test]
+fn only_a_hub_component_renders() {
+    let config = r#"{"clusterImageSetNameRef":"img"}"#;
+    let err = testing::render::<ClusterInstance>(
+        "clusterinstance",
+        EXAMPLE_SITE,
+        &catalog("site"),
+        config,
+    )
+    .expect_err("a component the site's own cluster applies");
+    assert!(err.message.contains("set `cluster: hub`"), "{err}");
+    assert!(render(EXAMPLE_SITE, config).is_ok());
 }
 
 fn render_case(case: &str) -> Vec<Value> {

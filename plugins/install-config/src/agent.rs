@@ -38,8 +38,8 @@ use crate::{
 };
 
 /// The schema opsmith checks agent-config.yaml against (the derived
-/// schemas/derived/agent-config.v1beta1.schema.json).
-pub const AGENT_CONFIG_SCHEMA: &str = "agent-install.openshift.io/v1beta1/AgentConfig";
+/// schemas/upstream/derived/agent-config.v1beta1.schema.json).
+pub const AGENT_CONFIG_SCHEMA: &str = "install.openshift.io/v1beta1/AgentConfig";
 
 const HOSTS: &str = "/site/spec/hosts";
 
@@ -420,7 +420,7 @@ mod tests {
     fn agent_config_schema() -> jsonschema::Validator {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../schemas/derived/agent-config.v1beta1.schema.json"
+            "/../../schemas/upstream/derived/agent-config.v1beta1.schema.json"
         );
         let text = std::fs::read_to_string(path).expect("the derived schema");
         let schema: Value = serde_json::from_str(&text).expect("JSON");

@@ -38,7 +38,7 @@ fn rendered(case: &str) -> (Value, Value) {
 
     let schema_path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../schemas/derived/agent-config.v1beta1.schema.json"
+        "/../../schemas/upstream/derived/agent-config.v1beta1.schema.json"
     );
     let schema: Value =
         serde_json::from_str(&std::fs::read_to_string(schema_path).expect("schema")).expect("JSON");

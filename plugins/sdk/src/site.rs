@@ -391,10 +391,42 @@ pub struct Component {
     /// one, and from an opsmith older than this field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub emits: Option<Vec<crate::Emit>>,
+    /// Which cluster applies the component's objects.
+    #[serde(default, skip_serializing_if = "Cluster::is_site")]
+    pub cluster: Cluster,
 }
 
 fn enabled_by_default() -> bool {
     true
+}
+
+/// Which cluster applies a component's objects.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cluster {
+    /// The site's own cluster: its Argo CD syncs the component's folder.
+    #[default]
+    Site,
+    /// The hub cluster that installs and manages the site (such as one
+    /// running the siteconfig operator): the objects are written under
+    /// `hub/` in the site's tree, which the site's own Argo CD does not sync.
+    Hub,
+}
+
+impl Cluster {
+    /// Whether this is the site's own cluster.
+    pub fn is_site(&self) -> bool {
+        *self == Cluster::Site
+    }
+
+    /// Where, in the site's tree, the folders of the components this
+    /// cluster applies sit: the root for the site's own, `hub/` for the hub's.
+    pub fn tree_prefix(&self) -> &'static str {
+        match self {
+            Cluster::Site => "",
+            Cluster::Hub => "hub/",
+        }
+    }
 }
 
 /// Where a component's plugin comes from.

@@ -2,10 +2,8 @@
 //! each with where it stands in the text, and lines of a template's output
 //! traced back to the template.
 
-use std::collections::BTreeMap;
-
+use opsmith_yaml::{Children, Node, Pos};
 use serde_json::{Map, Value};
-use serde_saphyr::{Location, Spanned};
 
 /// One YAML document of a file: a Kubernetes object, with the places its
 /// errors point at (line and column from 1).
@@ -27,62 +25,56 @@ pub struct YamlError {
     pub message: String,
 }
 
-/// Every non-empty document of `text`, in order. Read as opsmith reads its
-/// own inputs: YAML 1.2 booleans (`yes` is a string), anchors and merge
-/// keys, duplicate keys refused.
+/// Every non-empty document of `text`, in order. Read by opsmith's own YAML
+/// reader, as opsmith reads its inputs: YAML 1.2 booleans (`yes` is a
+/// string), anchors and merge keys, duplicate keys and tags outside the core
+/// schema refused.
 pub fn parse(text: &str) -> Result<Vec<Document>, YamlError> {
-    let options = serde_saphyr::options! { strict_booleans: true, with_snippet: false };
-    let documents: Vec<Spanned<BTreeMap<String, Spanned<Value>>>> =
-        serde_saphyr::from_multiple_with_options(text, options).map_err(|e| {
-            let (line, column) = e.location().map_or((0, 0), place);
-            YamlError {
-                line,
-                column,
-                message: reader_message(&e.to_string(), line, column),
-            }
-        })?;
-    Ok(documents
+    let documents = opsmith_yaml::parse_documents(text).map_err(|e| {
+        let (line, column) = place(e.pos);
+        YamlError {
+            line,
+            column,
+            message: e.message,
+        }
+    })?;
+    documents
         .into_iter()
-        .map(|document| {
-            let at = place(document.referenced);
-            let kind_at = document.value.get("kind").map(|k| place(k.referenced));
-            let object = document
-                .value
-                .into_iter()
-                .map(|(key, value)| (key, value.value))
-                .collect();
-            Document {
+        .filter(|(value, _)| !value.is_null())
+        .map(|(value, node)| {
+            let Value::Object(object) = value else {
+                let (line, column) = place(node.pos);
+                return Err(YamlError {
+                    line,
+                    column,
+                    message: "each YAML document must be a Kubernetes object, a mapping with \
+                              `apiVersion`, `kind` and `metadata`"
+                        .to_owned(),
+                });
+            };
+            Ok(Document {
                 object,
-                at,
-                kind_at,
-            }
+                at: place(node.pos),
+                kind_at: kind_place(&node),
+            })
         })
-        .collect())
+        .collect()
 }
 
-/// The reader's message without the place, which the error carries, and in
-/// words about manifests rather than about the reader's options.
-fn reader_message(message: &str, line: u32, column: u32) -> String {
-    let message = message
-        .strip_suffix(&format!(" at line {line}, column {column}"))
-        .unwrap_or(message);
-    if message.starts_with("expected mapping start") {
-        return "each YAML document must be a Kubernetes object, a mapping with \
-                `apiVersion`, `kind` and `metadata`"
-            .to_owned();
-    }
-    if let Some(key) = message
-        .strip_prefix("duplicate mapping key: ")
-        .and_then(|rest| rest.split(", set DuplicateKeyPolicy").next())
-    {
-        return format!("duplicate key `{key}`");
-    }
-    message.to_owned()
+/// Where the value of the mapping's `kind` is.
+fn kind_place(node: &Node) -> Option<(u32, u32)> {
+    let Children::Map(entries) = &node.children else {
+        return None;
+    };
+    entries
+        .iter()
+        .find(|(key, _, _)| key == "kind")
+        .map(|(_, _, value)| place(value.pos))
 }
 
-fn place(at: Location) -> (u32, u32) {
+fn place(at: Pos) -> (u32, u32) {
     let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
-    (clamp(at.line()), clamp(at.column()))
+    (clamp(at.line), clamp(at.column))
 }
 
 /// The line of `template` that printed line `line` (from 1) of `rendered`,
@@ -149,7 +141,10 @@ mod tests {
         assert_eq!((err.line, err.column), (3, 1), "{err:?}");
         let err = parse("a: 1\na: 2\n").unwrap_err();
         assert_eq!((err.line, err.column), (2, 1), "{err:?}");
-        assert_eq!(err.message, "duplicate key `a`");
+        assert_eq!(
+            err.message,
+            "duplicate key `a`: a key may appear only once in a mapping"
+        );
         let err = parse("a: [\n").unwrap_err();
         assert_eq!(err.message, "unclosed bracket '['");
         let err = parse("just text\n").unwrap_err();

@@ -301,7 +301,7 @@ mod tests {
             let quoted = quote(&Value::from(text)).unwrap();
             let from_json: String = serde_json::from_str(&quoted).unwrap();
             assert_eq!(from_json, text, "{quoted}");
-            let from_yaml: String = serde_saphyr::from_str(&quoted).unwrap();
+            let from_yaml = opsmith_yaml::parse_value(&quoted).unwrap();
             assert_eq!(from_yaml, text, "{quoted}");
         }
         assert_eq!(quote(&Value::from(5)).unwrap(), "\"5\"");
