@@ -17,6 +17,7 @@ pub mod cli;
 pub mod collect;
 pub mod diagnostics;
 pub mod env;
+pub mod fleet;
 pub mod layout;
 pub mod load;
 pub mod output;

@@ -79,8 +79,14 @@ pub fn check_configs(runtime: &Runtime, site: &Site, jobs: usize) -> anyhow::Res
 
 /// Stages 1 to 5: the site's tree, in memory.
 pub fn render(runtime: &Runtime, dir: &Path, jobs: usize) -> anyhow::Result<Tree> {
-    let mut site = info_span!("load + validate (and load plugins)")
+    let site = info_span!("load + validate (and load plugins)")
         .in_scope(|| load_and_validate_for(runtime, dir))?;
+    render_valid(runtime, site, jobs)
+}
+
+/// Stages 3 to 5 for a site just validated, which this consumes: its parsed
+/// hosts are freed before the plugins run.
+pub fn render_valid(runtime: &Runtime, mut site: Site, jobs: usize) -> anyhow::Result<Tree> {
     info_span!("free the parsed hosts").in_scope(|| shed_hosts(&mut site));
     let rendered = info_span!("plugins").in_scope(|| plugins::render_all(runtime, &site, jobs))?;
     // The plugins' copy of the inventory is not read again.

@@ -81,6 +81,15 @@ pub struct SiteArgs {
     pub site: PathBuf,
 }
 
+/// A fleet instead of one site.
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// Folder holding one folder per site (each with inventory.yaml and
+    /// catalog.yaml): every site is checked, then rendered, in one run.
+    #[arg(long, value_name = "DIR", conflicts_with = "site")]
+    pub fleet: Option<PathBuf>,
+}
+
 /// How plugins run: the sandbox's limits are the user's policy.
 #[derive(Debug, Args)]
 pub struct RunArgs {

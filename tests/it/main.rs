@@ -6,6 +6,7 @@ mod check_outputs;
 mod contract;
 mod day0_paths;
 mod examples;
+mod fleet;
 mod git;
 mod hostile_argocd;
 mod hostile_cache;
