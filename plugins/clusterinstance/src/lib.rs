@@ -332,23 +332,16 @@ fn credentials_name(host: &Host) -> String {
 fn bmc_credentials(host: &Host, site: &SiteInventory, config: &Config) -> Value {
     let name = credentials_name(host);
     let key = &host.bmc.credentials_ref;
-    json!({
-        "apiVersion": EXTERNAL_SECRET,
-        "kind": "ExternalSecret",
-        "metadata": { "name": name, "namespace": site.metadata.name },
-        "spec": {
-            "refreshInterval": config.refresh_interval,
-            "secretStoreRef": {
-                "name": site.spec.secret_store.name,
-                "kind": site.spec.secret_store.kind,
-            },
-            "target": { "name": name, "creationPolicy": "Owner" },
-            "data": [
-                { "secretKey": "username", "remoteRef": { "key": key, "property": "username" } },
-                { "secretKey": "password", "remoteRef": { "key": key, "property": "password" } },
-            ],
-        },
-    })
+    external_secret(
+        &name,
+        site,
+        config,
+        json!({ "name": name, "creationPolicy": "Owner" }),
+        json!([
+            { "secretKey": "username", "remoteRef": { "key": key, "property": "username" } },
+            { "secretKey": "password", "remoteRef": { "key": key, "property": "password" } },
+        ]),
+    )
 }
 
 /// The pull secret, from `key` in the store, as a Secret of type
@@ -356,6 +349,34 @@ fn bmc_credentials(host: &Host, site: &SiteInventory, config: &Config) -> Value 
 /// for it (https://external-secrets.io/latest/guides/common-k8s-secret-types/).
 fn pull_secret(key: &str, site: &SiteInventory, config: &Config) -> Value {
     let name = &config.pull_secret_name;
+    external_secret(
+        name,
+        site,
+        config,
+        json!({
+            "name": name,
+            "creationPolicy": "Owner",
+            "template": {
+                "type": "kubernetes.io/dockerconfigjson",
+                "engineVersion": "v2",
+                "data": { ".dockerconfigjson": "{{ .pullSecret | toString }}" },
+            },
+        }),
+        json!([
+            { "secretKey": "pullSecret", "remoteRef": { "key": key, "property": PULL_SECRET_PROPERTY } },
+        ]),
+    )
+}
+
+/// An ExternalSecret `name` in the cluster's namespace, from the site's
+/// secret store, refreshed as configured.
+fn external_secret(
+    name: &str,
+    site: &SiteInventory,
+    config: &Config,
+    target: Value,
+    data: Value,
+) -> Value {
     json!({
         "apiVersion": EXTERNAL_SECRET,
         "kind": "ExternalSecret",
@@ -366,18 +387,8 @@ fn pull_secret(key: &str, site: &SiteInventory, config: &Config) -> Value {
                 "name": site.spec.secret_store.name,
                 "kind": site.spec.secret_store.kind,
             },
-            "target": {
-                "name": name,
-                "creationPolicy": "Owner",
-                "template": {
-                    "type": "kubernetes.io/dockerconfigjson",
-                    "engineVersion": "v2",
-                    "data": { ".dockerconfigjson": "{{ .pullSecret | toString }}" },
-                },
-            },
-            "data": [
-                { "secretKey": "pullSecret", "remoteRef": { "key": key, "property": PULL_SECRET_PROPERTY } },
-            ],
+            "target": target,
+            "data": data,
         },
     })
 }
